@@ -1,0 +1,179 @@
+// A multi-producer, single-consumer channel over moodycamel's lock-free queue that closes by
+// ownership: when the last Sender handle is destroyed the channel closes, and its Receiver
+// drains what is left and then reports "closed".
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+
+#include <concurrentqueue/concurrentqueue.h>
+#include <concurrentqueue/lightweightsemaphore.h>
+
+namespace achat {
+
+struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
+  // Every producer holds an explicit token, so the implicit-producer hash (512 bytes inline in
+  // every queue) is disabled; with thousands of per-peer queues it would be dead weight.
+  static const size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
+};
+
+// Spins before a waiting consumer sleeps on the kernel semaphore. moodycamel's default (10,000)
+// assumes a core per waiter; a-chat has thousands of mostly idle waiters on two cores, where
+// spinning only steals time from the thread that would wake us.
+inline constexpr int kDefaultConsumerSpins = 100;
+
+// Items per block (moodycamel's BLOCK_SIZE): a new channel preallocates one block, which keeps
+// an idle peer's queue small.
+inline constexpr std::size_t kChannelInitialCapacity = ChannelQueueTraits::BLOCK_SIZE;
+
+namespace detail {
+
+// Shared by every handle of one channel. `permits` counts enqueued items plus one extra permit
+// released when the channel closes, so a waiting consumer wakes for either.
+template <class T>
+struct ChannelState {
+  ChannelState(std::size_t capacity, int spins) : queue(capacity), permits(0, spins) {}
+
+  moodycamel::ConcurrentQueue<T, ChannelQueueTraits> queue;
+  moodycamel::LightweightSemaphore permits;
+  std::atomic<std::size_t> senders{1};
+  std::atomic<bool> closed{false};
+};
+
+}  // namespace detail
+
+template <class T>
+class Receiver;
+
+// A producer handle. Copyable: every copy counts as a sender and carries its own moodycamel
+// producer token, so one handle is used by one thread at a time (copy it for another thread).
+// Items sent through one handle are received in the order sent. Destroying or reset()ing the
+// last handle closes the channel; that happens exactly once, during stack unwinding too.
+template <class T>
+class Sender {
+ public:
+  Sender(const Sender& other) : state_(other.state_) {
+    if (state_) {
+      state_->senders.fetch_add(1, std::memory_order_relaxed);
+      token_.emplace(state_->queue);
+    }
+  }
+  Sender(Sender&& other) noexcept = default;
+  Sender& operator=(Sender other) noexcept {
+    swap(other);
+    return *this;
+  }
+  ~Sender() { release(); }
+
+  void swap(Sender& other) noexcept {
+    state_.swap(other.state_);
+    std::swap(token_, other.token_);
+  }
+
+  // Gives up this handle now; the channel closes if it was the last one.
+  void reset() noexcept {
+    release();
+    token_.reset();
+    state_.reset();
+  }
+
+  explicit operator bool() const noexcept { return state_ != nullptr; }
+
+  // Never blocks. False only if the queue could not allocate (the item is then not sent) or the
+  // handle is empty.
+  bool send(T item) {
+    if (!state_ || !state_->queue.enqueue(*token_, std::move(item))) return false;
+    state_->permits.signal();
+    return true;
+  }
+
+ private:
+  friend class Receiver<T>;
+  template <class U>
+  friend std::pair<Sender<U>, Receiver<U>> make_channel(std::size_t, int);
+
+  explicit Sender(std::shared_ptr<detail::ChannelState<T>> state)
+      : state_(std::move(state)), token_(std::in_place, state_->queue) {}
+
+  void release() noexcept {
+    if (state_ && state_->senders.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      state_->closed.store(true, std::memory_order_release);
+      state_->permits.signal();
+    }
+  }
+
+  std::shared_ptr<detail::ChannelState<T>> state_;
+  std::optional<moodycamel::ProducerToken> token_;  // declared after state_: dies first
+};
+
+// The single consumer handle: move-only, used by one thread.
+template <class T>
+class Receiver {
+ public:
+  Receiver(Receiver&&) noexcept = default;
+  Receiver& operator=(Receiver&&) noexcept = default;
+
+  // Blocks until at least one item is available or the channel is closed and drained. Returns
+  // how many items were written to `out`; 0 means closed and drained, and stays so.
+  std::size_t receive(std::span<T> out) { return take(out, /*timeout_usecs=*/-1); }
+
+  // Like receive() but never blocks: 0 means nothing is available right now (or closed).
+  std::size_t try_receive(std::span<T> out) { return take(out, /*timeout_usecs=*/0); }
+
+  // True once receive() has returned 0 because every sender is gone and nothing is left.
+  bool drained() const noexcept { return close_seen_ && state_->permits.availableApprox() == 0; }
+
+ private:
+  template <class U>
+  friend std::pair<Sender<U>, Receiver<U>> make_channel(std::size_t, int);
+
+  explicit Receiver(std::shared_ptr<detail::ChannelState<T>> state)
+      : state_(std::move(state)), token_(std::make_unique<moodycamel::ConsumerToken>(state_->queue)) {}
+
+  std::size_t take(std::span<T> out, std::int64_t timeout_usecs) {
+    if (out.empty()) return 0;
+    // Once the close permit is consumed, only item permits remain: never wait for more.
+    if (close_seen_) timeout_usecs = 0;
+    const auto permits = static_cast<std::size_t>(
+        state_->permits.waitMany(static_cast<moodycamel::LightweightSemaphore::ssize_t>(out.size()),
+                                 timeout_usecs));
+    std::size_t got = 0;
+    while (got < permits) {
+      std::size_t n = state_->queue.try_dequeue_bulk(*token_, out.begin() + got, permits - got);
+      got += n;
+      if (n == 0 && state_->closed.load(std::memory_order_acquire)) {
+        // Every send happened before the close, so one more sweep sees everything left. If it
+        // still finds nothing, the permit we hold beyond the items is the close permit.
+        n = state_->queue.try_dequeue_bulk(*token_, out.begin() + got, permits - got);
+        got += n;
+        if (n == 0) {
+          assert(permits - got == 1);
+          close_seen_ = true;
+          break;
+        }
+      }
+    }
+    return got;
+  }
+
+  std::shared_ptr<detail::ChannelState<T>> state_;
+  std::unique_ptr<moodycamel::ConsumerToken> token_;
+  bool close_seen_ = false;
+};
+
+// Creates an open channel with one Sender. `consumer_spins` trades wake-up latency for CPU:
+// see kDefaultConsumerSpins.
+template <class T>
+std::pair<Sender<T>, Receiver<T>> make_channel(std::size_t initial_capacity = kChannelInitialCapacity,
+                                               int consumer_spins = kDefaultConsumerSpins) {
+  auto state = std::make_shared<detail::ChannelState<T>>(initial_capacity, consumer_spins);
+  return {Sender<T>(state), Receiver<T>(state)};
+}
+
+}  // namespace achat
