@@ -1,0 +1,59 @@
+#include "connection.h"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace achat::load {
+
+Connection Connection::start_connect(const sockaddr_in& server) {
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
+  const int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0 &&
+      errno != EINPROGRESS) {
+    throw std::system_error(errno, std::generic_category(), "connect");
+  }
+  return Connection(std::move(fd));
+}
+
+int Connection::connect_error() const noexcept {
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) return errno;
+  return error;
+}
+
+bool Connection::flush() noexcept {
+  while (has_output()) {
+    const ssize_t n =
+        ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      // The peer is slow: drop what was written so a backlog does not grow without bound.
+      if (out_sent_ > out_.size() / 2) {
+        out_.erase(0, out_sent_);
+        out_sent_ = 0;
+      }
+      return true;
+    }
+    out_sent_ += static_cast<std::size_t>(n);
+  }
+  out_.clear();  // keeps its capacity: the next message is formatted without allocating
+  out_sent_ = 0;
+  return true;
+}
+
+long Connection::read_some(std::span<char> scratch) noexcept {
+  while (true) {
+    const ssize_t n = ::read(fd_.get(), scratch.data(), scratch.size());
+    if (n >= 0 || errno != EINTR) return static_cast<long>(n);
+  }
+}
+
+}  // namespace achat::load

@@ -1,0 +1,181 @@
+#include "options.h"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace achat::load {
+
+namespace {
+
+struct Preset {
+  std::string_view name;
+  std::uint32_t clients;
+  std::uint32_t recipients;
+  std::uint32_t window;
+  std::uint64_t messages;
+  std::size_t size;
+  double rate;
+  double duration_s;
+};
+
+// The named workloads. Change a preset and results stop being comparable with older runs.
+constexpr std::array kPresets{
+    // fan-out: many clients, each message to a few peers, closed loop.
+    Preset{"fanout", 100, 3, 32, 2000, 64, 0, 0},
+    // group chat: every message to all 49 others, closed loop.
+    Preset{"group", 50, 49, 8, 400, 64, 0, 0},
+    // latency: open loop, 20 messages/s per client for 10 s, one recipient.
+    Preset{"latency", 1000, 1, 1, 200, 64, 20, 10},
+    // crowd: many connections, one message each around the ring.
+    Preset{"crowd", 10000, 1, 1, 1, 64, 0, 0},
+};
+
+// Explicit values from the command line; unset ones come from the preset.
+struct Overrides {
+  std::optional<std::uint32_t> clients, recipients, window, connect_concurrency;
+  std::optional<std::uint64_t> messages;
+  std::optional<std::size_t> size;
+  std::optional<double> rate, duration_s, deadline_s;
+};
+
+template <class Int>
+Int parse_integer(std::string_view option, std::string_view text) {
+  Int value{};
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size()) {
+    throw UsageError(std::string(option) + ": not a non-negative integer: " + std::string(text));
+  }
+  return value;
+}
+
+double parse_seconds_or_rate(std::string_view option, std::string_view text) {
+  double value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size() || !(value >= 0) ||
+      !std::isfinite(value)) {
+    throw UsageError(std::string(option) + ": not a non-negative number: " + std::string(text));
+  }
+  return value;
+}
+
+sockaddr_in parse_server(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) throw UsageError("--server: expected HOST:PORT");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(parse_integer<std::uint16_t>("--server port", text.substr(colon + 1)));
+  const std::string host(text.substr(0, colon));
+  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    throw UsageError("--server: not an IPv4 address: " + host);
+  }
+  return address;
+}
+
+const Preset& find_preset(std::string_view name) {
+  for (const Preset& preset : kPresets) {
+    if (preset.name == name) return preset;
+  }
+  throw UsageError("unknown workload '" + std::string(name) + "' (fanout, group, latency, crowd)");
+}
+
+void validate(const Options& options) {
+  if (options.clients < 2) throw UsageError("--clients must be at least 2");
+  if (options.recipients < 1 || options.recipients >= options.clients) {
+    throw UsageError("--recipients must be between 1 and clients - 1");
+  }
+  if (!options.open_loop() && options.window < 1) throw UsageError("--window must be at least 1");
+  if (options.messages == 0 && options.duration_s == 0) {
+    throw UsageError("need --messages or --duration to bound the run");
+  }
+  if (options.connect_concurrency < 1) throw UsageError("--connect-concurrency must be at least 1");
+  if (options.deadline_s <= 0) throw UsageError("--deadline must be positive");
+}
+
+}  // namespace
+
+const char* usage_text() noexcept {
+  return "usage: a-chat-load --server HOST:PORT --workload fanout|group|latency|crowd\n"
+         "         [--clients N] [--recipients K] [--window W] [--messages M] [--size BYTES]\n"
+         "         [--rate R] [--duration S] [--deadline S] [--connect-concurrency C]\n"
+         "         [--json] [--server-pid PID]\n"
+         "  --rate R > 0 runs open loop (R messages/s per client, window ignored); with\n"
+         "  --duration S and no --messages each client then sends R*S messages. In closed loop\n"
+         "  --duration S stops sending after S seconds (--messages 0: no count limit).\n";
+}
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  Overrides overrides;
+  std::optional<std::string> workload;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string_view value;
+    bool has_value = false;
+    if (const auto equals = arg.find('='); arg.starts_with("--") && equals != std::string_view::npos) {
+      value = arg.substr(equals + 1);
+      arg = arg.substr(0, equals);
+      has_value = true;
+    }
+    auto next = [&]() -> std::string_view {
+      if (has_value) return value;
+      if (i + 1 >= argc) throw UsageError(std::string(arg) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") throw HelpRequested{};
+    if (arg == "--json") {
+      options.json = true;
+    } else if (arg == "--server") {
+      options.server_text = std::string(next());
+      options.server = parse_server(options.server_text);
+    } else if (arg == "--workload") {
+      workload = std::string(next());
+    } else if (arg == "--clients") {
+      overrides.clients = parse_integer<std::uint32_t>(arg, next());
+    } else if (arg == "--recipients") {
+      overrides.recipients = parse_integer<std::uint32_t>(arg, next());
+    } else if (arg == "--window") {
+      overrides.window = parse_integer<std::uint32_t>(arg, next());
+    } else if (arg == "--messages") {
+      overrides.messages = parse_integer<std::uint64_t>(arg, next());
+    } else if (arg == "--size") {
+      overrides.size = parse_integer<std::size_t>(arg, next());
+    } else if (arg == "--rate") {
+      overrides.rate = parse_seconds_or_rate(arg, next());
+    } else if (arg == "--duration") {
+      overrides.duration_s = parse_seconds_or_rate(arg, next());
+    } else if (arg == "--deadline") {
+      overrides.deadline_s = parse_seconds_or_rate(arg, next());
+    } else if (arg == "--connect-concurrency") {
+      overrides.connect_concurrency = parse_integer<std::uint32_t>(arg, next());
+    } else if (arg == "--server-pid") {
+      options.server_pid = parse_integer<pid_t>(arg, next());
+    } else {
+      throw UsageError("unknown option: " + std::string(arg));
+    }
+  }
+  if (options.server_text.empty()) throw UsageError("--server HOST:PORT is required");
+  if (!workload) throw UsageError("--workload is required");
+
+  const Preset& preset = find_preset(*workload);
+  options.workload = *workload;
+  options.clients = overrides.clients.value_or(preset.clients);
+  options.recipients = overrides.recipients.value_or(preset.recipients);
+  options.window = overrides.window.value_or(preset.window);
+  options.messages = overrides.messages.value_or(preset.messages);
+  options.size = overrides.size.value_or(preset.size);
+  options.rate = overrides.rate.value_or(preset.rate);
+  options.duration_s = overrides.duration_s.value_or(preset.duration_s);
+  options.deadline_s = overrides.deadline_s.value_or(options.deadline_s);
+  options.connect_concurrency = overrides.connect_concurrency.value_or(options.connect_concurrency);
+  if (options.open_loop() && options.duration_s > 0 && !overrides.messages) {
+    options.messages = static_cast<std::uint64_t>(std::ceil(options.rate * options.duration_s));
+  }
+  validate(options);
+  return options;
+}
+
+}  // namespace achat::load

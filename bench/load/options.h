@@ -1,0 +1,48 @@
+// Options: one run's configuration, built from a named workload preset (so results compare
+// across commits) with explicit command-line options overriding the preset's values.
+// Promises: a returned Options is consistent (see parse_options); bad input throws UsageError.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace achat::load {
+
+struct Options {
+  sockaddr_in server{};
+  std::string server_text;  // as given, for reports
+  std::string workload;
+
+  std::uint32_t clients = 0;
+  std::uint32_t recipients = 0;  // K: client i sends to i+1 .. i+K (mod clients)
+  std::uint32_t window = 0;      // closed loop: messages in flight per client
+  std::uint64_t messages = 0;    // per client; 0 = until `duration_s` (closed loop only)
+  std::size_t size = 0;          // payload bytes
+  double rate = 0;               // open loop: messages/s per client; 0 = closed loop
+  double duration_s = 0;         // sending stops after this long; 0 = no time limit
+  double deadline_s = 120;       // the whole run fails if it is not done by then
+  std::uint32_t connect_concurrency = 256;  // clients connecting or logging in at once
+  bool json = false;
+  std::optional<pid_t> server_pid;
+
+  bool open_loop() const noexcept { return rate > 0; }
+};
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct HelpRequested {};
+
+// Throws UsageError for bad input, HelpRequested for --help.
+Options parse_options(int argc, char** argv);
+
+const char* usage_text() noexcept;
+
+}  // namespace achat::load

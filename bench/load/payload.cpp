@@ -1,0 +1,68 @@
+#include "payload.h"
+
+#include <charconv>
+
+namespace achat::load {
+
+namespace {
+
+constexpr char kPad = 'x';
+
+template <class Int>
+void append_number(std::string& out, Int value) {
+  char digits[24];
+  const auto result = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, result.ptr);
+}
+
+// Parses one number followed by `separator` (or the end of text if separator is '\0').
+template <class Int>
+bool take_number(std::string_view& text, Int& value, char separator) {
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr == text.data()) return false;
+  text.remove_prefix(static_cast<std::size_t>(result.ptr - text.data()));
+  if (separator == '\0') return true;
+  if (text.empty() || text.front() != separator) return false;
+  text.remove_prefix(1);
+  return true;
+}
+
+// Padding needs at least ' ' plus one pad character: a lone trailing space would be trimmed by
+// a server (the relay trims), so a header one byte short of `size` goes unpadded.
+std::size_t padding_for(std::size_t header, std::size_t size) {
+  return size >= header + 2 ? size - header : 0;
+}
+
+}  // namespace
+
+void append_payload(std::string& out, const Payload& payload, std::size_t size) {
+  const std::size_t start = out.size();
+  append_number(out, payload.sender);
+  out.push_back(' ');
+  append_number(out, payload.seq);
+  out.push_back(' ');
+  append_number(out, payload.sent_ns);
+  const std::size_t padding = padding_for(out.size() - start, size);
+  if (padding > 0) {
+    out.push_back(' ');
+    out.append(padding - 1, kPad);
+  }
+}
+
+std::optional<Payload> parse_payload(std::string_view text, std::size_t size) {
+  Payload payload;
+  std::string_view rest = text;
+  if (!take_number(rest, payload.sender, ' ') || !take_number(rest, payload.seq, ' ') ||
+      !take_number(rest, payload.sent_ns, '\0')) {
+    return std::nullopt;
+  }
+  const std::size_t header = text.size() - rest.size();
+  const std::size_t padding = padding_for(header, size);
+  if (rest.size() != padding) return std::nullopt;
+  if (padding > 0 && (rest.front() != ' ' || rest.find_first_not_of(kPad, 1) != std::string_view::npos)) {
+    return std::nullopt;
+  }
+  return payload;
+}
+
+}  // namespace achat::load

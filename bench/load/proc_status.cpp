@@ -1,0 +1,26 @@
+#include "proc_status.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace achat::load {
+
+std::optional<ProcSample> sample_process(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  ProcSample sample;
+  bool have_rss = false;
+  bool have_threads = false;
+  std::string line;
+  while (std::getline(status, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    fields >> key;
+    if (key == "VmRSS:") have_rss = static_cast<bool>(fields >> sample.rss_kb);
+    if (key == "Threads:") have_threads = static_cast<bool>(fields >> sample.threads);
+  }
+  if (!have_rss || !have_threads) return std::nullopt;
+  return sample;
+}
+
+}  // namespace achat::load

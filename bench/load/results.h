@@ -1,0 +1,39 @@
+// Results: what one run measured, and whether it passed. Filled by LoadRun, printed by report.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "proc_status.h"
+
+namespace achat::load {
+
+struct Percentiles {
+  double p50_us = 0;
+  double p99_us = 0;
+  double p999_us = 0;
+  double max_us = 0;
+};
+
+struct Results {
+  bool ok = true;
+  std::string error;  // why the run failed; empty if ok
+
+  double connect_ms = 0;  // first connect started .. every TCP connect completed
+  double login_ms = 0;    // first connect started .. every client's ready echo received
+  double timed_s = 0;     // ready barrier .. last delivery
+
+  std::uint64_t messages_sent = 0;        // lines sent in the timed phase
+  std::uint64_t deliveries = 0;           // lines received in the timed phase
+  std::uint64_t deliveries_expected = 0;  // messages_sent * recipients
+
+  Percentiles latency;   // receive time - send timestamp in the payload
+  Percentiles send_lag;  // open loop: actual - scheduled send time (load generator lag)
+
+  // The server process, if --server-pid was given: before connecting, after the ready
+  // barrier, at the end.
+  std::optional<ProcSample> server_before, server_ready, server_end;
+};
+
+}  // namespace achat::load

@@ -1,0 +1,67 @@
+// The broker: the only owner of the map of online peers, and so the single order of events.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "achat/channel.h"
+#include "achat/connection.h"
+#include "achat/events.h"
+#include "achat/limits.h"
+#include "achat/stats.h"
+
+namespace achat {
+
+// Runs on the broker thread alone; no other thread touches its maps, so they need no lock.
+// Owns one Sender per online peer's writer channel. Promises:
+// - events from one reader are handled in the order that reader sent them;
+// - a login stays taken until that connection's writer has finished (WriterDone), so a reconnect
+//   can never be confused with the session it replaces;
+// - a peer's writer channel is closed when its reader's stream ends, or, once the server stops
+//   reading, only after every reader's events are routed;
+// - run() returns when the inbox is closed (listener and every reader gone) and every writer
+//   has reported done.
+class Broker {
+ public:
+  Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
+         Stats& stats);
+  void run();
+
+ private:
+  struct Peer {
+    std::shared_ptr<Connection> connection;
+    std::string name;
+    Sender<OutboundLine> outbox;   // empty once the peer may receive nothing more
+    std::uint64_t last_message = 0; // dedupes a recipient listed twice in one message
+  };
+
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const noexcept {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+
+  void handle(std::monostate&) {}
+  void handle(LoginRequest& request);
+  void handle(ChatMessage& message);
+  void handle(ReaderGone& gone);
+  void reap(const WriterDone& done);
+  void reap_available();
+  void deliver(Peer& peer, const OutboundLine& line);
+  void notify(Peer& peer, std::string_view error);
+  void close_outbox(Peer& peer);
+
+  Receiver<BrokerEvent> inbox_;
+  Receiver<WriterDone> reaper_;
+  const Limits& limits_;
+  Stats& stats_;
+  std::unordered_map<ConnectionId, Peer> peers_;
+  std::unordered_map<std::string, ConnectionId, NameHash, std::equal_to<>> online_;
+  std::uint64_t message_count_ = 0;
+};
+
+}  // namespace achat

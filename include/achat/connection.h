@@ -1,0 +1,56 @@
+// One client connection: its socket and the little state its reader, writer and the broker share.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "achat/channel.h"
+#include "achat/socket.h"
+
+namespace achat {
+
+using ConnectionId = std::uint64_t;
+
+// A line on its way to a client. Immutable and shared: one allocation per message, whatever the
+// number of recipients.
+using OutboundLine = std::shared_ptr<const std::string>;
+
+// Shared (via shared_ptr) by the connection's reader thread, writer thread, the broker and the
+// registry. The socket closes when the last owner lets go. Promises: only the writer thread
+// sends on the socket; other threads only shut it down (to wake or cut it) or read `queued_bytes`.
+class Connection {
+ public:
+  Connection(ConnectionId id, Socket socket, std::string address)
+      : id_(id), socket_(std::move(socket)), address_(std::move(address)) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  ConnectionId id() const noexcept { return id_; }
+  const Socket& socket() const noexcept { return socket_; }
+  const std::string& address() const noexcept { return address_; }
+
+  // Outbound bytes queued for the writer and not yet written: producers add before sending,
+  // the writer subtracts after writing. Returns the new total.
+  std::int64_t add_queued(std::int64_t bytes) noexcept {
+    return queued_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  }
+
+ private:
+  const ConnectionId id_;
+  const Socket socket_;
+  const std::string address_;
+  std::atomic<std::int64_t> queued_bytes_{0};
+};
+
+// Queues `line` on a writer's channel, accounting its bytes to `connection`.
+inline bool enqueue_line(Sender<OutboundLine>& outbox, Connection& connection, OutboundLine line) {
+  const auto bytes = static_cast<std::int64_t>(line->size());
+  connection.add_queued(bytes);
+  if (outbox.send(std::move(line))) return true;
+  connection.add_queued(-bytes);
+  return false;
+}
+
+}  // namespace achat

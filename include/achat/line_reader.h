@@ -1,0 +1,38 @@
+// Splits a socket's byte stream into lines, never holding more than one line's limit.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "achat/socket.h"
+
+namespace achat {
+
+// Owned and used by one reader thread. Reads with blocking recv() calls on a socket it does not
+// own. Promises: a returned line excludes its "\n" and one trailing "\r"; a line longer than the
+// limit is reported as too_long without being buffered past the limit; bytes after the last
+// "\n" at end of stream are reported as truncated, never as a line.
+class LineReader {
+ public:
+  enum class Status { line, end_of_stream, truncated, too_long, timed_out, failed };
+
+  LineReader(const Socket& socket, std::size_t max_line_bytes, std::size_t chunk_bytes);
+
+  // Blocks for the next line. On Status::line, `line` views memory valid until the next call.
+  Status next(std::string_view& line);
+
+ private:
+  Status finish_line(std::string_view& line);
+
+  const Socket& socket_;
+  std::size_t max_line_bytes_;
+  std::vector<char> chunk_;
+  std::size_t chunk_begin_ = 0;
+  std::size_t chunk_end_ = 0;
+  std::string partial_;  // start of a line that spans chunks
+  bool partial_holds_line_ = false;
+};
+
+}  // namespace achat

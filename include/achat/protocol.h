@@ -1,0 +1,49 @@
+// The a-chat line protocol: parsing a client's lines and formatting what peers receive.
+// Pure functions over string_views; safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace achat {
+
+// Every error line the server sends starts with this prefix.
+inline constexpr std::string_view kErrorPrefix = "error: ";
+
+std::string_view trim(std::string_view text) noexcept;
+bool is_valid_utf8(std::string_view text) noexcept;
+
+// A parsed `name1, name2: text` line. Views into the line it was parsed from.
+struct ChatLine {
+  std::string_view recipients;  // the raw field before the first ':'; see for_each_recipient
+  std::string_view text;        // trimmed
+};
+
+// Parses one message line (already stripped of its line ending). On failure returns nullopt
+// and sets `error` to the text of the error line to send back (without prefix or newline).
+std::optional<ChatLine> parse_chat_line(std::string_view line, std::size_t max_recipients,
+                                        std::string& error);
+
+// Calls visit(name) for each non-empty trimmed name in a recipient field, in order.
+template <class Visit>
+void for_each_recipient(std::string_view field, Visit&& visit) {
+  while (true) {
+    const auto comma = field.find(',');
+    const std::string_view name = trim(field.substr(0, comma));
+    if (!name.empty()) visit(name);
+    if (comma == std::string_view::npos) return;
+    field.remove_prefix(comma + 1);
+  }
+}
+
+// Checks a login line (already trimmed). Returns the reason it is refused, or nullopt if valid.
+std::optional<std::string> login_problem(std::string_view login, std::size_t max_login_bytes);
+
+// `from <login>: <text>\n`, built with one allocation.
+std::string format_delivery(std::string_view from, std::string_view text);
+// `error: <what>\n`
+std::string format_error(std::string_view what);
+
+}  // namespace achat

@@ -1,0 +1,63 @@
+// The a-chat server: listener, broker and per-connection threads, wired by channels.
+#pragma once
+
+#include <atomic>
+#include <boost/thread/thread.hpp>
+#include <cstdint>
+#include <mutex>
+
+#include "achat/channel.h"
+#include "achat/crew.h"
+#include "achat/events.h"
+#include "achat/limits.h"
+#include "achat/registry.h"
+#include "achat/socket.h"
+#include "achat/stats.h"
+
+namespace achat {
+
+struct ServerConfig {
+  Endpoint endpoint;  // port 0 picks a free one: see Server::port()
+  Limits limits;
+  int listen_backlog = 4096;
+};
+
+// Owns the listening socket, the accept thread, the broker thread and (through its Crew) every
+// reader and writer thread. Constructed, started and stopped by one controlling thread (main,
+// or a test). Shutdown follows ownership: stop() stops accepting (the accept thread's inbox
+// sender goes), stops reading (each reader's stream ends), then the broker routes everything
+// already read, closes every writer's channel, and returns when every writer has delivered its
+// queue; connections still writing after the drain timeout are cut. No accepted line is dropped
+// without being counted in stats().lines_undeliverable.
+class Server {
+ public:
+  explicit Server(ServerConfig config);  // binds now; throws std::system_error
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+  ~Server();  // stop()s if still running
+
+  std::uint16_t port() const { return port_; }
+  void start();
+  void stop();  // idempotent; blocks until every thread has ended
+  const Stats& stats() const { return stats_; }
+  std::size_t connections() const { return registry_.size(); }
+  std::size_t threads() const { return crew_.running(); }
+
+ private:
+  void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);
+  void serve(Socket socket, const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper);
+  void refuse(const Socket& socket, std::string_view why);
+
+  const ServerConfig config_;
+  Stats stats_;
+  Registry registry_;  // declared before crew_: outlives every connection the threads hold
+  Crew crew_;
+  Socket listener_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::once_flag stopped_;
+  boost::thread accept_thread_;
+  boost::thread broker_thread_;
+};
+
+}  // namespace achat

@@ -1,0 +1,28 @@
+// The server's command line: every limit as a named option, with its default in --help.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "achat/server.h"
+
+namespace achat {
+
+struct ServerOptions {
+  ServerConfig config;
+  std::string log_level = "info";
+  bool help = false;
+};
+
+// Parses argv (without argv[0]): `[HOST:PORT] [--name=value | --name value]...`. Returns nullopt
+// and sets `error` to a one-line message on bad input.
+std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,
+                                                  std::string& error);
+std::string server_usage();
+
+// Raises the fd soft limit to the hard limit, then sizes max_clients (if 0) from the limits on
+// fds, threads and memory maps this process can actually get. Returns a line for the log.
+std::string fit_to_process_limits(Limits& limits);
+
+}  // namespace achat

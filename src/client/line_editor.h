@@ -1,0 +1,82 @@
+// LineEditor: the prompt line of the interactive client, edited with libedit.
+//
+// Library choice: libedit (BSD licence, like this MIT project; GNU readline is GPL) through its
+// readline-compatible callback interface: rl_callback_handler_install() shows the prompt and
+// puts the terminal in raw mode, and the owner calls read_key() whenever poll() says the input
+// descriptor is readable, so the caller's poll loop can watch the socket at the same time.
+//
+// Printing above the prompt (print_above): GNU readline's dance (rl_save_prompt,
+// rl_replace_line("", 0), rl_redisplay, print, rl_restore_prompt, rl_replace_line(saved),
+// rl_redisplay) does not work on libedit's compat layer: there rl_replace_line("") is a no-op,
+// rl_redisplay() pushes the ^R reprint key into the input queue (which libedit binds to
+// incremental search) and rl_on_new_line() is empty. What does work is
+// rl_forced_update_display() (libedit's EL_REFRESH): it forgets what is on screen, assumes the
+// cursor is at the start of a blank input area, and draws the prompt and the whole line buffer
+// with the cursor at its position. So print_above never touches libedit's buffer: it saves the
+// typed text and cursor only to know on which screen row the cursor is (rl_line_buffer,
+// rl_point, the prompt and the terminal width), moves to the first row of the input area,
+// clears to the end of the screen (VT100 "\r", "ESC[nA", "ESC[J"), prints the incoming line and
+// a newline, and has libedit redraw the prompt with the typed text and cursor intact below it.
+//
+// Owns: libedit's readline-compat state for the process (it is global inside libedit, so at
+// most one LineEditor may exist at a time), the current prompt, the terminal's raw mode while
+// a line is being edited, and the history of sent lines.
+// Threads: the main thread only (libedit is not thread-safe), like everything else that writes
+// to the terminal while it exists.
+// Promise: the typed text and cursor survive print_above(); after read_key() returns an input,
+// no prompt is shown until resume(); close() (also run by the destructor) erases an unfinished
+// input area and gives the terminal back in its original (cooked) mode.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace achat::client {
+
+class LineEditor {
+ public:
+  struct Input {
+    bool end_of_input = false;  // Ctrl-D on an empty line
+    std::string text;           // the line, without its newline
+  };
+
+  explicit LineEditor(std::string prompt);
+  LineEditor(const LineEditor&) = delete;
+  LineEditor& operator=(const LineEditor&) = delete;
+  ~LineEditor();
+
+  int input_fd() const noexcept;
+
+  // Lets libedit consume one key from the (readable) input descriptor. Returns the finished
+  // input if that key finished one (Enter or Ctrl-D); the prompt then stays hidden until
+  // resume().
+  std::optional<Input> read_key();
+
+  // Shows `prompt` with an empty line after read_key() returned an input.
+  void resume(std::string prompt);
+
+  // Adds a line to the history that the Up key walks through.
+  void remember(const std::string& line);
+
+  // Prints `line` (which must not contain control characters) on its own line above the
+  // prompt, then redraws the prompt with the typed text and cursor as they were.
+  void print_above(std::string_view line);
+
+  // Erases an unfinished input area, restores the terminal and leaves the cursor at the start
+  // of an empty line. Idempotent.
+  void close();
+
+ private:
+  enum class State { editing, finished, closed };
+
+  static void on_line(char* line);
+  void erase_input_area();
+
+  static LineEditor* active_;
+  std::string prompt_;
+  std::optional<Input> finished_;
+  State state_ = State::editing;
+};
+
+}  // namespace achat::client

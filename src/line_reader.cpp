@@ -1,0 +1,50 @@
+#include "achat/line_reader.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace achat {
+
+LineReader::LineReader(const Socket& socket, std::size_t max_line_bytes, std::size_t chunk_bytes)
+    : socket_(socket), max_line_bytes_(max_line_bytes), chunk_(chunk_bytes) {}
+
+LineReader::Status LineReader::next(std::string_view& line) {
+  // The previous line, if it spanned chunks, lived in partial_ and has been consumed by now.
+  if (partial_holds_line_) {
+    partial_.clear();
+    partial_holds_line_ = false;
+  }
+  while (true) {
+    const char* begin = chunk_.data() + chunk_begin_;
+    const std::size_t available = chunk_end_ - chunk_begin_;
+    if (const void* newline = std::memchr(begin, '\n', available)) {
+      const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
+      chunk_begin_ += length + 1;
+      if (partial_.empty()) {
+        line = std::string_view(begin, length);
+      } else {
+        partial_.append(begin, length);
+        partial_holds_line_ = true;
+        line = partial_;
+      }
+      return finish_line(line);
+    }
+    if (partial_.size() + available > max_line_bytes_) return Status::too_long;
+    partial_.append(begin, available);
+    chunk_begin_ = chunk_end_ = 0;
+    const long received = socket_.receive_some(chunk_);
+    if (received == 0) return partial_.empty() ? Status::end_of_stream : Status::truncated;
+    if (received < 0) {
+      return errno == EAGAIN || errno == EWOULDBLOCK ? Status::timed_out : Status::failed;
+    }
+    chunk_end_ = static_cast<std::size_t>(received);
+  }
+}
+
+LineReader::Status LineReader::finish_line(std::string_view& line) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.size() > max_line_bytes_) return Status::too_long;
+  return Status::line;
+}
+
+}  // namespace achat

@@ -1,0 +1,97 @@
+#include "achat/reader.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include "achat/inbox_stream.h"
+#include "achat/line_reader.h"
+#include "achat/protocol.h"
+
+namespace achat {
+
+namespace {
+
+void set_receive_timeout_ms(const Socket& socket, unsigned milliseconds) {
+  timeval timeout{};
+  timeout.tv_sec = milliseconds / 1000;
+  timeout.tv_usec = static_cast<suseconds_t>((milliseconds % 1000) * 1000);
+  ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+}
+
+const char* describe(LineReader::Status status) {
+  switch (status) {
+    case LineReader::Status::line: return "line";
+    case LineReader::Status::end_of_stream: return "EOF";
+    case LineReader::Status::truncated: return "EOF mid-line";
+    case LineReader::Status::too_long: return "line too long";
+    case LineReader::Status::timed_out: return "login timeout";
+    case LineReader::Status::failed: return "connection error";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void ReaderTask::operator()() {
+  Connection& self = *connection;
+  auto reply_error = [&](std::string_view what) {
+    Stats::add(stats.protocol_errors);
+    enqueue_line(outbox, self, std::make_shared<const std::string>(format_error(what)));
+  };
+  auto line_too_long = [&] {
+    reply_error("line longer than " + std::to_string(limits.max_line_bytes) +
+                " bytes, disconnecting");
+  };
+
+  LineReader lines(self.socket(), limits.max_line_bytes, limits.read_chunk_bytes);
+  std::string_view line;
+  set_receive_timeout_ms(self.socket(), limits.login_timeout_ms);
+  const auto login_status = lines.next(line);
+  if (login_status != LineReader::Status::line) {
+    if (login_status == LineReader::Status::too_long) line_too_long();
+    if (login_status == LineReader::Status::timed_out) reply_error("login timeout, disconnecting");
+    spdlog::info("{}: closed before login ({})", self.address(), describe(login_status));
+    return;
+  }
+  set_receive_timeout_ms(self.socket(), 0);
+
+  std::string name(trim(line));
+  if (auto problem = login_problem(name, limits.max_login_bytes)) {
+    Stats::add(stats.logins_refused);
+    reply_error("invalid login: " + *problem + ", disconnecting");
+    spdlog::info("{}: login refused: {}", self.address(), *problem);
+    return;
+  }
+  std::promise<LoginVerdict> promise;
+  auto verdict_ready = promise.get_future();
+  inbox.send(LoginRequest{connection, name, outbox, std::move(promise)});
+  if (auto refusal = verdict_ready.get()) {
+    Stats::add(stats.logins_refused);
+    reply_error(*refusal + ", disconnecting");
+    spdlog::info("{}: login refused: {}", self.address(), *refusal);
+    return;
+  }
+  Stats::add(stats.logins);
+  spdlog::info("{} ({}): online", name, self.address());
+
+  InboxStream stream(std::move(inbox), self.id(), server_stopping);
+  std::string error;
+  while (true) {
+    const auto status = lines.next(line);
+    if (status != LineReader::Status::line) {
+      if (status == LineReader::Status::too_long) line_too_long();
+      spdlog::info("{} ({}): reader done ({})", name, self.address(), describe(status));
+      return;
+    }
+    const auto parsed = parse_chat_line(line, limits.max_recipients, error);
+    if (!parsed) {
+      reply_error(error);
+      continue;
+    }
+    Stats::add(stats.messages_accepted);
+    stream.send(ChatMessage{self.id(), std::string(parsed->recipients),
+                            std::make_shared<const std::string>(format_delivery(name, parsed->text))});
+  }
+}
+
+}  // namespace achat

@@ -1,0 +1,50 @@
+#include "achat/registry.h"
+
+#include <vector>
+
+namespace achat {
+
+std::shared_ptr<Connection> Registry::open(Socket& socket, std::string address, std::size_t limit) {
+  std::lock_guard lock(mutex_);
+  if (connections_.size() >= limit) return nullptr;
+  const ConnectionId id = next_id_++;
+  std::shared_ptr<Connection> connection(
+      new Connection(id, std::move(socket), std::move(address)), [this](Connection* closed) {
+        {
+          std::lock_guard remove_lock(mutex_);
+          connections_.erase(closed->id());
+        }
+        delete closed;
+      });
+  connections_.emplace(id, connection);
+  return connection;
+}
+
+std::size_t Registry::size() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+template <class Action>
+void Registry::for_each(Action action) {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(mutex_);
+    live.reserve(connections_.size());
+    for (auto& [id, weak] : connections_) {
+      if (auto connection = weak.lock()) live.push_back(std::move(connection));
+    }
+  }
+  // Acted on, and possibly released, without the lock: the deleter takes it.
+  for (auto& connection : live) action(*connection);
+}
+
+void Registry::shutdown_reads() {
+  for_each([](Connection& connection) { connection.socket().shutdown_read(); });
+}
+
+void Registry::cut_all() {
+  for_each([](Connection& connection) { connection.socket().shutdown_both(); });
+}
+
+}  // namespace achat

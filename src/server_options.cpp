@@ -1,0 +1,154 @@
+#include "achat/server_options.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <fstream>
+#include <sys/resource.h>
+#include <variant>
+
+namespace achat {
+
+namespace {
+
+struct Option {
+  const char* name;
+  const char* help;
+  std::variant<std::size_t Limits::*, unsigned Limits::*> field;
+};
+
+const Option kOptions[] = {
+    {"max-line-bytes", "longest line a client may send", &Limits::max_line_bytes},
+    {"max-login-bytes", "longest login", &Limits::max_login_bytes},
+    {"max-recipients", "most names in one recipient list", &Limits::max_recipients},
+    {"max-outbound-bytes", "bytes queued for one client before it is cut as a slow consumer",
+     &Limits::max_outbound_bytes},
+    {"max-clients", "connections served at once (0 = sized from process limits)",
+     &Limits::max_clients},
+    {"login-timeout-ms", "time a new connection has to send its login", &Limits::login_timeout_ms},
+    {"send-timeout-ms", "time one blocked write may wait for a client to read",
+     &Limits::send_timeout_ms},
+    {"drain-timeout-ms", "time writers get to deliver on shutdown before connections are cut",
+     &Limits::drain_timeout_ms},
+    {"thread-stack-bytes", "stack size of each reader and writer thread",
+     &Limits::thread_stack_bytes},
+    {"read-chunk-bytes", "bytes per recv() call", &Limits::read_chunk_bytes},
+};
+
+template <class Number>
+bool parse_number(const std::string& text, Number& value) {
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return !text.empty() && error == std::errc() && end == text.data() + text.size();
+}
+
+std::size_t read_proc_number(const char* path, std::size_t fallback) {
+  std::ifstream file(path);
+  std::size_t value = 0;
+  return file >> value ? value : fallback;
+}
+
+}  // namespace
+
+std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,
+                                                  std::string& error) {
+  ServerOptions options;
+  bool have_endpoint = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      options.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      if (have_endpoint) {
+        error = "unexpected argument: " + arg;
+        return std::nullopt;
+      }
+      auto endpoint = Endpoint::parse(arg);
+      if (!endpoint) {
+        error = "not an IPv4 HOST:PORT: " + arg;
+        return std::nullopt;
+      }
+      options.config.endpoint = *endpoint;
+      have_endpoint = true;
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    if (const auto equals = name.find('='); equals != std::string::npos) {
+      value = name.substr(equals + 1);
+      name.resize(equals);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      error = "option --" + name + " needs a value";
+      return std::nullopt;
+    }
+    if (name == "log-level") {
+      options.log_level = value;
+      continue;
+    }
+    const auto* option = std::find_if(std::begin(kOptions), std::end(kOptions),
+                                      [&](const Option& o) { return name == o.name; });
+    if (option == std::end(kOptions)) {
+      error = "unknown option --" + name + " (see --help)";
+      return std::nullopt;
+    }
+    const bool parsed = std::visit(
+        [&](auto field) { return parse_number(value, options.config.limits.*field); },
+        option->field);
+    if (!parsed) {
+      error = "option --" + name + " needs a non-negative integer, got \"" + value + "\"";
+      return std::nullopt;
+    }
+  }
+  return options;
+}
+
+std::string server_usage() {
+  const Limits defaults;
+  std::string text =
+      "usage: a-chat-server [HOST:PORT] [options]\n"
+      "A chat server: a client's first line is its login, then `alice, bob: text` sends\n"
+      "`from <login>: text` to each listed peer. Default address 127.0.0.1:8080.\n\n"
+      "options (--name=value or --name value):\n"
+      "  --log-level LEVEL          trace, debug, info, warn, error, off (default info)\n";
+  for (const Option& option : kOptions) {
+    const std::string value =
+        std::visit([&](auto field) { return std::to_string(defaults.*field); }, option.field);
+    std::string left = "  --" + std::string(option.name) + " N";
+    left.resize(std::max<std::size_t>(left.size() + 1, 29), ' ');
+    text += left + option.help + " (default " + value + ")\n";
+  }
+  text += "  --help                     this text\n";
+  return text;
+}
+
+std::string fit_to_process_limits(Limits& limits) {
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  getrlimit(RLIMIT_NOFILE, &files);
+  rlimit tasks{};
+  getrlimit(RLIMIT_NPROC, &tasks);
+  constexpr std::size_t kReservedFds = 64;       // listener, logs, stdio, headroom
+  constexpr std::size_t kReservedThreads = 64;   // accept, broker, main and other processes
+  constexpr std::size_t kMapsPerThread = 2;      // stack + guard page
+  constexpr std::size_t kReservedMaps = 1000;    // libraries, heap arenas
+  const std::size_t fds = files.rlim_cur > kReservedFds ? files.rlim_cur - kReservedFds : 1;
+  std::size_t threads = std::min<std::size_t>(
+      {read_proc_number("/proc/sys/kernel/pid_max", 32768),
+       read_proc_number("/proc/sys/kernel/threads-max", 32768),
+       tasks.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(tasks.rlim_cur)});
+  threads = threads > kReservedThreads ? threads - kReservedThreads : 2;
+  const std::size_t maps = read_proc_number("/proc/sys/vm/max_map_count", 65530);
+  const std::size_t by_maps = maps > kReservedMaps ? (maps - kReservedMaps) / (2 * kMapsPerThread) : 1;
+  const std::size_t fitted = std::max<std::size_t>(1, std::min({fds, threads / 2, by_maps}));
+  if (limits.max_clients == 0) limits.max_clients = fitted;
+  return "fd limit " + std::to_string(files.rlim_cur) + ", max clients " +
+         std::to_string(limits.max_clients) + " (process limits allow " + std::to_string(fitted) + ")";
+}
+
+}  // namespace achat

@@ -1,0 +1,50 @@
+#include "achat/writer.h"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <sys/uio.h>
+
+namespace achat {
+
+namespace {
+
+// Lines per sendmsg(): enough to amortise the syscall, few enough to stay under IOV_MAX and
+// keep the batch on a small stack.
+constexpr std::size_t kWriteBatch = 64;
+
+}  // namespace
+
+void WriterTask::operator()() {
+  Connection& self = *connection;
+  std::array<OutboundLine, kWriteBatch> batch;
+  std::array<iovec, kWriteBatch> chunks;
+  bool healthy = true;
+  std::uint64_t undelivered = 0;
+  while (const std::size_t n = outbox.receive(batch)) {
+    std::int64_t bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      chunks[i] = iovec{const_cast<char*>(batch[i]->data()), batch[i]->size()};
+      bytes += static_cast<std::int64_t>(batch[i]->size());
+    }
+    if (healthy && self.socket().send_all(std::span<iovec>(chunks.data(), n))) {
+      Stats::add(stats.lines_written, n);
+    } else {
+      if (healthy) {
+        spdlog::info("{}: write failed ({}), dropping the connection", self.address(),
+                     std::strerror(errno));
+        self.socket().shutdown_both();
+        healthy = false;
+      }
+      undelivered += n;
+    }
+    self.add_queued(-bytes);
+    for (std::size_t i = 0; i < n; ++i) batch[i].reset();
+  }
+  self.socket().shutdown_both();
+  if (undelivered > 0) Stats::add(stats.lines_undeliverable, undelivered);
+  reaper.send(WriterDone{self.id(), undelivered});
+}
+
+}  // namespace achat
