@@ -30,7 +30,7 @@ class JsonObject {
 
   void number(std::string_view key, double value) {
     this->key(key);
-    std::fprintf(out_, "%.6g", value);
+    std::fprintf(out_, "%.3f", value);
   }
   void integer(std::string_view key, std::uint64_t value) {
     this->key(key);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <stdexcept>
+#include <utility>
 
 namespace achat::load {
 
@@ -24,8 +25,10 @@ Topology::Topology(std::uint32_t clients, std::uint32_t recipients)
   }
   logins_.reserve(clients);
   for (std::uint32_t i = 0; i < clients; ++i) {
-    std::string number = std::to_string(i);
-    logins_.push_back("c" + std::string(digits_ - number.size(), '0') + number);
+    const std::string number = std::to_string(i);
+    std::string login(1, 'c');
+    login.append(digits_ - number.size(), '0').append(number);
+    logins_.push_back(std::move(login));
   }
   prefixes_.reserve(clients);
   for (std::uint32_t i = 0; i < clients; ++i) {
