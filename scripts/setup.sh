@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what a-chat needs to build, test and run, from Debian 12's packages. Idempotent:
+# apt runs only if something is missing. Needs root (or sudo) the first time.
+set -euo pipefail
+
+packages=(
+  g++ pkg-config meson ninja-build python3         # toolchain and build
+  libboost-thread-dev libboost-chrono-dev          # reader/writer threads with set stack sizes
+  libconcurrentqueue-dev                           # moodycamel lock-free queues
+  libspdlog-dev libfmt-dev                         # logging
+  libedit-dev                                      # the interactive client's line editor
+  libgtest-dev libgmock-dev libbenchmark-dev       # tests and micro-benchmarks
+  clang libclang-rt-14-dev                         # libFuzzer target
+  tmux                                             # the interactive client's end-to-end test
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
