@@ -6,7 +6,6 @@
 // per receive call)}. Each iteration moves kItemsPerIteration items; thread start-up is excluded
 // from the timing (producers wait on a latch that opens once the clock runs).
 #include <achat/channel.h>
-
 #include <benchmark/benchmark.h>
 
 #include <condition_variable>
@@ -177,12 +176,15 @@ void BM_ManyToOne(benchmark::State& state) {
 void RegisterCases() {
   for (std::int64_t producers : {1, 4, 64, 1000}) {
     for (std::int64_t batch : {64, 1}) {
-      for (auto* bench : {benchmark::RegisterBenchmark("channel/lockfree", BM_ManyToOne<LockFree>),
-                          benchmark::RegisterBenchmark("channel/mutex", BM_ManyToOne<MutexCondvar>)}) {
+      for (auto* bench :
+           {benchmark::RegisterBenchmark("channel/lockfree", BM_ManyToOne<LockFree>),
+            benchmark::RegisterBenchmark("channel/mutex", BM_ManyToOne<MutexCondvar>)}) {
         bench->ArgNames({"producers", "batch"})
             ->Args({producers, batch})
             ->UseRealTime()
-            ->Iterations(20)
+            ->Iterations(10)
+            ->Repetitions(5)  // median and spread, on a machine shared with builds
+            ->ReportAggregatesOnly(true)
             ->Unit(benchmark::kMillisecond);
       }
     }

@@ -24,21 +24,30 @@ die() { echo "compare.sh: $*" >&2; exit 2; }
 
 # --- build -------------------------------------------------------------------------------------
 
+results=$build/compare
 if [[ ! -f $build/build.ninja ]]; then
-  meson setup "$build" "$ROOT" -Dbuildtype=release -Dbench=true >/dev/null || die "meson setup failed"
-elif [[ $(meson configure "$build" 2>/dev/null | awk '$1 == "buildtype" { print $2 }') != release ]]; then
-  echo "compare.sh: reconfiguring $build for a release build" >&2
-  meson configure "$build" -Dbuildtype=release -Dbench=true >/dev/null || die "meson configure failed"
+  meson setup "$build" "$ROOT" -Dbuildtype=release -Dbench=true >/dev/null ||
+    die "meson setup failed"
+elif [[ $(meson configure "$build" 2>/dev/null |
+          awk '$1 == "buildtype" || $1 == "bench" { printf "%s ", $2 }') != "release true " ]]; then
+  echo "compare.sh: reconfiguring $build: release build with bench=true" >&2
+  meson configure "$build" -Dbuildtype=release -Dbench=true >/dev/null ||
+    die "meson configure failed"
 fi
-ninja -C "$build" bench/a-chat-load bench/relay >/dev/null || die "building the load generator and relay failed"
+mkdir -p "$results" || die "cannot create $results"
+build_log=$results/build.log
+ninja -C "$build" bench/a-chat-load bench/relay >"$build_log" 2>&1 ||
+  die "building the load generator and relay failed (see $build_log)"
 
 load=$build/bench/a-chat-load
 relay=$build/bench/relay
 achat=$build/src/a-chat-server
-if ninja -C "$build" -t targets all 2>/dev/null | grep -q '^src/a-chat-server:'; then
-  ninja -C "$build" src/a-chat-server >/dev/null || { echo "compare.sh: a-chat-server does not build; skipping a-chat" >&2; achat=; }
-else
+# (grep without -q: reading all input keeps ninja from a SIGPIPE that pipefail would report)
+if ! ninja -C "$build" -t targets all 2>/dev/null | grep '^src/a-chat-server:' >/dev/null; then
   echo "compare.sh: no a-chat-server target yet; running the relay alone" >&2
+  achat=
+elif ! ninja -C "$build" src/a-chat-server >>"$build_log" 2>&1; then
+  echo "compare.sh: a-chat-server does not build (see $build_log); running the relay alone" >&2
   achat=
 fi
 
@@ -82,20 +91,23 @@ start_server() {
   done
 }
 
-# SIGTERM, then wait for the exit; a watchdog SIGKILLs a server that outlives STOP_TIMEOUT_S.
+# SIGTERM, then wait (at most STOP_TIMEOUT_S) for the exit, else SIGKILL. bash reaps its
+# children as they exit and keeps their status for `wait`, so `tail --pid` sees the server gone.
+# (`wait -n` on the server and a watchdog would do without tail, but bash 5.2 then sometimes
+# loses track of another child: "wait_for: No record of process".)
 stop_server() {
   [[ -n $server_pid ]] || return 0
   kill -TERM "$server_pid" 2>/dev/null
-  sleep "$STOP_TIMEOUT_S" &
-  local watchdog=$!
-  wait -n "$server_pid" "$watchdog" 2>/dev/null
-  if kill -0 "$server_pid" 2>/dev/null; then
+  if ! timeout "$STOP_TIMEOUT_S" tail --pid="$server_pid" -s 0.05 -f /dev/null; then
     echo "compare.sh: server $server_pid ignored SIGTERM for ${STOP_TIMEOUT_S}s; killing it" >&2
     kill -KILL "$server_pid" 2>/dev/null
   fi
-  wait "$server_pid" 2>/dev/null
-  kill "$watchdog" 2>/dev/null
-  wait "$watchdog" 2>/dev/null
+  wait "$server_pid"
+  local status=$?
+  # 143 = killed by the SIGTERM (the relay has no handler); anything else but 0 is worth a look.
+  if (( status != 0 && status != 143 )); then
+    echo "compare.sh: server $server_pid exited with status $status" >&2
+  fi
   server_pid=
 }
 
@@ -124,12 +136,19 @@ json_get() {
   sed -n "s/.*\"$2\": \(\"[^\"]*\"\|[^,}]*\).*/\1/p" "$1" | tr -d '"'
 }
 
+# The metrics shown for each workload, in order.
 metrics_of() {
   case $1 in
-    fanout|group) echo delivered_per_s sent_per_s latency_p50_us latency_p99_us latency_p999_us login_ms ;;
-    latency) echo latency_p50_us latency_p99_us latency_p999_us latency_max_us delivered_per_s send_lag_p99_us ;;
-    crowd) echo login_ms connect_ms server_rss_per_connection_bytes server_rss_ready_kb server_threads_ready ;;
-    *) echo delivered_per_s latency_p50_us latency_p99_us login_ms ;;
+    fanout|group)
+      echo delivered_per_s sent_per_s latency_p50_us latency_p99_us latency_p999_us login_ms ;;
+    latency)
+      echo latency_p50_us latency_p99_us latency_p999_us latency_max_us delivered_per_s \
+           send_lag_p99_us ;;
+    crowd)
+      echo login_ms connect_ms server_rss_per_connection_bytes server_rss_ready_kb \
+           server_threads_ready ;;
+    *)
+      echo delivered_per_s latency_p50_us latency_p99_us login_ms ;;
   esac
 }
 
@@ -143,8 +162,6 @@ print_row() {
 
 # --- main --------------------------------------------------------------------------------------
 
-results=$build/compare
-mkdir -p "$results"
 failed=0
 for workload in "${workloads[@]}"; do
   echo "compare.sh: $workload: relay" >&2
@@ -163,7 +180,8 @@ for workload in "${workloads[@]}"; do
   [[ -n $achat ]] || ours=/nonexistent
   print_row "$workload" ok "$(json_get "$ours" ok)" "$(json_get "$theirs" ok)"
   for metric in $(metrics_of "$workload"); do
-    print_row "$workload" "$metric" "$(json_get "$ours" "$metric")" "$(json_get "$theirs" "$metric")"
+    print_row "$workload" "$metric" \
+        "$(json_get "$ours" "$metric")" "$(json_get "$theirs" "$metric")"
   done
 done
 echo "raw results: $results"

@@ -24,6 +24,7 @@ void Broker::run() {
       std::visit([this](auto& event) { handle(event); }, events[i]);
       events[i] = std::monostate{};
     }
+    reap_available();
   }
   // Every reader is gone and has been routed: nothing more can arrive for any writer.
   for (auto& [id, peer] : peers_) close_outbox(peer);
@@ -45,8 +46,7 @@ void Broker::reap(const WriterDone& done) {
   if (found == peers_.end()) return;  // a connection that never went online
   Peer& peer = found->second;
   if (done.undelivered > 0) {
-    spdlog::warn("{} ({}): {} lines undeliverable", peer.name, peer.connection->address(),
-                 done.undelivered);
+    spdlog::warn("{} ({}): {} lines undeliverable", peer.name, peer.address, done.undelivered);
   }
   online_.erase(peer.name);
   peers_.erase(found);
@@ -61,8 +61,9 @@ void Broker::handle(LoginRequest& request) {
   }
   const ConnectionId id = request.connection->id();
   online_.emplace(request.name, id);
-  peers_.emplace(id, Peer{std::move(request.connection), std::move(request.name),
-                          std::move(request.outbox)});
+  std::string address = request.connection->address();
+  peers_.emplace(id, Peer{std::move(request.connection), std::move(address),
+                          std::move(request.name), std::move(request.outbox)});
   request.verdict.set_value(std::nullopt);
 }
 
@@ -92,9 +93,9 @@ void Broker::deliver(Peer& peer, const OutboundLine& line) {
   if (peer.connection->add_queued(0) > static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
     Stats::add(stats_.slow_consumers);
     spdlog::warn("{} ({}): slow consumer, more than {} bytes queued: disconnecting", peer.name,
-                 peer.connection->address(), limits_.max_outbound_bytes);
-    close_outbox(peer);
+                 peer.address, limits_.max_outbound_bytes);
     peer.connection->socket().shutdown_both();
+    close_outbox(peer);
   }
 }
 
@@ -112,6 +113,11 @@ void Broker::handle(ReaderGone& gone) {
   if (!gone.server_stopping) close_outbox(found->second);
 }
 
-void Broker::close_outbox(Peer& peer) { peer.outbox.reset(); }
+// The peer can receive nothing more; its connection (and so its socket) is released as soon as
+// its reader and writer are done with it, while the name stays taken until WriterDone.
+void Broker::close_outbox(Peer& peer) {
+  peer.outbox.reset();
+  peer.connection.reset();
+}
 
 }  // namespace achat

@@ -1,7 +1,6 @@
 #include "achat/reader.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include "achat/inbox_stream.h"
 #include "achat/line_reader.h"
@@ -10,13 +9,6 @@
 namespace achat {
 
 namespace {
-
-void set_receive_timeout_ms(const Socket& socket, unsigned milliseconds) {
-  timeval timeout{};
-  timeout.tv_sec = milliseconds / 1000;
-  timeout.tv_usec = static_cast<suseconds_t>((milliseconds % 1000) * 1000);
-  ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-}
 
 const char* describe(LineReader::Status status) {
   switch (status) {
@@ -45,7 +37,7 @@ void ReaderTask::operator()() {
 
   LineReader lines(self.socket(), limits.max_line_bytes, limits.read_chunk_bytes);
   std::string_view line;
-  set_receive_timeout_ms(self.socket(), limits.login_timeout_ms);
+  self.socket().set_receive_timeout_ms(limits.login_timeout_ms);
   const auto login_status = lines.next(line);
   if (login_status != LineReader::Status::line) {
     if (login_status == LineReader::Status::too_long) line_too_long();
@@ -53,7 +45,7 @@ void ReaderTask::operator()() {
     spdlog::info("{}: closed before login ({})", self.address(), describe(login_status));
     return;
   }
-  set_receive_timeout_ms(self.socket(), 0);
+  self.socket().set_receive_timeout_ms(0);
 
   std::string name(trim(line));
   if (auto problem = login_problem(name, limits.max_login_bytes)) {

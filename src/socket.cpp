@@ -150,11 +150,23 @@ void Socket::set_no_delay() const noexcept {
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
-void Socket::set_send_timeout_ms(unsigned milliseconds) const noexcept {
+namespace {
+
+void set_timeout(int fd, int option, unsigned milliseconds) {
   timeval timeout{};
   timeout.tv_sec = milliseconds / 1000;
   timeout.tv_usec = static_cast<suseconds_t>((milliseconds % 1000) * 1000);
-  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, option, &timeout, sizeof timeout);
+}
+
+}  // namespace
+
+void Socket::set_send_timeout_ms(unsigned milliseconds) const noexcept {
+  set_timeout(fd_, SO_SNDTIMEO, milliseconds);
+}
+
+void Socket::set_receive_timeout_ms(unsigned milliseconds) const noexcept {
+  set_timeout(fd_, SO_RCVTIMEO, milliseconds);
 }
 
 }  // namespace achat

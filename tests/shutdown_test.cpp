@@ -10,10 +10,8 @@
 namespace achat::testing {
 namespace {
 
-std::string server_binary;
-
 TEST(ServerBinary, SigtermDeliversEveryRoutedMessageAndExitsZero) {
-  ServerProcess server(server_binary, {});
+  ServerProcess server(server_binary(), {});
   auto alice = TestClient::online(server.port(), "alice");
   auto bob = TestClient::online(server.port(), "bob");
   constexpr int kMessages = 5000;
@@ -30,7 +28,7 @@ TEST(ServerBinary, SigtermDeliversEveryRoutedMessageAndExitsZero) {
 }
 
 TEST(ServerBinary, SigintStopsGracefullyToo) {
-  ServerProcess server(server_binary, {});
+  ServerProcess server(server_binary(), {});
   auto alice = TestClient::online(server.port(), "alice");
   server.signal(SIGINT);
   EXPECT_TRUE(alice.closed_by_server());
@@ -38,7 +36,7 @@ TEST(ServerBinary, SigintStopsGracefullyToo) {
 }
 
 TEST(ServerBinary, AClientThatNeverReadsCannotHoldShutdownHostage) {
-  ServerProcess server(server_binary, {"--drain-timeout-ms=300", "--max-outbound-bytes=67108864"});
+  ServerProcess server(server_binary(), {"--drain-timeout-ms=300", "--max-outbound-bytes=67108864"});
   TestClient stuck(server.port(), /*receive_buffer_bytes=*/4096);
   stuck.send("stuck\nstuck: ready\n");
   ASSERT_EQ(stuck.read_line(), "from stuck: ready");
@@ -55,7 +53,7 @@ TEST(ServerBinary, AClientThatNeverReadsCannotHoldShutdownHostage) {
 }
 
 TEST(ServerBinary, HelpListsEveryOptionWithItsDefault) {
-  const auto help = run_to_completion(server_binary, {"--help"});
+  const auto help = run_to_completion(server_binary(), {"--help"});
   EXPECT_EQ(help.status, 0);
   for (const char* option : {"--max-line-bytes N", "--max-login-bytes N", "--max-recipients N",
                              "--max-outbound-bytes N", "--max-clients N", "--login-timeout-ms N",
@@ -69,7 +67,7 @@ TEST(ServerBinary, HelpListsEveryOptionWithItsDefault) {
 TEST(ServerBinary, BadOptionsExitTwoWithOneLine) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"--no-such-option=1"}, {"--max-line-bytes=lots"}, {"not-an-address"}, {"--log-level=loud"}}) {
-    const auto run = run_to_completion(server_binary, args);
+    const auto run = run_to_completion(server_binary(), args);
     EXPECT_EQ(run.status, 2) << args[0];
     EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 1) << run.out;
     EXPECT_EQ(run.out.rfind("a-chat-server: ", 0), 0u) << run.out;
@@ -78,13 +76,3 @@ TEST(ServerBinary, BadOptionsExitTwoWithOneLine) {
 
 }  // namespace
 }  // namespace achat::testing
-
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: shutdown_test PATH-TO-a-chat-server\n");
-    return 2;
-  }
-  achat::testing::server_binary = argv[1];
-  return RUN_ALL_TESTS();
-}

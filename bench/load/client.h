@@ -20,10 +20,10 @@ struct Client {
 
   Phase phase = Phase::kIdle;
   Connection connection;
-  SendWindow window;                   // closed loop only
-  std::uint64_t sent = 0;              // messages sent in the timed phase
+  SendWindow window;                    // closed loop only
+  std::uint64_t sent = 0;               // messages sent in the timed phase
   std::vector<std::uint64_t> expected;  // next sequence number from each sender slot
-  bool dirty = false;                  // has output queued since the last flush pass
+  bool dirty = false;                   // has output queued since the last flush pass
 };
 
 }  // namespace achat::load

@@ -63,7 +63,8 @@ Connection::ReadStatus Connection::read_lines(std::span<char> scratch, OnLine&& 
   while (true) {
     const long n = read_some(scratch);
     if (n == 0) return ReadStatus::kClosed;
-    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? ReadStatus::kWouldBlock : ReadStatus::kError;
+    if (n < 0)
+      return errno == EAGAIN || errno == EWOULDBLOCK ? ReadStatus::kWouldBlock : ReadStatus::kError;
 
     std::string_view data(scratch.data(), static_cast<std::size_t>(n));
     std::size_t newline = data.find('\n');

@@ -33,8 +33,8 @@ std::size_t Epoll::wait(std::span<epoll_event> events, Nanos deadline) {
     timeout.tv_sec = static_cast<time_t>(left / kNanosPerSecond);
     timeout.tv_nsec = static_cast<long>(left % kNanosPerSecond);
   }
-  const int n = ::epoll_pwait2(fd_.get(), events.data(), static_cast<int>(events.size()), &timeout,
-                               nullptr);
+  const int n =
+      ::epoll_pwait2(fd_.get(), events.data(), static_cast<int>(events.size()), &timeout, nullptr);
   if (n < 0) {
     if (errno == EINTR) return 0;
     throw_errno("epoll_pwait2");

@@ -20,7 +20,7 @@ class LatencyHistogram {
   Nanos quantile(double q) const noexcept;
 
  private:
-  static constexpr int kSubBits = 8;                        // 256 buckets below 2^8
+  static constexpr int kSubBits = 8;                            // 256 buckets below 2^8
   static constexpr std::uint64_t kHalf = 1u << (kSubBits - 1);  // sub-buckets per octave: 128
   static constexpr std::size_t kBuckets = (64 - kSubBits + 1) * kHalf + kHalf;
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -118,8 +119,10 @@ Nanos LoadRun::next_wakeup() const {
 }
 
 void LoadRun::fail_deadline() const {
-  fail("deadline of " + std::to_string(options_.deadline_s) + " s passed: " +
-       std::to_string(ready_) + " of " + std::to_string(options_.clients) + " clients ready, " +
+  char deadline[32];
+  std::snprintf(deadline, sizeof deadline, "%g", options_.deadline_s);
+  fail("deadline of " + std::string(deadline) + " s passed: " + std::to_string(ready_) + " of " +
+       std::to_string(options_.clients) + " clients ready, " +
        std::to_string(results_.messages_sent) + " messages sent, " +
        std::to_string(results_.deliveries) + " of " +
        std::to_string(results_.messages_sent * options_.recipients) + " deliveries received");
@@ -285,8 +288,10 @@ void LoadRun::queue_message(std::uint32_t index, std::uint64_t seq, Nanos stamp)
 
 void LoadRun::on_delivery(std::uint32_t recipient, std::string_view line, Nanos received) {
   const std::string& to = topology_.login(recipient);
-  const std::size_t colon = line.starts_with(kFrom) ? line.find(": ", kFrom.size()) : std::string_view::npos;
-  if (colon == std::string_view::npos) fail(to + ": not a \"from <login>: \" line: " + excerpt(line));
+  const std::size_t colon =
+      line.starts_with(kFrom) ? line.find(": ", kFrom.size()) : std::string_view::npos;
+  if (colon == std::string_view::npos)
+    fail(to + ": not a \"from <login>: \" line: " + excerpt(line));
   const std::string_view from = line.substr(kFrom.size(), colon - kFrom.size());
   const auto sender = topology_.client_of(from);
   if (!sender) fail(to + ": message from an unknown sender: " + excerpt(line));
@@ -335,7 +340,8 @@ void LoadRun::flush_dirty() {
   for (const std::uint32_t index : dirty_) {
     Client& client = clients_[index];
     client.dirty = false;
-    if (!client.connection.flush()) fail(topology_.login(index) + ": write: " + std::strerror(errno));
+    if (!client.connection.flush())
+      fail(topology_.login(index) + ": write: " + std::strerror(errno));
   }
   dirty_.clear();
 }

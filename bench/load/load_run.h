@@ -69,8 +69,8 @@ class LoadRun {
   std::vector<Client> clients_;
   Epoll epoll_;
   std::vector<epoll_event> events_;
-  std::vector<char> scratch_;          // read buffer shared by all connections
-  std::vector<std::uint32_t> dirty_;   // clients with output queued this turn
+  std::vector<char> scratch_;         // read buffer shared by all connections
+  std::vector<std::uint32_t> dirty_;  // clients with output queued this turn
 
   // Connect + login.
   std::uint32_t next_to_connect_ = 0;

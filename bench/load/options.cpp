@@ -115,7 +115,8 @@ Options parse_options(int argc, char** argv) {
     std::string_view arg = argv[i];
     std::string_view value;
     bool has_value = false;
-    if (const auto equals = arg.find('='); arg.starts_with("--") && equals != std::string_view::npos) {
+    if (const auto equals = arg.find('=');
+        arg.starts_with("--") && equals != std::string_view::npos) {
       value = arg.substr(equals + 1);
       arg = arg.substr(0, equals);
       has_value = true;

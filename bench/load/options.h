@@ -20,13 +20,13 @@ struct Options {
   std::string workload;
 
   std::uint32_t clients = 0;
-  std::uint32_t recipients = 0;  // K: client i sends to i+1 .. i+K (mod clients)
-  std::uint32_t window = 0;      // closed loop: messages in flight per client
-  std::uint64_t messages = 0;    // per client; 0 = until `duration_s` (closed loop only)
-  std::size_t size = 0;          // payload bytes
-  double rate = 0;               // open loop: messages/s per client; 0 = closed loop
-  double duration_s = 0;         // sending stops after this long; 0 = no time limit
-  double deadline_s = 120;       // the whole run fails if it is not done by then
+  std::uint32_t recipients = 0;             // K: client i sends to i+1 .. i+K (mod clients)
+  std::uint32_t window = 0;                 // closed loop: messages in flight per client
+  std::uint64_t messages = 0;               // per client; 0 = until `duration_s` (closed loop only)
+  std::size_t size = 0;                     // payload bytes
+  double rate = 0;                          // open loop: messages/s per client; 0 = closed loop
+  double duration_s = 0;                    // sending stops after this long; 0 = no time limit
+  double deadline_s = 120;                  // the whole run fails if it is not done by then
   std::uint32_t connect_concurrency = 256;  // clients connecting or logging in at once
   bool json = false;
   std::optional<pid_t> server_pid;

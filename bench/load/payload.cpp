@@ -59,7 +59,8 @@ std::optional<Payload> parse_payload(std::string_view text, std::size_t size) {
   const std::size_t header = text.size() - rest.size();
   const std::size_t padding = padding_for(header, size);
   if (rest.size() != padding) return std::nullopt;
-  if (padding > 0 && (rest.front() != ' ' || rest.find_first_not_of(kPad, 1) != std::string_view::npos)) {
+  if (padding > 0 &&
+      (rest.front() != ' ' || rest.find_first_not_of(kPad, 1) != std::string_view::npos)) {
     return std::nullopt;
   }
   return payload;

@@ -9,7 +9,7 @@
 namespace achat::load {
 
 struct ProcSample {
-  std::uint64_t rss_kb = 0;  // VmRSS
+  std::uint64_t rss_kb = 0;   // VmRSS
   std::uint64_t threads = 0;  // Threads
 };
 

@@ -79,8 +79,8 @@ void json_sample(JsonObject& json, std::string_view when, const std::optional<Pr
 
 void text_sample(std::FILE* out, const char* when, const std::optional<ProcSample>& sample) {
   if (!sample) return;
-  std::fprintf(out, "  server %-14s RSS %" PRIu64 " kB, %" PRIu64 " threads\n", when, sample->rss_kb,
-               sample->threads);
+  std::fprintf(out, "  server %-14s RSS %" PRIu64 " kB, %" PRIu64 " threads\n", when,
+               sample->rss_kb, sample->threads);
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ class Topology {
 
   // Slot of `sender` among the K senders addressing `recipient` (sender = recipient - 1 - slot),
   // or nullopt if `sender` does not address `recipient`.
-  std::optional<std::uint32_t> sender_slot(std::uint32_t recipient, std::uint32_t sender) const noexcept;
+  std::optional<std::uint32_t> sender_slot(std::uint32_t recipient,
+                                           std::uint32_t sender) const noexcept;
 
  private:
   std::uint32_t clients_;

@@ -32,7 +32,8 @@ class Broker {
 
  private:
   struct Peer {
-    std::shared_ptr<Connection> connection;
+    std::shared_ptr<Connection> connection;  // released with the outbox
+    std::string address;
     std::string name;
     Sender<OutboundLine> outbox;   // empty once the peer may receive nothing more
     std::uint64_t last_message = 0; // dedupes a recipient listed twice in one message

@@ -60,8 +60,10 @@ class Socket {
   void shutdown_write() const noexcept;
   void shutdown_both() const noexcept;
   void set_no_delay() const noexcept;
-  // Bounds how long one blocked send may wait for the peer to read; 0 = forever.
+  // Bound how long one blocked send / recv may wait; 0 = forever. A recv that times out
+  // returns -1 with errno EAGAIN.
   void set_send_timeout_ms(unsigned milliseconds) const noexcept;
+  void set_receive_timeout_ms(unsigned milliseconds) const noexcept;
 
  private:
   int fd_ = -1;

@@ -74,6 +74,7 @@ void LineEditor::on_line(char* line) {
 std::optional<LineEditor::Input> LineEditor::read_key() {
   if (state_ != State::editing) return std::nullopt;
   rl_callback_read_char();
+  line_is_fresh_ = false;
   std::fflush(stdout);
   if (!finished_) return std::nullopt;
   // libedit has left raw mode and stopped editing; a new line starts with resume().
@@ -85,6 +86,7 @@ void LineEditor::resume(std::string prompt) {
   if (state_ != State::finished) return;
   prompt_ = std::move(prompt);
   state_ = State::editing;
+  line_is_fresh_ = true;
   rl_callback_handler_install(prompt_.c_str(), &LineEditor::on_line);
   std::fflush(stdout);
 }
@@ -92,9 +94,11 @@ void LineEditor::resume(std::string prompt) {
 void LineEditor::remember(const std::string& line) { add_history(line.c_str()); }
 
 void LineEditor::erase_input_area() {
-  // The typed text and cursor as libedit last published them (updated by every read_key()).
-  const char* buffer = rl_line_buffer != nullptr ? rl_line_buffer : "";
-  const std::size_t end = ::strnlen(buffer, rl_end > 0 ? static_cast<std::size_t>(rl_end) : 0);
+  // The typed text and cursor as libedit last published them (after the last key).
+  const char* buffer = rl_line_buffer != nullptr && !line_is_fresh_ ? rl_line_buffer : "";
+  const int published_end = line_is_fresh_ ? 0 : rl_end;
+  const std::size_t end =
+      ::strnlen(buffer, published_end > 0 ? static_cast<std::size_t>(published_end) : 0);
   const std::size_t point = rl_point > 0 ? std::min(static_cast<std::size_t>(rl_point), end) : 0;
   int columns = 0;
   rl_get_screen_size(nullptr, &columns);

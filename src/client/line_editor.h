@@ -14,7 +14,8 @@
 // cursor is at the start of a blank input area, and draws the prompt and the whole line buffer
 // with the cursor at its position. So print_above never touches libedit's buffer: it saves the
 // typed text and cursor only to know on which screen row the cursor is (rl_line_buffer,
-// rl_point, the prompt and the terminal width), moves to the first row of the input area,
+// rl_point, the prompt and the terminal width; libedit updates them after each key only, so a
+// freshly shown prompt counts as empty), moves to the first row of the input area,
 // clears to the end of the screen (VT100 "\r", "ESC[nA", "ESC[J"), prints the incoming line and
 // a newline, and has libedit redraw the prompt with the typed text and cursor intact below it.
 //
@@ -77,6 +78,10 @@ class LineEditor {
   std::string prompt_;
   std::optional<Input> finished_;
   State state_ = State::editing;
+  // libedit publishes rl_line_buffer/rl_point/rl_end only inside rl_callback_read_char(), so
+  // after (re)installing the handler they still describe the previous line until the next
+  // key. True from then until that key: the line is known to be empty.
+  bool line_is_fresh_ = true;
 };
 
 }  // namespace achat::client

@@ -1,9 +1,10 @@
 #include "test_support.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <system_error>
@@ -146,7 +148,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv) {
     errno = rc;
     throw_errno("posix_spawn " + argv.at(0));
   }
-  pidfd_ = UniqueFd(::pidfd_open(pid_, 0));
+  // Raw syscall: glibc 2.36's <sys/pidfd.h> lacks extern "C" (fixed in 2.37).
+  pidfd_ = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
   if (!pidfd_) throw_errno("pidfd_open");
 }
 
@@ -236,11 +239,13 @@ TmuxSession::TmuxSession(const std::vector<std::string>& command, int width, int
   socket_name_ = "achat-client-test-" + std::to_string(::getpid()) + "-" +
                  std::to_string(counter.fetch_add(1));
   ::unsetenv("TMUX");  // we may run inside someone's tmux; this server is our own
-  // remain-on-exit is set globally before the pane starts, so even a program that exits at
-  // once leaves its exit status behind.
-  std::vector<std::string> arguments{"start-server", ";", "set-option", "-g", "remain-on-exit",
-                                     "on", ";", "new-session", "-d", "-s", "chat", "-x",
-                                     std::to_string(width), "-y", std::to_string(height)};
+  // The pane runs a shell that waits for the program, prints its exit status and keeps the
+  // pane alive. tmux's own pane-death handling (remain-on-exit) is not used: tmux 3.3 may
+  // drop output written just before the exit, and was seen not to reap an exited program.
+  std::vector<std::string> arguments{
+      "new-session", "-d", "-s", "chat", "-x", std::to_string(width), "-y",
+      std::to_string(height), "sh", "-c",
+      "\"$0\" \"$@\"; echo \"" + std::string(kExitMarker) + "$?]\"; exec cat >/dev/null"};
   arguments.insert(arguments.end(), command.begin(), command.end());
   started_ = tmux(std::move(arguments)).has_value();
 }
@@ -259,8 +264,16 @@ void TmuxSession::type(std::string_view text) {
 void TmuxSession::press(const std::string& key) { tmux({"send-keys", "-t", "chat", key}); }
 
 std::vector<std::string> TmuxSession::screen() {
+  return capture({"capture-pane", "-p", "-t", "chat"});
+}
+
+std::vector<std::string> TmuxSession::transcript() {
+  return capture({"capture-pane", "-p", "-S", "-", "-t", "chat"});
+}
+
+std::vector<std::string> TmuxSession::capture(std::vector<std::string> arguments) {
   std::vector<std::string> rows;
-  const auto text = tmux({"capture-pane", "-p", "-t", "chat"});
+  const auto text = tmux(std::move(arguments));
   if (!text) return rows;
   std::string_view rest = *text;
   while (!rest.empty()) {
@@ -282,14 +295,10 @@ TmuxSession::Cursor TmuxSession::cursor() {
 }
 
 std::optional<int> TmuxSession::exit_status() {
-  const auto text =
-      tmux({"display-message", "-p", "-t", "chat", "#{pane_dead} #{pane_dead_status}"});
-  int dead = 0;
-  int status = -1;
-  if (!text || std::sscanf(text->c_str(), "%d %d", &dead, &status) < 1 || dead != 1) {
-    return std::nullopt;
+  for (const auto& row : transcript()) {
+    if (row.starts_with(kExitMarker)) return std::atoi(row.c_str() + kExitMarker.size());
   }
-  return status;
+  return std::nullopt;
 }
 
 bool TmuxSession::wait_for_screen(
@@ -312,7 +321,13 @@ bool TmuxSession::wait_for_exit() {
 }
 
 std::string TmuxSession::dump() {
-  std::string text = "---- screen ----\n";
+  // tmux 3.3 scrolls the screen into the history when it is cleared from the top row
+  // (scroll-on-clear), so the history can hold old copies of rows: show it apart.
+  std::string text = "---- history ----\n";
+  for (const auto& row : capture({"capture-pane", "-p", "-S", "-", "-E", "-1", "-t", "chat"})) {
+    text += row + "\n";
+  }
+  text += "---- screen ----\n";
   for (const auto& row : screen()) text += row + "\n";
   const auto at = cursor();
   text += "---- cursor at x=" + std::to_string(at.x) + " y=" + std::to_string(at.y) + " ----\n";

@@ -109,8 +109,8 @@ class ChildProcess {
 // Runs a short command to completion; its stdout, or nullopt if it failed or timed out.
 std::optional<std::string> run_command(const std::vector<std::string>& argv);
 
-// TmuxSession: one detached session on a private tmux server (tmux -L <unique name>), which
-// keeps a dead pane on screen (remain-on-exit) so its exit status can be read.
+// TmuxSession: one detached session on a private tmux server (tmux -L <unique name>) whose
+// pane runs the program under a shell that prints "[exited with status N]" when it ends.
 // Owns: the private tmux server; the destructor kills it (and so the program in the pane).
 // Threads: test thread only.
 class TmuxSession {
@@ -119,6 +119,8 @@ class TmuxSession {
     int x = -1;
     int y = -1;
   };
+
+  static constexpr std::string_view kExitMarker = "[exited with status ";
 
   static bool available();  // tmux is on PATH
 
@@ -133,8 +135,10 @@ class TmuxSession {
 
   // The visible screen, one string per row, trailing blanks removed.
   std::vector<std::string> screen();
+  // The scrollback history followed by the visible screen.
+  std::vector<std::string> transcript();
   Cursor cursor();
-  std::optional<int> exit_status();  // set once the program in the pane has exited
+  std::optional<int> exit_status();  // set once the program has exited (128+N for signal N)
 
   // Re-captures the screen until `condition` holds or the deadline passes.
   bool wait_for_screen(const std::function<bool(const std::vector<std::string>&)>& condition);
@@ -143,6 +147,7 @@ class TmuxSession {
 
  private:
   std::optional<std::string> tmux(std::vector<std::string> arguments);
+  std::vector<std::string> capture(std::vector<std::string> arguments);
 
   std::string socket_name_;
   bool started_ = false;

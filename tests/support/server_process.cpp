@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <regex>
+#include <fstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -48,13 +48,13 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
   std::vector<std::string> args{"127.0.0.1:0"};
   args.insert(args.end(), options.begin(), options.end());
   pid_ = spawn_with_output(binary, args, stderr_fd_, /*merge_stdout=*/false);
-  static const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  const std::string listening = "listening on 127.0.0.1:";
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  std::smatch match;
-  while (!std::regex_search(log_, match, listening)) {
+  std::size_t at;
+  while ((at = log_.find(listening)) == std::string::npos || log_.find('\n', at) == std::string::npos) {
     if (!read_log(until)) throw std::runtime_error("server did not start: " + log_);
   }
-  port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+  port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(at + listening.size())));
 }
 
 ServerProcess::~ServerProcess() {
@@ -66,6 +66,24 @@ ServerProcess::~ServerProcess() {
 }
 
 void ServerProcess::signal(int number) const { ::kill(pid_, number); }
+
+namespace {
+
+std::size_t status_field(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  std::size_t value = 0;
+  while (status >> key) {
+    if (key == field + ":" && status >> value) return value;
+    status.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::size_t ServerProcess::rss_kib() const { return status_field(pid_, "VmRSS"); }
+std::size_t ServerProcess::threads() const { return status_field(pid_, "Threads"); }
 
 bool ServerProcess::read_log(std::chrono::steady_clock::time_point until) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,9 @@ class ServerProcess {
 
   std::uint16_t port() const { return port_; }
   void signal(int number) const;
+  // VmRSS and Threads from /proc/PID/status.
+  std::size_t rss_kib() const;
+  std::size_t threads() const;
   // The exit status if the process exits before the deadline (stderr is drained meanwhile).
   std::optional<int> wait_exit(std::chrono::milliseconds deadline);
   // Everything the process wrote to stderr so far (complete after wait_exit).
@@ -36,6 +40,9 @@ class ServerProcess {
   std::uint16_t port_ = 0;
   std::string log_;
 };
+
+// The server binary under test (set by binary_test_main.cpp from the command line).
+const std::string& server_binary();
 
 // Runs the binary with `args` to completion; returns its exit status and what it printed.
 struct Finished {

@@ -7,8 +7,18 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdexcept>
+#include <thread>
 
 namespace achat::testing {
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 TestClient::TestClient(std::uint16_t port, int receive_buffer_bytes) {
   Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@ namespace achat::testing {
 using namespace std::chrono_literals;
 
 inline constexpr std::chrono::milliseconds kDeadline = 10s;
+
+// Polls `condition` until it holds or the deadline passes; for state with no event to wait on
+// (such as a server's connection count). Yields between polls, never sleeps.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline = kDeadline);
 
 // Owned and used by one test thread. Never sleeps: every wait is a poll() bounded by a deadline.
 class TestClient {

@@ -1,7 +1,9 @@
 // An in-process a-chat server on a free loopback port, stopped gracefully when the test ends.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
+#include <spdlog/spdlog.h>
 
 #include "achat/server.h"
 
@@ -15,10 +17,18 @@ inline ServerConfig loopback_config(Limits limits = {}) {
   return config;
 }
 
+// Per-connection info lines drown test output; ACHAT_TEST_LOG=info brings them back.
+inline void quiet_logs() {
+  const char* level = std::getenv("ACHAT_TEST_LOG");
+  spdlog::set_level(spdlog::level::from_str(level ? level : "warn"));
+}
+
 // Owned by one test. Starts on construction; stop() (or the destructor) shuts down gracefully.
 class TestServer {
  public:
-  explicit TestServer(Limits limits = {}) : server_(loopback_config(limits)) { server_.start(); }
+  explicit TestServer(Limits limits = {}) : server_((quiet_logs(), loopback_config(limits))) {
+    server_.start();
+  }
   std::uint16_t port() const { return server_.port(); }
   Server& operator*() { return server_; }
   Server* operator->() { return &server_; }
