@@ -24,10 +24,12 @@ void Broker::run() {
       std::visit([this](auto& event) { handle(event); }, events[i]);
       events[i] = std::monostate{};
     }
+    flush_all();
     reap_available();
   }
   // Every reader is gone and has been routed: nothing more can arrive for any writer.
   for (auto& [id, peer] : peers_) close_outbox(peer);
+  with_pending_.clear();
   std::array<WriterDone, kEventBatch> done;
   while (const std::size_t n = reaper_.receive(done)) {
     for (std::size_t i = 0; i < n; ++i) reap(done[i]);
@@ -61,9 +63,12 @@ void Broker::handle(LoginRequest& request) {
   }
   const ConnectionId id = request.connection->id();
   online_.emplace(request.name, id);
-  std::string address = request.connection->address();
-  peers_.emplace(id, Peer{std::move(request.connection), std::move(address),
-                          std::move(request.name), std::move(request.outbox)});
+  Peer peer;
+  peer.address = request.connection->address();
+  peer.connection = std::move(request.connection);
+  peer.name = std::move(request.name);
+  peer.outbox = std::move(request.outbox);
+  peers_.emplace(id, std::move(peer));
   request.verdict.set_value(std::nullopt);
 }
 
@@ -81,28 +86,51 @@ void Broker::handle(ChatMessage& message) {
     Peer& recipient = peers_.at(online->second);
     if (recipient.last_message == stamp) return;
     recipient.last_message = stamp;
-    deliver(recipient, message.delivery);
+    Stats::add(stats_.deliveries_routed);
+    deliver(online->second, recipient, message.delivery);
   });
-  if (!unknown.empty()) notify(sender->second, "not online: " + unknown);
+  if (!unknown.empty()) notify(sender->first, sender->second, "not online: " + unknown);
 }
 
-void Broker::deliver(Peer& peer, const OutboundLine& line) {
+void Broker::deliver(ConnectionId id, Peer& peer, OutboundLine line) {
   if (!peer.outbox) return;  // leaving: its reader is gone or it was cut
-  if (!enqueue_line(peer.outbox, *peer.connection, line)) return;
-  Stats::add(stats_.deliveries_routed);
-  if (peer.connection->add_queued(0) > static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
+  const auto bytes = static_cast<std::int64_t>(line->size());
+  if (peer.connection->queued() + peer.pending_bytes + bytes >
+      static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
     Stats::add(stats_.slow_consumers);
     spdlog::warn("{} ({}): slow consumer, more than {} bytes queued: disconnecting", peer.name,
                  peer.address, limits_.max_outbound_bytes);
     peer.connection->socket().shutdown_both();
+    Stats::add(stats_.lines_undeliverable, peer.pending.size() + 1);
+    peer.pending.clear();
+    peer.pending_bytes = 0;
     close_outbox(peer);
+    return;
   }
+  if (peer.pending.empty()) with_pending_.push_back(id);
+  peer.pending.push_back(std::move(line));
+  peer.pending_bytes += bytes;
 }
 
-void Broker::notify(Peer& peer, std::string_view error) {
-  if (!peer.outbox) return;
+void Broker::notify(ConnectionId id, Peer& peer, std::string_view error) {
   Stats::add(stats_.protocol_errors);
-  enqueue_line(peer.outbox, *peer.connection, std::make_shared<const std::string>(format_error(error)));
+  deliver(id, peer, std::make_shared<const std::string>(format_error(error)));
+}
+
+void Broker::flush(Peer& peer) {
+  if (peer.pending.empty()) return;
+  if (!enqueue_lines(peer.outbox, *peer.connection, peer.pending, peer.pending_bytes)) {
+    Stats::add(stats_.lines_undeliverable, peer.pending.size());
+  }
+  peer.pending.clear();
+  peer.pending_bytes = 0;
+}
+
+void Broker::flush_all() {
+  for (const ConnectionId id : with_pending_) {
+    if (const auto found = peers_.find(id); found != peers_.end()) flush(found->second);
+  }
+  with_pending_.clear();
 }
 
 void Broker::handle(ReaderGone& gone) {
@@ -116,6 +144,7 @@ void Broker::handle(ReaderGone& gone) {
 // The peer can receive nothing more; its connection (and so its socket) is released as soon as
 // its reader and writer are done with it, while the name stays taken until WriterDone.
 void Broker::close_outbox(Peer& peer) {
+  flush(peer);
   peer.outbox.reset();
   peer.connection.reset();
 }

@@ -41,6 +41,10 @@ LineReader::Status LineReader::next(std::string_view& line) {
   }
 }
 
+bool LineReader::has_buffered_line() const noexcept {
+  return std::memchr(chunk_.data() + chunk_begin_, '\n', chunk_end_ - chunk_begin_) != nullptr;
+}
+
 LineReader::Status LineReader::finish_line(std::string_view& line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.size() > max_line_bytes_) return Status::too_long;

@@ -1,6 +1,7 @@
 #include "achat/reader.h"
 
 #include <spdlog/spdlog.h>
+#include <vector>
 
 #include "achat/inbox_stream.h"
 #include "achat/line_reader.h"
@@ -9,6 +10,8 @@
 namespace achat {
 
 namespace {
+
+constexpr std::size_t kReaderBatch = 64;
 
 const char* describe(LineReader::Status status) {
   switch (status) {
@@ -67,22 +70,34 @@ void ReaderTask::operator()() {
   spdlog::info("{} ({}): online", name, self.address());
 
   InboxStream stream(std::move(inbox), self.id(), server_stopping);
+  // Messages from one recv() go to the broker together: one wake-up, not one per line.
+  std::vector<BrokerEvent> batch;
+  batch.reserve(kReaderBatch);
+  auto hand_over = [&] {
+    if (batch.empty()) return;
+    Stats::add(stats.messages_accepted, batch.size());
+    stream.send_bulk(batch);
+    batch.clear();
+  };
   std::string error;
   while (true) {
+    if (!lines.has_buffered_line()) hand_over();
     const auto status = lines.next(line);
     if (status != LineReader::Status::line) {
+      hand_over();
       if (status == LineReader::Status::too_long) line_too_long();
       spdlog::info("{} ({}): reader done ({})", name, self.address(), describe(status));
       return;
     }
     const auto parsed = parse_chat_line(line, limits.max_recipients, error);
     if (!parsed) {
+      hand_over();  // keeps this error line after the replies to earlier lines
       reply_error(error);
       continue;
     }
-    Stats::add(stats.messages_accepted);
-    stream.send(ChatMessage{self.id(), std::string(parsed->recipients),
-                            std::make_shared<const std::string>(format_delivery(name, parsed->text))});
+    batch.emplace_back(ChatMessage{self.id(), std::string(parsed->recipients),
+                                   std::make_shared<const std::string>(format_delivery(name, parsed->text))});
+    if (batch.size() == kReaderBatch) hand_over();
   }
 }
 

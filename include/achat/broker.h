@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "achat/channel.h"
 #include "achat/connection.h"
@@ -17,7 +18,8 @@ namespace achat {
 
 // Runs on the broker thread alone; no other thread touches its maps, so they need no lock.
 // Owns one Sender per online peer's writer channel. Promises:
-// - events from one reader are handled in the order that reader sent them;
+// - events from one reader are handled in the order that reader sent them, and lines reach each
+//   writer in the order they were routed;
 // - a login stays taken until that connection's writer has finished (WriterDone), so a reconnect
 //   can never be confused with the session it replaces;
 // - a peer's writer channel is closed when its reader's stream ends, or, once the server stops
@@ -37,6 +39,10 @@ class Broker {
     std::string name;
     Sender<OutboundLine> outbox;   // empty once the peer may receive nothing more
     std::uint64_t last_message = 0; // dedupes a recipient listed twice in one message
+    // Lines routed during the current batch of events, handed to the writer in one go at the
+    // end of the batch (one wake-up and one sendmsg for many lines).
+    std::vector<OutboundLine> pending;
+    std::int64_t pending_bytes = 0;
   };
 
   struct NameHash {
@@ -52,8 +58,10 @@ class Broker {
   void handle(ReaderGone& gone);
   void reap(const WriterDone& done);
   void reap_available();
-  void deliver(Peer& peer, const OutboundLine& line);
-  void notify(Peer& peer, std::string_view error);
+  void deliver(ConnectionId id, Peer& peer, OutboundLine line);
+  void notify(ConnectionId id, Peer& peer, std::string_view error);
+  void flush(Peer& peer);
+  void flush_all();
   void close_outbox(Peer& peer);
 
   Receiver<BrokerEvent> inbox_;
@@ -62,6 +70,7 @@ class Broker {
   Stats& stats_;
   std::unordered_map<ConnectionId, Peer> peers_;
   std::unordered_map<std::string, ConnectionId, NameHash, std::equal_to<>> online_;
+  std::vector<ConnectionId> with_pending_;  // peers whose `pending` is not empty
   std::uint64_t message_count_ = 0;
 };
 

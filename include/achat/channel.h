@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -58,6 +59,7 @@ class Receiver;
 template <class T>
 class Sender {
  public:
+  Sender() = default;  // an empty handle, like a moved-from one: sends nothing, counts nothing
   Sender(const Sender& other) : state_(other.state_) {
     if (state_) {
       state_->senders.fetch_add(1, std::memory_order_relaxed);
@@ -90,6 +92,18 @@ class Sender {
   bool send(T item) {
     if (!state_ || !state_->queue.enqueue(*token_, std::move(item))) return false;
     state_->permits.signal();
+    return true;
+  }
+
+  // Sends `items` in order, moving from them, with a single wake-up of the receiver. All or
+  // nothing: false (nothing sent) only if the queue could not allocate.
+  bool send_bulk(std::span<T> items) {
+    if (!state_) return false;
+    if (items.empty()) return true;
+    if (!state_->queue.enqueue_bulk(*token_, std::make_move_iterator(items.begin()), items.size())) {
+      return false;
+    }
+    state_->permits.signal(static_cast<moodycamel::LightweightSemaphore::ssize_t>(items.size()));
     return true;
   }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "achat/channel.h"
@@ -36,6 +37,7 @@ class Connection {
   std::int64_t add_queued(std::int64_t bytes) noexcept {
     return queued_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   }
+  std::int64_t queued() const noexcept { return queued_bytes_.load(std::memory_order_relaxed); }
 
  private:
   const ConnectionId id_;
@@ -49,6 +51,15 @@ inline bool enqueue_line(Sender<OutboundLine>& outbox, Connection& connection, O
   const auto bytes = static_cast<std::int64_t>(line->size());
   connection.add_queued(bytes);
   if (outbox.send(std::move(line))) return true;
+  connection.add_queued(-bytes);
+  return false;
+}
+
+// The same for a batch, with one wake-up of the writer; the lines are moved from.
+inline bool enqueue_lines(Sender<OutboundLine>& outbox, Connection& connection,
+                          std::span<OutboundLine> lines, std::int64_t bytes) {
+  connection.add_queued(bytes);
+  if (outbox.send_bulk(lines)) return true;
   connection.add_queued(-bytes);
   return false;
 }

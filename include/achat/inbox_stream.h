@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <span>
 
 #include "achat/channel.h"
 #include "achat/events.h"
@@ -22,6 +23,7 @@ class InboxStream {
   }
 
   bool send(BrokerEvent event) { return inbox_.send(std::move(event)); }
+  bool send_bulk(std::span<BrokerEvent> events) { return inbox_.send_bulk(events); }
 
  private:
   Sender<BrokerEvent> inbox_;

@@ -23,6 +23,9 @@ class LineReader {
   // Blocks for the next line. On Status::line, `line` views memory valid until the next call.
   Status next(std::string_view& line);
 
+  // True if next() can return a line without waiting for the socket.
+  bool has_buffered_line() const noexcept;
+
  private:
   Status finish_line(std::string_view& line);
 
