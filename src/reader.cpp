@@ -1,5 +1,7 @@
 #include "achat/reader.h"
 
+#include <cerrno>
+#include <cstring>
 #include <spdlog/spdlog.h>
 #include <vector>
 
@@ -13,16 +15,18 @@ namespace {
 
 constexpr std::size_t kReaderBatch = 64;
 
-const char* describe(LineReader::Status status) {
+// Why a reader stopped, for the log: EOF, reset, line too long, server shutdown, ...
+std::string why_reading_ended(LineReader::Status status, bool server_stopping) {
+  if (server_stopping) return "server shutdown";
   switch (status) {
     case LineReader::Status::line: return "line";
     case LineReader::Status::end_of_stream: return "EOF";
     case LineReader::Status::truncated: return "EOF mid-line";
     case LineReader::Status::too_long: return "line too long";
     case LineReader::Status::timed_out: return "login timeout";
-    case LineReader::Status::failed: return "connection error";
+    case LineReader::Status::failed: return errno == ECONNRESET ? "reset" : std::strerror(errno);
   }
-  return "?";
+  return "unknown";
 }
 
 }  // namespace
@@ -45,7 +49,8 @@ void ReaderTask::operator()() {
   if (login_status != LineReader::Status::line) {
     if (login_status == LineReader::Status::too_long) line_too_long();
     if (login_status == LineReader::Status::timed_out) reply_error("login timeout, disconnecting");
-    spdlog::info("{}: closed before login ({})", self.address(), describe(login_status));
+    spdlog::info("{}: disconnected before login: {}", self.address(),
+                 why_reading_ended(login_status, server_stopping.load(std::memory_order_acquire)));
     return;
   }
   self.socket().set_receive_timeout_ms(0);
@@ -86,7 +91,8 @@ void ReaderTask::operator()() {
     if (status != LineReader::Status::line) {
       hand_over();
       if (status == LineReader::Status::too_long) line_too_long();
-      spdlog::info("{} ({}): reader done ({})", name, self.address(), describe(status));
+      spdlog::info("{} ({}): disconnected: {}", name, self.address(),
+                   why_reading_ended(status, server_stopping.load(std::memory_order_acquire)));
       return;
     }
     const auto parsed = parse_chat_line(line, limits.max_recipients, error);

@@ -26,7 +26,7 @@ std::size_t Registry::size() const {
 }
 
 template <class Action>
-void Registry::for_each(Action action) {
+void Registry::for_each(Action action) const {
   std::vector<std::shared_ptr<Connection>> live;
   {
     std::lock_guard lock(mutex_);
@@ -37,6 +37,12 @@ void Registry::for_each(Action action) {
   }
   // Acted on, and possibly released, without the lock: the deleter takes it.
   for (auto& connection : live) action(*connection);
+}
+
+std::int64_t Registry::queued_bytes() const {
+  std::int64_t total = 0;
+  for_each([&](const Connection& connection) { total += connection.queued(); });
+  return total;
 }
 
 void Registry::shutdown_reads() {

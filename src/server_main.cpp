@@ -1,5 +1,8 @@
 // a-chat-server: parses options, starts the Server, and stops it gracefully on SIGINT/SIGTERM.
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <cstdio>
 #include <exception>
 #include <pthread.h>
@@ -10,10 +13,12 @@
 #include "achat/log.h"
 #include "achat/server.h"
 #include "achat/server_options.h"
+#include "achat/stats_reporter.h"
 
 int main(int argc, char** argv) {
   std::string error;
-  auto options = achat::parse_server_options(std::vector<std::string>(argv + 1, argv + argc), error);
+  auto options = achat::parse_server_options(std::vector<std::string>(argv + 1, argv + argc), error,
+                                             [](const char* name) { return std::getenv(name); });
   if (!options) {
     std::fprintf(stderr, "a-chat-server: %s\n", error.c_str());
     return 2;
@@ -39,8 +44,14 @@ int main(int argc, char** argv) {
     spdlog::info("{}", achat::fit_to_process_limits(options->config.limits));
     achat::Server server(options->config);
     server.start();
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
+    achat::StatsReporter reporter(server);
+    const timespec interval{static_cast<time_t>(options->stats_interval_s), 0};
+    int signal = -1;
+    while (signal != SIGINT && signal != SIGTERM) {
+      signal = options->stats_interval_s > 0 ? sigtimedwait(&stop_signals, nullptr, &interval)
+                                             : sigwaitinfo(&stop_signals, nullptr);
+      if (signal < 0 && errno == EAGAIN) spdlog::info("{}", reporter.line());
+    }
     spdlog::info("{}: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.stop();
   } catch (const std::exception& failure) {

@@ -1,6 +1,7 @@
 #include "achat/server_options.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <fstream>
@@ -47,14 +48,41 @@ std::size_t read_proc_number(const char* path, std::size_t fallback) {
   return file >> value ? value : fallback;
 }
 
+// ACHAT_MAX_LINE_BYTES for max-line-bytes.
+std::string environment_name(std::string_view option) {
+  std::string name = "ACHAT_";
+  for (const char c : option) name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return name;
+}
+
+// The environment's settings as command-line arguments, to be parsed before the real ones.
+std::vector<std::string> arguments_from(const EnvironmentLookup& environment) {
+  std::vector<std::string> args;
+  if (!environment) return args;
+  if (const char* listen = environment("ACHAT_LISTEN")) args.emplace_back(listen);
+  std::vector<std::string> names{"log-level", "stats-interval"};
+  for (const Option& option : kOptions) names.emplace_back(option.name);
+  for (const auto& name : names) {
+    if (const char* value = environment(environment_name(name).c_str())) {
+      args.push_back("--" + name + "=" + value);
+    }
+  }
+  return args;
+}
+
 }  // namespace
 
-std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,
-                                                  std::string& error) {
+std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& command_line,
+                                                  std::string& error,
+                                                  const EnvironmentLookup& environment) {
   ServerOptions options;
+  std::vector<std::string> args = arguments_from(environment);
+  const std::size_t from_environment = args.size();
+  args.insert(args.end(), command_line.begin(), command_line.end());
   bool have_endpoint = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
+    if (i == from_environment) have_endpoint = false;  // the command line may override ACHAT_LISTEN
     if (arg == "--help" || arg == "-h") {
       options.help = true;
       continue;
@@ -88,6 +116,13 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       options.log_level = value;
       continue;
     }
+    if (name == "stats-interval") {
+      if (!parse_number(value, options.stats_interval_s)) {
+        error = "option --stats-interval needs a number of seconds, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      continue;
+    }
     const auto* option = std::find_if(std::begin(kOptions), std::end(kOptions),
                                       [&](const Option& o) { return name == o.name; });
     if (option == std::end(kOptions)) {
@@ -112,7 +147,8 @@ std::string server_usage() {
       "A chat server: a client's first line is its login, then `alice, bob: text` sends\n"
       "`from <login>: text` to each listed peer. Default address 127.0.0.1:8080.\n\n"
       "options (--name=value or --name value):\n"
-      "  --log-level LEVEL          trace, debug, info, warn, error, off (default info)\n";
+      "  --log-level LEVEL          trace, debug, info, warn, error, off (default info)\n"
+      "  --stats-interval SECONDS   period of the stats line in the log, 0 = none (default 60)\n";
   for (const Option& option : kOptions) {
     const std::string value =
         std::visit([&](auto field) { return std::to_string(defaults.*field); }, option.field);
@@ -120,7 +156,11 @@ std::string server_usage() {
     left.resize(std::max<std::size_t>(left.size() + 1, 29), ' ');
     text += left + option.help + " (default " + value + ")\n";
   }
-  text += "  --help                     this text\n";
+  text +=
+      "  --help                     this text\n\n"
+      "Every option can also be set in the environment as ACHAT_<NAME> (upper case, '_' for '-',\n"
+      "e.g. ACHAT_MAX_CLIENTS=5000) and the address as ACHAT_LISTEN; the command line wins.\n"
+      "SIGINT or SIGTERM: stop accepting, deliver what was accepted, exit 0.\n";
   return text;
 }
 

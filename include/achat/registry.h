@@ -22,12 +22,14 @@ class Registry {
   // in `socket`, so the caller can still tell the client why).
   std::shared_ptr<Connection> open(Socket& socket, std::string address, std::size_t limit);
   std::size_t size() const;
+  std::int64_t queued_bytes() const;
   void shutdown_reads();  // every reader then sees end of stream
   void cut_all();         // every blocked read and write then fails
 
  private:
+  // Calls action(Connection&) on every live connection, outside the lock.
   template <class Action>
-  void for_each(Action action);
+  void for_each(Action action) const;
 
   mutable std::mutex mutex_;
   ConnectionId next_id_ = 1;

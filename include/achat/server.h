@@ -42,6 +42,8 @@ class Server {
   const Stats& stats() const { return stats_; }
   std::size_t connections() const { return registry_.size(); }
   std::size_t threads() const { return crew_.running(); }
+  // Outbound bytes queued for writers across all connections.
+  std::int64_t queued_bytes() const { return registry_.queued_bytes(); }
 
  private:
   void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -86,10 +87,10 @@ std::size_t ServerProcess::rss_kib() const { return status_field(pid_, "VmRSS");
 std::size_t ServerProcess::threads() const { return status_field(pid_, "Threads"); }
 
 bool ServerProcess::read_log(std::chrono::steady_clock::time_point until) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-  if (left.count() <= 0) return false;
+  // Past the deadline this still takes what is already there (poll with timeout 0).
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
   pollfd ready{stderr_fd_, POLLIN, 0};
-  if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return false;
+  if (::poll(&ready, 1, static_cast<int>(std::max<long>(0, left.count()))) <= 0) return false;
   char chunk[4096];
   const ssize_t n = ::read(stderr_fd_, chunk, sizeof chunk);
   if (n <= 0) {
@@ -97,6 +98,14 @@ bool ServerProcess::read_log(std::chrono::steady_clock::time_point until) {
     return false;
   }
   log_.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
+bool ServerProcess::wait_for_log(const std::string& text, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (log_.find(text) == std::string::npos) {
+    if (!read_log(until)) return false;
+  }
   return true;
 }
 

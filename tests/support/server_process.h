@@ -28,6 +28,8 @@ class ServerProcess {
   std::size_t threads() const;
   // The exit status if the process exits before the deadline (stderr is drained meanwhile).
   std::optional<int> wait_exit(std::chrono::milliseconds deadline);
+  // True once `text` appears in the log (read as it comes) before the deadline.
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds deadline);
   // Everything the process wrote to stderr so far (complete after wait_exit).
   const std::string& log() const { return log_; }
 
