@@ -164,13 +164,19 @@ std::string server_usage() {
   return text;
 }
 
-std::string fit_to_process_limits(Limits& limits) {
+std::size_t raise_fd_limit() {
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
   getrlimit(RLIMIT_NOFILE, &files);
+  return static_cast<std::size_t>(files.rlim_cur);
+}
+
+std::string fit_to_process_limits(Limits& limits) {
+  rlimit files{};
+  files.rlim_cur = raise_fd_limit();
   rlimit tasks{};
   getrlimit(RLIMIT_NPROC, &tasks);
   constexpr std::size_t kReservedFds = 64;       // listener, logs, stdio, headroom

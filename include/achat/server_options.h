@@ -29,6 +29,9 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
                                                   const EnvironmentLookup& environment = {});
 std::string server_usage();
 
+// Raises the fd soft limit to the hard limit; returns the new soft limit.
+std::size_t raise_fd_limit();
+
 // Raises the fd soft limit to the hard limit, then sizes max_clients (if 0) from the limits on
 // fds, threads and memory maps this process can actually get. Returns a line for the log.
 std::string fit_to_process_limits(Limits& limits);

@@ -1,13 +1,12 @@
 #include "server_process.h"
 
 #include <fcntl.h>
-#include <poll.h>
+#include <cerrno>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -48,14 +47,18 @@ int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + 
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& options) {
   std::vector<std::string> args{"127.0.0.1:0"};
   args.insert(args.end(), options.begin(), options.end());
-  pid_ = spawn_with_output(binary, args, stderr_fd_, /*merge_stdout=*/false);
+  pid_ = spawn_with_output(binary, args, output_fd_, /*merge_stdout=*/true);
+  collector_ = std::thread([this] { collect_output(); });
   const std::string listening = "listening on 127.0.0.1:";
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  std::size_t at;
-  while ((at = log_.find(listening)) == std::string::npos || log_.find('\n', at) == std::string::npos) {
-    if (!read_log(until)) throw std::runtime_error("server did not start: " + log_);
+  if (!wait_for_log(listening, std::chrono::seconds(20))) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    collector_.join();
+    ::close(output_fd_);
+    throw std::runtime_error("server did not start: " + log_);
   }
-  port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(at + listening.size())));
+  const std::string text = log();
+  port_ = static_cast<std::uint16_t>(std::stoi(text.substr(text.find(listening) + listening.size())));
 }
 
 ServerProcess::~ServerProcess() {
@@ -63,7 +66,22 @@ ServerProcess::~ServerProcess() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
-  if (stderr_fd_ >= 0) ::close(stderr_fd_);
+  collector_.join();  // the pipe closed with the process
+  ::close(output_fd_);
+}
+
+void ServerProcess::collect_output() {
+  char chunk[4096];
+  ssize_t n;
+  while ((n = ::read(output_fd_, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n <= 0) continue;
+    std::lock_guard lock(mutex_);
+    log_.append(chunk, static_cast<std::size_t>(n));
+    changed_.notify_all();
+  }
+  std::lock_guard lock(mutex_);
+  output_closed_ = true;
+  changed_.notify_all();
 }
 
 void ServerProcess::signal(int number) const { ::kill(pid_, number); }
@@ -86,35 +104,22 @@ std::size_t status_field(pid_t pid, const std::string& field) {
 std::size_t ServerProcess::rss_kib() const { return status_field(pid_, "VmRSS"); }
 std::size_t ServerProcess::threads() const { return status_field(pid_, "Threads"); }
 
-bool ServerProcess::read_log(std::chrono::steady_clock::time_point until) {
-  // Past the deadline this still takes what is already there (poll with timeout 0).
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-  pollfd ready{stderr_fd_, POLLIN, 0};
-  if (::poll(&ready, 1, static_cast<int>(std::max<long>(0, left.count()))) <= 0) return false;
-  char chunk[4096];
-  const ssize_t n = ::read(stderr_fd_, chunk, sizeof chunk);
-  if (n <= 0) {
-    stderr_closed_ = true;
-    return false;
-  }
-  log_.append(chunk, static_cast<std::size_t>(n));
-  return true;
+std::string ServerProcess::log() const {
+  std::lock_guard lock(mutex_);
+  return log_;
 }
 
 bool ServerProcess::wait_for_log(const std::string& text, std::chrono::milliseconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (log_.find(text) == std::string::npos) {
-    if (!read_log(until)) return false;
-  }
-  return true;
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, deadline, [&] { return log_.find(text) != std::string::npos; });
 }
 
 std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds deadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (read_log(until)) {
+  {
+    std::unique_lock lock(mutex_);
+    // The output closes when the process exits, so the waitpid below is short.
+    if (!changed_.wait_for(lock, deadline, [&] { return output_closed_; })) return std::nullopt;
   }
-  if (!stderr_closed_) return std::nullopt;  // still running at the deadline
-  // stderr is closed only when the process exits, so this wait is short.
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;

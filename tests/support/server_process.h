@@ -4,16 +4,20 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace achat::testing {
 
-// Owned by one test thread. Starts the binary on 127.0.0.1:0 with `options`, reads its stderr
-// until it logs its port. The destructor kills it (SIGKILL) if it is still running.
+// Owned by one test thread. Starts the binary on 127.0.0.1:0 with `options` and waits until it
+// logs its port. A helper thread reads its output as it comes, so a chatty server never blocks
+// on a full pipe. The destructor kills the process (SIGKILL) if it is still running.
 class ServerProcess {
  public:
   ServerProcess(const std::string& binary, const std::vector<std::string>& options);
@@ -26,21 +30,24 @@ class ServerProcess {
   // VmRSS and Threads from /proc/PID/status.
   std::size_t rss_kib() const;
   std::size_t threads() const;
-  // The exit status if the process exits before the deadline (stderr is drained meanwhile).
+  // The exit status if the process exits before the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds deadline);
-  // True once `text` appears in the log (read as it comes) before the deadline.
+  // True once `text` appears in the output before the deadline.
   bool wait_for_log(const std::string& text, std::chrono::milliseconds deadline);
-  // Everything the process wrote to stderr so far (complete after wait_exit).
-  const std::string& log() const { return log_; }
+  // Everything the process has written so far (all of it after wait_exit).
+  std::string log() const;
 
  private:
-  bool read_log(std::chrono::steady_clock::time_point until);
+  void collect_output();
 
   pid_t pid_ = -1;
-  int stderr_fd_ = -1;
-  bool stderr_closed_ = false;
+  int output_fd_ = -1;
   std::uint16_t port_ = 0;
-  std::string log_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string log_;            // guarded by mutex_
+  bool output_closed_ = false; // guarded by mutex_
+  std::thread collector_;
 };
 
 // The server binary under test (set by binary_test_main.cpp from the command line).

@@ -6,10 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include "achat/server.h"
+#include "achat/server_options.h"
 
 namespace achat::testing {
 
+// Tests hold both ends of every connection in one process: raise the fd limit first.
 inline ServerConfig loopback_config(Limits limits = {}) {
+  raise_fd_limit();
   ServerConfig config;
   config.endpoint.port = 0;
   if (limits.max_clients == 0) limits.max_clients = 10'000;
