@@ -104,6 +104,16 @@ TEST(Channel, MovedFromSenderDoesNotCountOrClose) {
   EXPECT_EQ(drain(receiver), std::vector<int>{3});
 }
 
+TEST(Channel, SendBulkDeliversInOrderBetweenSingleSends) {
+  auto [sender, receiver] = make_channel<int>();
+  sender.send(0);
+  std::vector<int> middle{1, 2, 3, 4};
+  ASSERT_TRUE(sender.send_bulk(middle));
+  sender.send(5);
+  sender.reset();
+  EXPECT_EQ(drain(receiver), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+}
+
 TEST(Channel, ItemsAreDestroyedWhenChannelIsDropped) {
   auto item = std::make_shared<int>(1);
   {
