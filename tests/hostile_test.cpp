@@ -1,5 +1,6 @@
 // Bad input and hostile clients: each gets a clear error line and loses nothing for anyone else.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -198,6 +199,19 @@ TEST(Hostile, ConnectionFloodPastTheLimitRefusesTheExcessOnly) {
   EXPECT_EQ(server->stats().connections_refused.load(), 100u);
   crowd[0].send("c99: still here\n");
   EXPECT_EQ(crowd[99].read_line(), "from c0: still here");
+}
+
+TEST(Hostile, ThreadCreationFailureRefusesThatConnectionAndKeepsServing) {
+  // A stack no mmap can satisfy: every thread creation fails, as at the process's thread limit.
+  ServerProcess server(server_binary(), {"--thread-stack-bytes=200000000000000"});
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    TestClient client(server.port());
+    EXPECT_EQ(client.read_line(), "error: server full");
+    EXPECT_TRUE(client.closed_by_server());
+  }
+  EXPECT_TRUE(server.wait_for_log("cannot start a writer thread", kDeadline)) << server.log();
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(kDeadline), 0);
 }
 
 TEST(Hostile, FiftyResetsMidLineLeaveNoTrace) {
