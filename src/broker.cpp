@@ -54,7 +54,8 @@ void Broker::reap(const WriterDone& done) {
   peers_.erase(found);
 }
 
-void Broker::handle(LoginRequest& request) {
+void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
+  LoginRequest& request = *boxed;
   // A writer that just finished may be holding the name this login asks for.
   reap_available();
   if (online_.contains(request.name)) {
@@ -68,6 +69,8 @@ void Broker::handle(LoginRequest& request) {
   peer.connection = std::move(request.connection);
   peer.name = std::move(request.name);
   peer.outbox = std::move(request.outbox);
+  // Logged here rather than on the reader's small stack, which then never holds a formatter.
+  spdlog::info("{} ({}): online", peer.name, peer.address);
   peers_.emplace(id, std::move(peer));
   request.verdict.set_value(std::nullopt);
 }

@@ -1,12 +1,25 @@
 #include "achat/line_reader.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace achat {
 
+namespace {
+
+// Enough for a login and a chat line or two; heavier senders get the full chunk.
+constexpr std::size_t kFirstChunkBytes = 256;
+
+}  // namespace
+
 LineReader::LineReader(const Socket& socket, std::size_t max_line_bytes, std::size_t chunk_bytes)
-    : socket_(socket), max_line_bytes_(max_line_bytes), chunk_(chunk_bytes) {}
+    : socket_(socket),
+      max_line_bytes_(max_line_bytes),
+      chunk_size_(std::min(chunk_bytes, kFirstChunkBytes)),
+      full_chunk_size_(chunk_bytes) {
+  chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size_);
+}
 
 LineReader::Status LineReader::next(std::string_view& line) {
   // The previous line, if it spanned chunks, lived in partial_ and has been consumed by now.
@@ -15,7 +28,7 @@ LineReader::Status LineReader::next(std::string_view& line) {
     partial_holds_line_ = false;
   }
   while (true) {
-    const char* begin = chunk_.data() + chunk_begin_;
+    const char* begin = chunk_.get() + chunk_begin_;
     const std::size_t available = chunk_end_ - chunk_begin_;
     if (const void* newline = std::memchr(begin, '\n', available)) {
       const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
@@ -32,17 +45,22 @@ LineReader::Status LineReader::next(std::string_view& line) {
     if (partial_.size() + available > max_line_bytes_) return Status::too_long;
     partial_.append(begin, available);
     chunk_begin_ = chunk_end_ = 0;
-    const long received = socket_.receive_some(chunk_);
+    if (filled_last_time_ && chunk_size_ < full_chunk_size_) {
+      chunk_size_ = full_chunk_size_;
+      chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size_);
+    }
+    const long received = socket_.receive_some(std::span<char>(chunk_.get(), chunk_size_));
     if (received == 0) return partial_.empty() ? Status::end_of_stream : Status::truncated;
     if (received < 0) {
       return errno == EAGAIN || errno == EWOULDBLOCK ? Status::timed_out : Status::failed;
     }
     chunk_end_ = static_cast<std::size_t>(received);
+    filled_last_time_ = chunk_end_ == chunk_size_;
   }
 }
 
 bool LineReader::has_buffered_line() const noexcept {
-  return std::memchr(chunk_.data() + chunk_begin_, '\n', chunk_end_ - chunk_begin_) != nullptr;
+  return std::memchr(chunk_.get() + chunk_begin_, '\n', chunk_end_ - chunk_begin_) != nullptr;
 }
 
 LineReader::Status LineReader::finish_line(std::string_view& line) {

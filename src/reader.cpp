@@ -64,7 +64,7 @@ void ReaderTask::operator()() {
   }
   std::promise<LoginVerdict> promise;
   auto verdict_ready = promise.get_future();
-  inbox.send(LoginRequest{connection, name, outbox, std::move(promise)});
+  inbox.send(std::make_unique<LoginRequest>(LoginRequest{connection, name, outbox, std::move(promise)}));
   if (auto refusal = verdict_ready.get()) {
     Stats::add(stats.logins_refused);
     reply_error(*refusal + ", disconnecting");
@@ -72,7 +72,6 @@ void ReaderTask::operator()() {
     return;
   }
   Stats::add(stats.logins);
-  spdlog::info("{} ({}): online", name, self.address());
 
   InboxStream stream(std::move(inbox), self.id(), server_stopping);
   // Messages from one recv() go to the broker together: one wake-up, not one per line.

@@ -44,7 +44,8 @@ class BrokerHarness {
   LoginVerdict login(Client& client, std::string name) {
     std::promise<LoginVerdict> promise;
     auto verdict = promise.get_future();
-    inbox_->send(LoginRequest{client.connection, std::move(name), *client.outbox, std::move(promise)});
+    inbox_->send(std::make_unique<LoginRequest>(
+        LoginRequest{client.connection, std::move(name), *client.outbox, std::move(promise)}));
     return verdict.get();
   }
 

@@ -53,7 +53,7 @@ class Broker {
   };
 
   void handle(std::monostate&) {}
-  void handle(LoginRequest& request);
+  void handle(std::unique_ptr<LoginRequest>& request);
   void handle(ChatMessage& message);
   void handle(ReaderGone& gone);
   void reap(const WriterDone& done);

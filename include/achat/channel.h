@@ -18,10 +18,17 @@
 
 namespace achat {
 
+// Sized for thousands of queues and producers that are mostly idle (see README "Memory"):
 struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   // Every producer holds an explicit token, so the implicit-producer hash (512 bytes inline in
-  // every queue) is disabled; with thousands of per-peer queues it would be dead weight.
+  // every queue) is disabled.
   static const size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
+  // Each explicit producer keeps at least one block of its own: 16 slots instead of 32 halves
+  // what an idle reader holds in the broker's inbox. Writers still drain up to 64 per batch.
+  static const size_t BLOCK_SIZE = 16;
+  // The block index starts this large and doubles as needed; 32 (the default) costs 512 bytes
+  // for every producer token, of which each connection holds several.
+  static const size_t EXPLICIT_INITIAL_INDEX_SIZE = 4;
 };
 
 // Spins before a waiting consumer sleeps on the kernel semaphore. moodycamel's default (10,000)

@@ -40,7 +40,9 @@ struct ReaderGone {
 };
 
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.
-using BrokerEvent = std::variant<std::monostate, LoginRequest, ChatMessage, ReaderGone>;
+// The rare, large LoginRequest is boxed so every queue slot stays small (64 bytes): each reader's
+// producer keeps a block of slots in the inbox for as long as it lives.
+using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, ReaderGone>;
 
 // A writer has finished: everything queued for it was written or counted as undeliverable.
 struct WriterDone {

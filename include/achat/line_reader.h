@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <memory>
 
 #include "achat/socket.h"
 
@@ -31,7 +31,12 @@ class LineReader {
 
   const Socket& socket_;
   std::size_t max_line_bytes_;
-  std::vector<char> chunk_;
+  // Starts small (an idle or chatty client needs little) and grows to the configured chunk size
+  // the first time a recv() fills it. Not zero-filled: only what recv() writes is touched.
+  std::unique_ptr<char[]> chunk_;
+  std::size_t chunk_size_;
+  std::size_t full_chunk_size_;
+  bool filled_last_time_ = false;
   std::size_t chunk_begin_ = 0;
   std::size_t chunk_end_ = 0;
   std::string partial_;  // start of a line that spans chunks
