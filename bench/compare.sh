@@ -2,25 +2,62 @@
 # Runs the a-chat-load workloads against the reference relay and the a-chat server, back to back
 # on the same machine, and prints each metric for both with the ratio a-chat / relay.
 #
-#   bench/compare.sh [BUILD_DIR] [workloads...]
+#   bench/compare.sh [BUILD_DIR] [workloads...] [--repeat N] [--markdown]
 #
 # BUILD_DIR defaults to build-release (relative to the project root; set up in release mode if
-# missing), workloads to "fanout group latency crowd". The raw JSON of every run is kept in
-# BUILD_DIR/compare/. If the a-chat server does not exist or does not build yet, only the relay
-# runs. Exit status: 0 if every run passed, 1 otherwise.
+# missing), workloads to "fanout group latency crowd". Options may come anywhere.
+#   --repeat N   repetitions per workload (default 5 for fanout and group, which take well under
+#                a second, 1 for the long latency and crowd). Each repetition runs the relay and
+#                then a-chat, so both see the same background load. The table shows the median
+#                of each metric over the repetitions, the ratio of the medians, and the min and
+#                max of the per-repetition ratio.
+#   --markdown   print the table as Markdown (for bench/RESULTS.md), headed by the command, the
+#                date, nproc and the CPU model.
+# The raw JSON of every run is kept in BUILD_DIR/compare/ as WORKLOAD.SERVER.REP.json. If the
+# a-chat server does not exist or does not build yet, only the relay runs.
+# Exit status: 0 if every run passed, 1 otherwise, 2 on a bad command line or a build failure.
 set -uo pipefail
 
 readonly ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly START_TIMEOUT_S=10   # server must accept connections within this
 readonly STOP_TIMEOUT_S=10    # server must exit this long after SIGTERM, or it is killed
 
-build=${1:-build-release}
-shift $(( $# > 0 ? 1 : 0 ))
+die() { echo "compare.sh: $*" >&2; exit 2; }
+usage() { sed -n '5,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+command_line=$(printf '%q ' "$0" "$@")
+command_line=${command_line% }
+
+repeat=       # empty: per-workload default
+markdown=0
+positional=()
+while (( $# > 0 )); do
+  case $1 in
+    --repeat)    (( $# >= 2 )) || die "--repeat needs a number"; repeat=$2; shift 2 ;;
+    --repeat=*)  repeat=${1#--repeat=}; shift ;;
+    --markdown)  markdown=1; shift ;;
+    -h|--help)   usage; exit 0 ;;
+    --)          shift; positional+=("$@"); break ;;
+    -*)          die "unknown option $1 (see --help)" ;;
+    *)           positional+=("$1"); shift ;;
+  esac
+done
+if [[ -n $repeat ]] && ! [[ $repeat =~ ^[1-9][0-9]*$ ]]; then
+  die "--repeat wants a positive integer, not '$repeat'"
+fi
+command -v python3 >/dev/null || die "python3 is needed for the statistics"
+
+build=${positional[0]:-build-release}
 [[ $build == /* ]] || build=$ROOT/$build
-workloads=("$@")
+workloads=("${positional[@]:1}")
 (( ${#workloads[@]} > 0 )) || workloads=(fanout group latency crowd)
 
-die() { echo "compare.sh: $*" >&2; exit 2; }
+# repeats_of WORKLOAD: how many repetitions it gets.
+repeats_of() {
+  if [[ -n $repeat ]]; then echo "$repeat"
+  else case $1 in fanout|group) echo 5 ;; *) echo 1 ;; esac
+  fi
+}
 
 # --- build -------------------------------------------------------------------------------------
 
@@ -111,19 +148,21 @@ stop_server() {
   server_pid=
 }
 
-# run_one NAME BINARY WORKLOAD: one server, one load run; JSON to $results/WORKLOAD.NAME.json.
+# run_one NAME BINARY WORKLOAD REP: one server, one load run; JSON to
+# $results/WORKLOAD.NAME.REP.json.
 run_one() {
-  local name=$1 binary=$2 workload=$3
-  local json=$results/$workload.$name.json log=$results/$workload.$name.server.log
+  local name=$1 binary=$2 workload=$3 rep=$4
+  local stem=$results/$workload.$name.$rep
+  local json=$stem.json log=$stem.server.log
   local port
   port=$(free_port)
   start_server "$binary" "$port" "$log" || { echo '{"ok": false}' >"$json"; return 1; }
   "$load" --server "127.0.0.1:$port" --workload "$workload" --json --server-pid "$server_pid" \
-      >"$json" 2>"$results/$workload.$name.load.log"
+      >"$json" 2>"$stem.load.log"
   local status=$?
   stop_server
   if (( status != 0 )); then
-    echo "compare.sh: $workload against $name FAILED: $(json_get "$json" error)" >&2
+    echo "compare.sh: $workload against $name (repetition $rep) FAILED: $(json_get "$json" error)" >&2
     return 1
   fi
 }
@@ -152,37 +191,109 @@ metrics_of() {
   esac
 }
 
-print_row() {
-  local workload=$1 metric=$2 ours=$3 theirs=$4
-  local ratio
-  ratio=$(awk -v a="$ours" -v r="$theirs" 'BEGIN {
-    if (a == "" || r == "" || r + 0 == 0) print "-"; else printf "%.2f", a / r }')
-  printf '%-9s %-32s %14s %14s %8s\n' "$workload" "$metric" "${ours:--}" "${theirs:--}" "$ratio"
+# report SPEC...: the table, from the JSON files. Each SPEC is WORKLOAD:REPS:HAVE_ACHAT:METRICS
+# (METRICS comma-separated). Medians over the repetitions that produced a value; the ratio
+# columns compare a-chat with the relay within each repetition where both have a value.
+report() {
+  python3 - "$results" "$markdown" "$header" "$@" <<'PY'
+import json, statistics, sys
+
+results, markdown, header, specs = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4:]
+
+def load(workload, name, rep):
+    try:
+        with open(f"{results}/{workload}.{name}.{rep}.json") as f:
+            return json.loads(f.read() or "{}")
+    except (OSError, ValueError):
+        return {}
+
+def num(v):
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+def fmt(x):
+    if x is None:
+        return "-"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.0f}" if abs(x) >= 1e4 else f"{x:.1f}" if abs(x) >= 100 else f"{x:.3f}"
+
+def ratio(a, r):
+    return a / r if a is not None and r is not None and r != 0 else None
+
+def rfmt(x):
+    return "-" if x is None else f"{x:.2f}"
+
+cols = ["workload", "metric", "a-chat", "relay", "ratio", "r.min", "r.max"]
+rows = []
+for spec in specs:
+    workload, reps, have_achat, metrics = spec.split(":")
+    reps = int(reps)
+    relay = [load(workload, "relay", i) for i in range(1, reps + 1)]
+    achat = [load(workload, "a-chat", i) for i in range(1, reps + 1)] if have_achat == "1" else None
+    passed = lambda runs: f"{sum(r.get('ok') is True for r in runs)}/{reps}"
+    rows.append([workload, f"ok (of {reps})", passed(achat) if achat else "-", passed(relay),
+                 "-", "-", "-"])
+    for metric in metrics.split(","):
+        theirs = [num(r.get(metric)) for r in relay]
+        ours = [num(r.get(metric)) for r in achat] if achat else [None] * reps
+        med = lambda xs: statistics.median(v) if (v := [x for x in xs if x is not None]) else None
+        m_ours, m_theirs = med(ours), med(theirs)
+        per_rep = [x for x in map(ratio, ours, theirs) if x is not None]
+        rows.append([workload, metric, fmt(m_ours), fmt(m_theirs), rfmt(ratio(m_ours, m_theirs)),
+                     rfmt(min(per_rep)) if per_rep else "-", rfmt(max(per_rep)) if per_rep else "-"])
+
+legend = ("a-chat, relay: medians over the repetitions; ratio = a-chat / relay of the medians;\n"
+          "r.min, r.max: smallest and largest a-chat / relay of a single repetition\n"
+          "(throughput: higher is better; latency, time, memory: lower is better)")
+if markdown:
+    cols = cols[:5] + ["min ratio", "max ratio"]
+    legend = legend.replace("r.min, r.max", "min ratio, max ratio").replace("\n", " ")
+    print(header)
+    print()
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "|".join(["---", "---"] + ["---:"] * (len(cols) - 2)) + "|")
+    for r in rows:
+        r = [r[0], f"`{r[1]}`" if not r[1].startswith("ok") else r[1]] + r[2:]
+        print("| " + " | ".join(r) + " |")
+    print()
+    print(legend[0].upper() + legend[1:] + ".")
+else:
+    print()
+    print(legend)
+    fmt_row = "{:<9} {:<32} {:>14} {:>14} {:>7} {:>7} {:>7}"
+    print(fmt_row.format(*cols))
+    for r in rows:
+        print(fmt_row.format(*r))
+PY
 }
 
 # --- main --------------------------------------------------------------------------------------
 
+header="\`$command_line\` — $(date '+%Y-%m-%d %H:%M %Z'), nproc $(nproc), CPU: $(
+  sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | head -n 1 |
+    grep . || echo unknown)"
+
 failed=0
+specs=()
 for workload in "${workloads[@]}"; do
-  echo "compare.sh: $workload: relay" >&2
-  run_one relay "$relay" "$workload" || failed=1
-  if [[ -n $achat ]]; then
-    echo "compare.sh: $workload: a-chat" >&2
-    run_one a-chat "$achat" "$workload" || failed=1
-  fi
+  reps=$(repeats_of "$workload")
+  rm -f "$results/$workload".{relay,a-chat}.*   # this workload's results of earlier runs
+  for (( rep = 1; rep <= reps; ++rep )); do
+    echo "compare.sh: $workload $rep/$reps: relay" >&2
+    run_one relay "$relay" "$workload" "$rep" || failed=1
+    if [[ -n $achat ]]; then
+      echo "compare.sh: $workload $rep/$reps: a-chat" >&2
+      run_one a-chat "$achat" "$workload" "$rep" || failed=1
+    fi
+  done
+  metrics=$(metrics_of "$workload")
+  specs+=("$workload:$reps:$([[ -n $achat ]] && echo 1 || echo 0):${metrics// /,}")
 done
 
-echo
-echo "ratio = a-chat / relay (throughput: higher is better; latency, time, memory: lower is better)"
-printf '%-9s %-32s %14s %14s %8s\n' workload metric a-chat relay ratio
-for workload in "${workloads[@]}"; do
-  ours=$results/$workload.a-chat.json theirs=$results/$workload.relay.json
-  [[ -n $achat ]] || ours=/nonexistent
-  print_row "$workload" ok "$(json_get "$ours" ok)" "$(json_get "$theirs" ok)"
-  for metric in $(metrics_of "$workload"); do
-    print_row "$workload" "$metric" \
-        "$(json_get "$ours" "$metric")" "$(json_get "$theirs" "$metric")"
-  done
-done
-echo "raw results: $results"
+report "${specs[@]}" || failed=1
+if (( markdown )); then
+  echo "raw results: $results" >&2
+else
+  echo "raw results: $results"
+fi
 exit "$failed"
