@@ -242,7 +242,7 @@ for spec in specs:
         rows.append([workload, metric, fmt(m_ours), fmt(m_theirs), rfmt(ratio(m_ours, m_theirs)),
                      rfmt(min(per_rep)) if per_rep else "-", rfmt(max(per_rep)) if per_rep else "-"])
 
-legend = ("a-chat, relay: medians over the repetitions; ratio = a-chat / relay of the medians;\n"
+legend = ("a-chat, relay: the medians over the repetitions; ratio = a-chat / relay of the medians;\n"
           "r.min, r.max: smallest and largest a-chat / relay of a single repetition\n"
           "(throughput: higher is better; latency, time, memory: lower is better)")
 if markdown:
@@ -256,7 +256,7 @@ if markdown:
         r = [r[0], f"`{r[1]}`" if not r[1].startswith("ok") else r[1]] + r[2:]
         print("| " + " | ".join(r) + " |")
     print()
-    print(legend[0].upper() + legend[1:] + ".")
+    print(legend + ".")
 else:
     print()
     print(legend)

@@ -59,8 +59,10 @@ struct ChannelState {
 template <class T>
 class Receiver;
 
-// A producer handle. Copyable: every copy counts as a sender and carries its own moodycamel
-// producer token, so one handle is used by one thread at a time (copy it for another thread).
+// A producer handle. Copyable: every copy counts as a sender and gets its own moodycamel
+// producer token on its first send, so one handle is used by one thread at a time (copy it for
+// another thread). Creating a token scans the queue's producers, so copies that never send (or
+// send once, at the end) cost nothing until then.
 // Items sent through one handle are received in the order sent. Destroying or reset()ing the
 // last handle closes the channel; that happens exactly once, during stack unwinding too.
 template <class T>
@@ -68,10 +70,7 @@ class Sender {
  public:
   Sender() = default;  // an empty handle, like a moved-from one: sends nothing, counts nothing
   Sender(const Sender& other) : state_(other.state_) {
-    if (state_) {
-      state_->senders.fetch_add(1, std::memory_order_relaxed);
-      token_.emplace(state_->queue);
-    }
+    if (state_) state_->senders.fetch_add(1, std::memory_order_relaxed);
   }
   Sender(Sender&& other) noexcept = default;
   Sender& operator=(Sender other) noexcept {
@@ -97,7 +96,7 @@ class Sender {
   // Never blocks. False only if the queue could not allocate (the item is then not sent) or the
   // handle is empty.
   bool send(T item) {
-    if (!state_ || !state_->queue.enqueue(*token_, std::move(item))) return false;
+    if (!state_ || !state_->queue.enqueue(token(), std::move(item))) return false;
     state_->permits.signal();
     return true;
   }
@@ -107,7 +106,7 @@ class Sender {
   bool send_bulk(std::span<T> items) {
     if (!state_) return false;
     if (items.empty()) return true;
-    if (!state_->queue.enqueue_bulk(*token_, std::make_move_iterator(items.begin()), items.size())) {
+    if (!state_->queue.enqueue_bulk(token(), std::make_move_iterator(items.begin()), items.size())) {
       return false;
     }
     state_->permits.signal(static_cast<moodycamel::LightweightSemaphore::ssize_t>(items.size()));
@@ -119,8 +118,12 @@ class Sender {
   template <class U>
   friend std::pair<Sender<U>, Receiver<U>> make_channel(std::size_t, int);
 
-  explicit Sender(std::shared_ptr<detail::ChannelState<T>> state)
-      : state_(std::move(state)), token_(std::in_place, state_->queue) {}
+  explicit Sender(std::shared_ptr<detail::ChannelState<T>> state) : state_(std::move(state)) {}
+
+  moodycamel::ProducerToken& token() {
+    if (!token_) token_.emplace(state_->queue);
+    return *token_;
+  }
 
   void release() noexcept {
     if (state_ && state_->senders.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -130,7 +133,7 @@ class Sender {
   }
 
   std::shared_ptr<detail::ChannelState<T>> state_;
-  std::optional<moodycamel::ProducerToken> token_;  // declared after state_: dies first
+  std::optional<moodycamel::ProducerToken> token_;  // after state_, so it dies first
 };
 
 // The single consumer handle: move-only, used by one thread.
