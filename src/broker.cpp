@@ -1,6 +1,7 @@
 #include "achat/broker.h"
 
 #include <array>
+#include <exception>
 #include <spdlog/spdlog.h>
 
 #include "achat/protocol.h"
@@ -21,7 +22,13 @@ void Broker::run() {
   std::array<BrokerEvent, kEventBatch> events;
   while (const std::size_t n = inbox_.receive(events)) {
     for (std::size_t i = 0; i < n; ++i) {
-      std::visit([this](auto& event) { handle(event); }, events[i]);
+      // One event that fails (say, out of memory) is logged and dropped; the broker, which
+      // every client depends on, carries on.
+      try {
+        std::visit([this](auto& event) { handle(event); }, events[i]);
+      } catch (const std::exception& error) {
+        spdlog::error("broker: event dropped: {}", error.what());
+      }
       events[i] = std::monostate{};
     }
     flush_all();
