@@ -81,7 +81,9 @@ TEST(Soak, ChurnLosesNothingForStayersAndMemoryReturnsToBaseline) {
   const std::size_t after = server.rss_kib();
   std::printf("[ measured ] %d rounds of %d churners: RSS baseline %zu KiB, after %zu KiB\n", round,
               kChurners, baseline, after);
-  EXPECT_LT(after, baseline + 8 * 1024);
+  if (kRssIsMeaningful) {
+    EXPECT_LT(after, baseline + 8 * 1024);
+  }
 }
 
 }  // namespace

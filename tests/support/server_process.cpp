@@ -102,6 +102,7 @@ std::size_t status_field(pid_t pid, const std::string& field) {
 }  // namespace
 
 std::size_t ServerProcess::rss_kib() const { return status_field(pid_, "VmRSS"); }
+std::size_t ServerProcess::peak_rss_kib() const { return status_field(pid_, "VmHWM"); }
 std::size_t ServerProcess::threads() const { return status_field(pid_, "Threads"); }
 
 std::string ServerProcess::log() const {
