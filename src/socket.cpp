@@ -49,18 +49,6 @@ sockaddr_in Endpoint::to_sockaddr() const {
   return address;
 }
 
-Socket& Socket::operator=(Socket&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = std::exchange(other.fd_, -1);
-  }
-  return *this;
-}
-
-Socket::~Socket() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 Socket Socket::connect_to(const Endpoint& endpoint) {
   Socket socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!socket) throw_errno("socket");
@@ -90,7 +78,7 @@ Socket Socket::listen_on(const Endpoint& endpoint, int backlog) {
 std::uint16_t Socket::local_port() const {
   sockaddr_in address{};
   socklen_t length = sizeof address;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+  if (::getsockname(fd(), reinterpret_cast<sockaddr*>(&address), &length) != 0) {
     throw_errno("getsockname");
   }
   return ntohs(address.sin_port);
@@ -99,7 +87,7 @@ std::uint16_t Socket::local_port() const {
 std::optional<std::string> Socket::peer_name() const {
   sockaddr_in address{};
   socklen_t length = sizeof address;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return std::nullopt;
+  if (::getpeername(fd(), reinterpret_cast<sockaddr*>(&address), &length) != 0) return std::nullopt;
   char text[INET_ADDRSTRLEN] = {};
   if (!::inet_ntop(AF_INET, &address.sin_addr, text, sizeof text)) return std::nullopt;
   return std::string(text) + ":" + std::to_string(ntohs(address.sin_port));
@@ -108,7 +96,7 @@ std::optional<std::string> Socket::peer_name() const {
 long Socket::receive_some(std::span<char> buffer) const noexcept {
   ssize_t n;
   do {
-    n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    n = ::recv(fd(), buffer.data(), buffer.size(), 0);
   } while (n < 0 && errno == EINTR);
   return n;
 }
@@ -123,7 +111,7 @@ bool Socket::send_all(std::span<iovec> chunks) const noexcept {
     msghdr message{};
     message.msg_iov = chunks.data();
     message.msg_iovlen = chunks.size();
-    ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    ssize_t sent = ::sendmsg(fd(), &message, MSG_NOSIGNAL);
     if (sent < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -141,13 +129,13 @@ bool Socket::send_all(std::span<iovec> chunks) const noexcept {
   return true;
 }
 
-void Socket::shutdown_read() const noexcept { ::shutdown(fd_, SHUT_RD); }
-void Socket::shutdown_write() const noexcept { ::shutdown(fd_, SHUT_WR); }
-void Socket::shutdown_both() const noexcept { ::shutdown(fd_, SHUT_RDWR); }
+void Socket::shutdown_read() const noexcept { ::shutdown(fd(), SHUT_RD); }
+void Socket::shutdown_write() const noexcept { ::shutdown(fd(), SHUT_WR); }
+void Socket::shutdown_both() const noexcept { ::shutdown(fd(), SHUT_RDWR); }
 
 void Socket::set_no_delay() const noexcept {
   const int one = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 namespace {
@@ -162,11 +150,11 @@ void set_timeout(int fd, int option, unsigned milliseconds) {
 }  // namespace
 
 void Socket::set_send_timeout_ms(unsigned milliseconds) const noexcept {
-  set_timeout(fd_, SO_SNDTIMEO, milliseconds);
+  set_timeout(fd(), SO_SNDTIMEO, milliseconds);
 }
 
 void Socket::set_receive_timeout_ms(unsigned milliseconds) const noexcept {
-  set_timeout(fd_, SO_RCVTIMEO, milliseconds);
+  set_timeout(fd(), SO_RCVTIMEO, milliseconds);
 }
 
 }  // namespace achat

@@ -10,11 +10,11 @@
 namespace achat::load {
 
 Connection Connection::start_connect(const sockaddr_in& server) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
   const int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0 &&
+  ::setsockopt(fd.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd.fd(), reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0 &&
       errno != EINPROGRESS) {
     throw std::system_error(errno, std::generic_category(), "connect");
   }
@@ -24,14 +24,14 @@ Connection Connection::start_connect(const sockaddr_in& server) {
 int Connection::connect_error() const noexcept {
   int error = 0;
   socklen_t length = sizeof error;
-  if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) return errno;
+  if (::getsockopt(fd_.fd(), SOL_SOCKET, SO_ERROR, &error, &length) != 0) return errno;
   return error;
 }
 
 bool Connection::flush() noexcept {
   while (has_output()) {
     const ssize_t n =
-        ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+        ::send(fd_.fd(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
@@ -51,7 +51,7 @@ bool Connection::flush() noexcept {
 
 long Connection::read_some(std::span<char> scratch) noexcept {
   while (true) {
-    const ssize_t n = ::read(fd_.get(), scratch.data(), scratch.size());
+    const ssize_t n = ::read(fd_.fd(), scratch.data(), scratch.size());
     if (n >= 0 || errno != EINTR) return static_cast<long>(n);
   }
 }

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <utility>
 
-#include "fd.h"
+#include "achat/unique_fd.h"
 
 namespace achat::load {
 
@@ -25,7 +25,7 @@ class Connection {
 
   Connection() = default;
 
-  int fd() const noexcept { return fd_.get(); }
+  int fd() const noexcept { return fd_.fd(); }
 
   // Once the socket reports writable after start_connect(): 0 if connected, else the errno.
   int connect_error() const noexcept;
@@ -47,12 +47,12 @@ class Connection {
   ReadStatus read_lines(std::span<char> scratch, OnLine&& on_line);
 
  private:
-  explicit Connection(Fd fd) noexcept : fd_(std::move(fd)) {}
+  explicit Connection(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
 
   // read(2) restarted on EINTR.
   long read_some(std::span<char> scratch) noexcept;
 
-  Fd fd_;
+  UniqueFd fd_;
   std::string out_;
   std::size_t out_sent_ = 0;  // prefix of out_ already written
   std::string partial_;       // received bytes after the last '\n'

@@ -21,10 +21,10 @@ void Epoll::add(int fd, std::uint32_t events, std::uint64_t token) {
   epoll_event event{};
   event.events = events;
   event.data.u64 = token;
-  if (::epoll_ctl(fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) throw_errno("epoll_ctl(ADD)");
+  if (::epoll_ctl(fd_.fd(), EPOLL_CTL_ADD, fd, &event) != 0) throw_errno("epoll_ctl(ADD)");
 }
 
-void Epoll::remove(int fd) noexcept { ::epoll_ctl(fd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void Epoll::remove(int fd) noexcept { ::epoll_ctl(fd_.fd(), EPOLL_CTL_DEL, fd, nullptr); }
 
 std::size_t Epoll::wait(std::span<epoll_event> events, Nanos deadline) {
   const Nanos left = deadline - now_ns();
@@ -34,7 +34,7 @@ std::size_t Epoll::wait(std::span<epoll_event> events, Nanos deadline) {
     timeout.tv_nsec = static_cast<long>(left % kNanosPerSecond);
   }
   const int n =
-      ::epoll_pwait2(fd_.get(), events.data(), static_cast<int>(events.size()), &timeout, nullptr);
+      ::epoll_pwait2(fd_.fd(), events.data(), static_cast<int>(events.size()), &timeout, nullptr);
   if (n < 0) {
     if (errno == EINTR) return 0;
     throw_errno("epoll_pwait2");

@@ -9,7 +9,7 @@
 #include <span>
 
 #include "clock.h"
-#include "fd.h"
+#include "achat/unique_fd.h"
 
 namespace achat::load {
 
@@ -25,7 +25,7 @@ class Epoll {
   std::size_t wait(std::span<epoll_event> events, Nanos deadline);
 
  private:
-  Fd fd_;
+  UniqueFd fd_;
 };
 
 }  // namespace achat::load

@@ -12,6 +12,8 @@
 #include <sys/uio.h>
 #include <utility>
 
+#include "achat/unique_fd.h"
+
 namespace achat {
 
 // An IPv4 host and port, as written on the command line ("127.0.0.1:8080").
@@ -25,20 +27,15 @@ struct Endpoint {
   sockaddr_in to_sockaddr() const;  // throws std::system_error if the host is not an IPv4 address
 };
 
-// Owns one file descriptor and closes it on destruction. Move-only. Any thread may call the
+// Owns one socket and closes it on destruction (through UniqueFd). Move-only. Any thread may call the
 // const I/O members concurrently (the kernel orders them); close happens once, in the destructor.
 class Socket {
  public:
   Socket() = default;
   explicit Socket(int fd) noexcept : fd_(fd) {}
-  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Socket& operator=(Socket&& other) noexcept;
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket();
 
-  int fd() const noexcept { return fd_; }
-  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_.fd(); }
+  explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
   // Blocking connect; throws std::system_error on failure. Sets TCP_NODELAY.
   static Socket connect_to(const Endpoint& endpoint);
@@ -66,7 +63,7 @@ class Socket {
   void set_receive_timeout_ms(unsigned milliseconds) const noexcept;
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 }  // namespace achat

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "achat/socket.h"
-#include "unique_fd.h"
+#include "achat/unique_fd.h"
 
 namespace achat::client {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "achat/socket.h"
-#include "unique_fd.h"
+#include "achat/unique_fd.h"
 
 namespace achat::client::testing {
 
