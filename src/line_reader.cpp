@@ -30,7 +30,10 @@ LineReader::Status LineReader::next(std::string_view& line) {
   while (true) {
     const char* begin = chunk_.get() + chunk_begin_;
     const std::size_t available = chunk_end_ - chunk_begin_;
-    if (const void* newline = std::memchr(begin, '\n', available)) {
+    // has_buffered_line() may just have found it: the reader asks before every line.
+    const void* newline = known_newline_ ? known_newline_ : std::memchr(begin, '\n', available);
+    known_newline_ = nullptr;
+    if (newline) {
       const auto length = static_cast<std::size_t>(static_cast<const char*>(newline) - begin);
       chunk_begin_ += length + 1;
       if (partial_.empty()) {
@@ -59,8 +62,9 @@ LineReader::Status LineReader::next(std::string_view& line) {
   }
 }
 
-bool LineReader::has_buffered_line() const noexcept {
-  return std::memchr(chunk_.get() + chunk_begin_, '\n', chunk_end_ - chunk_begin_) != nullptr;
+bool LineReader::has_buffered_line() noexcept {
+  known_newline_ = std::memchr(chunk_.get() + chunk_begin_, '\n', chunk_end_ - chunk_begin_);
+  return known_newline_ != nullptr;
 }
 
 LineReader::Status LineReader::finish_line(std::string_view& line) {

@@ -23,8 +23,9 @@ class LineReader {
   // Blocks for the next line. On Status::line, `line` views memory valid until the next call.
   Status next(std::string_view& line);
 
-  // True if next() can return a line without waiting for the socket.
-  bool has_buffered_line() const noexcept;
+  // True if next() can return a line without waiting for the socket. The newline it finds is
+  // remembered, so the next() that follows does not scan for it again.
+  bool has_buffered_line() noexcept;
 
  private:
   Status finish_line(std::string_view& line);
@@ -37,6 +38,7 @@ class LineReader {
   std::size_t chunk_size_;
   std::size_t full_chunk_size_;
   bool filled_last_time_ = false;
+  const void* known_newline_ = nullptr;  // set by has_buffered_line(), used by the next next()
   std::size_t chunk_begin_ = 0;
   std::size_t chunk_end_ = 0;
   std::string partial_;  // start of a line that spans chunks
