@@ -70,15 +70,16 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
     return;
   }
   const ConnectionId id = request.connection->id();
-  online_.emplace(request.name, id);
   Peer peer;
+  peer.id = id;
   peer.address = request.connection->address();
   peer.connection = std::move(request.connection);
   peer.name = std::move(request.name);
   peer.outbox = std::move(request.outbox);
   // Logged here rather than on the reader's small stack, which then never holds a formatter.
   spdlog::info("{} ({}): online", peer.name, peer.address);
-  peers_.emplace(id, std::move(peer));
+  Peer& online = peers_.emplace(id, std::move(peer)).first->second;
+  online_.emplace(online.name, &online);
   request.verdict.set_value(std::nullopt);
 }
 
@@ -89,7 +90,7 @@ void Broker::handle(ChatMessage& message) {
   std::string unknown;
   for_each_recipient(message.recipients, [&](std::string_view name) {
     const auto online = online_.find(name);
-    Peer* recipient = online == online_.end() ? nullptr : &peers_.at(online->second);
+    Peer* recipient = online == online_.end() ? nullptr : online->second;
     // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
     if (!recipient || !recipient->outbox) {
       unknown.append(unknown.empty() ? "" : ", ").append(name);
@@ -98,12 +99,12 @@ void Broker::handle(ChatMessage& message) {
     if (recipient->last_message == stamp) return;
     recipient->last_message = stamp;
     Stats::add(stats_.deliveries_routed);
-    deliver(online->second, *recipient, message.delivery);
+    deliver(*recipient, message.delivery);
   });
-  if (!unknown.empty()) notify(sender->first, sender->second, "not online: " + unknown);
+  if (!unknown.empty()) notify(sender->second, "not online: " + unknown);
 }
 
-void Broker::deliver(ConnectionId id, Peer& peer, OutboundLine line) {
+void Broker::deliver(Peer& peer, OutboundLine line) {
   if (!peer.outbox) return;  // leaving: its reader is gone or it was cut
   const auto bytes = static_cast<std::int64_t>(line->size());
   if (peer.connection->queued() + peer.pending_bytes + bytes >
@@ -118,14 +119,14 @@ void Broker::deliver(ConnectionId id, Peer& peer, OutboundLine line) {
     close_outbox(peer);
     return;
   }
-  if (peer.pending.empty()) with_pending_.push_back(id);
+  if (peer.pending.empty()) with_pending_.push_back(peer.id);
   peer.pending.push_back(std::move(line));
   peer.pending_bytes += bytes;
 }
 
-void Broker::notify(ConnectionId id, Peer& peer, std::string_view error) {
+void Broker::notify(Peer& peer, std::string_view error) {
   Stats::add(stats_.protocol_errors);
-  deliver(id, peer, std::make_shared<const std::string>(format_error(error)));
+  deliver(peer, std::make_shared<const std::string>(format_error(error)));
 }
 
 void Broker::flush(Peer& peer) {

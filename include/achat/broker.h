@@ -34,6 +34,7 @@ class Broker {
 
  private:
   struct Peer {
+    ConnectionId id = 0;
     std::shared_ptr<Connection> connection;  // released with the outbox
     std::string address;
     std::string name;
@@ -58,8 +59,8 @@ class Broker {
   void handle(ReaderGone& gone);
   void reap(const WriterDone& done);
   void reap_available();
-  void deliver(ConnectionId id, Peer& peer, OutboundLine line);
-  void notify(ConnectionId id, Peer& peer, std::string_view error);
+  void deliver(Peer& peer, OutboundLine line);
+  void notify(Peer& peer, std::string_view error);
   void flush(Peer& peer);
   void flush_all();
   void close_outbox(Peer& peer);
@@ -69,7 +70,9 @@ class Broker {
   const Limits& limits_;
   Stats& stats_;
   std::unordered_map<ConnectionId, Peer> peers_;
-  std::unordered_map<std::string, ConnectionId, NameHash, std::equal_to<>> online_;
+  // Logins taken, pointing into peers_ (whose nodes never move): one lookup per recipient.
+  // An entry and its peer are erased together, in reap().
+  std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
   std::vector<ConnectionId> with_pending_;  // peers whose `pending` is not empty
   std::uint64_t message_count_ = 0;
 };
