@@ -46,22 +46,19 @@ class Connection {
   std::atomic<std::int64_t> queued_bytes_{0};
 };
 
-// Queues `line` on a writer's channel, accounting its bytes to `connection`.
-inline bool enqueue_line(Sender<OutboundLine>& outbox, Connection& connection, OutboundLine line) {
-  const auto bytes = static_cast<std::int64_t>(line->size());
-  connection.add_queued(bytes);
-  if (outbox.send(std::move(line))) return true;
-  connection.add_queued(-bytes);
-  return false;
-}
-
-// The same for a batch, with one wake-up of the writer; the lines are moved from.
+// Queues `lines` on a writer's channel with one wake-up, accounting their `bytes` to
+// `connection` (before they are visible to the writer, which subtracts them). Moves from them.
 inline bool enqueue_lines(Sender<OutboundLine>& outbox, Connection& connection,
                           std::span<OutboundLine> lines, std::int64_t bytes) {
   connection.add_queued(bytes);
   if (outbox.send_bulk(lines)) return true;
   connection.add_queued(-bytes);
   return false;
+}
+
+inline bool enqueue_line(Sender<OutboundLine>& outbox, Connection& connection, OutboundLine line) {
+  const auto bytes = static_cast<std::int64_t>(line->size());
+  return enqueue_lines(outbox, connection, std::span<OutboundLine>(&line, 1), bytes);
 }
 
 }  // namespace achat
