@@ -133,9 +133,7 @@ TEST(Hostile, SlowConsumerIsCutAndOthersKeepTheirMessages) {
   Limits limits;
   limits.max_outbound_bytes = 256 * 1024;
   TestServer server(limits);
-  TestClient sloth(server.port(), /*receive_buffer_bytes=*/4096);
-  sloth.send("sloth\nsloth: ready\n");
-  ASSERT_EQ(sloth.read_line(), "from sloth: ready");
+  auto sloth = TestClient::online(server.port(), "sloth", /*receive_buffer_bytes=*/4096);
   auto flooder = TestClient::online(server.port(), "flooder");
   auto friend_ = TestClient::online(server.port(), "friend");
   // 8 MiB to each: far past the cap. The flooder keeps pace with friend (at most a window of
@@ -174,9 +172,7 @@ TEST(Hostile, FloodingAClientThatNeverReadsKeepsServerMemoryBounded) {
   ServerProcess server(server_binary(), {});  // default cap: 4 MiB queued per client
   expect_bystanders_served(server.port());
   const std::size_t before = server.rss_kib();
-  TestClient sloth(server.port(), /*receive_buffer_bytes=*/4096);
-  sloth.send("sloth\nsloth: ready\n");
-  ASSERT_EQ(sloth.read_line(), "from sloth: ready");
+  auto sloth = TestClient::online(server.port(), "sloth", /*receive_buffer_bytes=*/4096);
   auto flooder = TestClient::online(server.port(), "flooder");
   std::string chunk;
   for (int i = 0; i < 1024; ++i) chunk += "sloth: " + std::string(1000, 'z') + "\n";

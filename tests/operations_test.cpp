@@ -37,9 +37,7 @@ TEST(Operations, LogsEveryDisconnectWithItsReason) {
     EXPECT_TRUE(silent.closed_by_server());
   }
   {
-    TestClient sloth(server.port(), /*receive_buffer_bytes=*/4096);
-    sloth.send("sloth\nsloth: ready\n");
-    ASSERT_EQ(sloth.read_line(), "from sloth: ready");
+    auto sloth = TestClient::online(server.port(), "sloth", /*receive_buffer_bytes=*/4096);
     auto flooder = TestClient::online(server.port(), "flooder");
     std::string chunk;
     for (int i = 0; i < 1000; ++i) chunk += "sloth: " + std::string(90, 'z') + "\n";

@@ -37,9 +37,7 @@ TEST(ServerBinary, SigintStopsGracefullyToo) {
 
 TEST(ServerBinary, AClientThatNeverReadsCannotHoldShutdownHostage) {
   ServerProcess server(server_binary(), {"--drain-timeout-ms=300", "--max-outbound-bytes=67108864"});
-  TestClient stuck(server.port(), /*receive_buffer_bytes=*/4096);
-  stuck.send("stuck\nstuck: ready\n");
-  ASSERT_EQ(stuck.read_line(), "from stuck: ready");
+  auto stuck = TestClient::online(server.port(), "stuck", /*receive_buffer_bytes=*/4096);
   auto flooder = TestClient::online(server.port(), "flooder");
   // 16 MiB: far more than loopback socket buffers hold (4 MiB at most), less than the cap.
   const std::string line = "stuck: " + std::string(1000, 'x') + "\n";

@@ -34,8 +34,8 @@ TestClient::TestClient(std::uint16_t port, int receive_buffer_bytes) {
   socket_ = std::move(socket);
 }
 
-TestClient TestClient::online(std::uint16_t port, std::string_view name) {
-  TestClient client(port);
+TestClient TestClient::online(std::uint16_t port, std::string_view name, int receive_buffer_bytes) {
+  TestClient client(port, receive_buffer_bytes);
   client.send(std::string(name) + "\n" + std::string(name) + ": ready\n");
   const auto echo = client.read_line();
   EXPECT_EQ(echo, "from " + std::string(name) + ": ready") << "login of " << name;

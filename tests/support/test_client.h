@@ -26,8 +26,9 @@ class TestClient {
   explicit TestClient(std::uint16_t port, int receive_buffer_bytes = 0);
 
   // Connects, sends `name` as the login, then proves the broker registered it: a message to
-  // itself comes back. Fails the test if it does not.
-  static TestClient online(std::uint16_t port, std::string_view name);
+  // itself comes back. Fails the test if it does not. A small receive buffer makes a client
+  // whose backlog fills quickly (one that "never reads").
+  static TestClient online(std::uint16_t port, std::string_view name, int receive_buffer_bytes = 0);
 
   void send(std::string_view bytes) const;
   // The next line without its "\n", or nullopt on EOF, reset or deadline.
