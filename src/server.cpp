@@ -71,19 +71,17 @@ void Server::stop() {
 
 void Server::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
   while (true) {
-    const int fd = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (stopping_.load(std::memory_order_acquire)) {
-      if (fd >= 0) Socket{fd};
-      return;
-    }
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      spdlog::error("accept failed: {}", std::strerror(errno));
-      if (out_of_descriptors(errno)) pause_accepting();
+    Socket accepted(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (stopping_.load(std::memory_order_acquire)) return;  // closes anything just accepted
+    if (!accepted) {
+      const int error = errno;  // before logging can change it
+      if (error == EINTR || error == ECONNABORTED) continue;
+      spdlog::error("accept failed: {}", std::strerror(error));
+      if (out_of_descriptors(error)) pause_accepting();
       continue;
     }
     try {
-      serve(Socket(fd), inbox, reaper);
+      serve(std::move(accepted), inbox, reaper);
     } catch (const std::exception& error) {
       spdlog::error("serving a new connection failed: {}", error.what());
     }
