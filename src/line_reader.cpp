@@ -55,7 +55,8 @@ LineReader::Status LineReader::next(std::string_view& line) {
     const long received = socket_.receive_some(std::span<char>(chunk_.get(), chunk_size_));
     if (received == 0) return partial_.empty() ? Status::end_of_stream : Status::truncated;
     if (received < 0) {
-      return errno == EAGAIN || errno == EWOULDBLOCK ? Status::timed_out : Status::failed;
+      error_ = errno;
+      return error_ == EAGAIN || error_ == EWOULDBLOCK ? Status::timed_out : Status::failed;
     }
     chunk_end_ = static_cast<std::size_t>(received);
     filled_last_time_ = chunk_end_ == chunk_size_;

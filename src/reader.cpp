@@ -1,6 +1,5 @@
 #include "achat/reader.h"
 
-#include <cerrno>
 #include <cstring>
 #include <spdlog/spdlog.h>
 #include <vector>
@@ -16,7 +15,7 @@ namespace {
 constexpr std::size_t kReaderBatch = 64;
 
 // Why a reader stopped, for the log: EOF, reset, line too long, server shutdown, ...
-std::string why_reading_ended(LineReader::Status status, bool server_stopping) {
+std::string why_reading_ended(LineReader::Status status, int error, bool server_stopping) {
   if (server_stopping) return "server shutdown";
   switch (status) {
     case LineReader::Status::line: return "line";
@@ -24,7 +23,7 @@ std::string why_reading_ended(LineReader::Status status, bool server_stopping) {
     case LineReader::Status::truncated: return "EOF mid-line";
     case LineReader::Status::too_long: return "line too long";
     case LineReader::Status::timed_out: return "login timeout";
-    case LineReader::Status::failed: return errno == ECONNRESET ? "reset" : std::strerror(errno);
+    case LineReader::Status::failed: return error == ECONNRESET ? "reset" : std::strerror(error);
   }
   return "unknown";
 }
@@ -50,7 +49,7 @@ void ReaderTask::operator()() {
     if (login_status == LineReader::Status::too_long) line_too_long();
     if (login_status == LineReader::Status::timed_out) reply_error("login timeout, disconnecting");
     spdlog::info("{}: disconnected before login: {}", self.address(),
-                 why_reading_ended(login_status, server_stopping.load(std::memory_order_acquire)));
+                 why_reading_ended(login_status, lines.error(), server_stopping.load(std::memory_order_acquire)));
     return;
   }
   self.socket().set_receive_timeout_ms(0);
@@ -91,7 +90,7 @@ void ReaderTask::operator()() {
       hand_over();
       if (status == LineReader::Status::too_long) line_too_long();
       spdlog::info("{} ({}): disconnected: {}", name, self.address(),
-                   why_reading_ended(status, server_stopping.load(std::memory_order_acquire)));
+                   why_reading_ended(status, lines.error(), server_stopping.load(std::memory_order_acquire)));
       return;
     }
     const auto parsed = parse_chat_line(line, limits.max_recipients, error);

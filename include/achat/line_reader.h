@@ -23,6 +23,9 @@ class LineReader {
   // Blocks for the next line. On Status::line, `line` views memory valid until the next call.
   Status next(std::string_view& line);
 
+  // The errno of the recv() behind the last Status::failed (kept, since logging may change errno).
+  int error() const noexcept { return error_; }
+
   // True if next() can return a line without waiting for the socket. The newline it finds is
   // remembered, so the next() that follows does not scan for it again.
   bool has_buffered_line() noexcept;
@@ -38,7 +41,8 @@ class LineReader {
   std::size_t chunk_size_;
   std::size_t full_chunk_size_;
   bool filled_last_time_ = false;
-  const void* known_newline_ = nullptr;  // set by has_buffered_line(), used by the next next()
+  const void* known_newline_ = nullptr;
+  int error_ = 0;  // set by has_buffered_line(), used by the next next()
   std::size_t chunk_begin_ = 0;
   std::size_t chunk_end_ = 0;
   std::string partial_;  // start of a line that spans chunks
