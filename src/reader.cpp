@@ -71,6 +71,7 @@ void ReaderTask::operator()() {
     return;
   }
   Stats::add(stats.logins);
+  self.set_login(name);
 
   InboxStream stream(std::move(inbox), self.id(), server_stopping);
   // Messages from one recv() go to the broker together: one wake-up, not one per line.

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 
@@ -20,17 +22,31 @@ using OutboundLine = std::shared_ptr<const std::string>;
 
 // Shared (via shared_ptr) by the connection's reader thread, writer thread, the broker and the
 // registry. The socket closes when the last owner lets go. Promises: only the writer thread
-// sends on the socket; other threads only shut it down (to wake or cut it) or read `queued_bytes`.
+// sends on the socket; other threads only shut it down (to wake or cut it) or read `queued_bytes`
+// and the login (for an operator's list of who is online).
 class Connection {
  public:
   Connection(ConnectionId id, Socket socket, std::string address)
-      : id_(id), socket_(std::move(socket)), address_(std::move(address)) {}
+      : id_(id), socket_(std::move(socket)), address_(std::move(address)),
+        connected_at_(std::chrono::system_clock::now()) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   ConnectionId id() const noexcept { return id_; }
   const Socket& socket() const noexcept { return socket_; }
   const std::string& address() const noexcept { return address_; }
+  std::chrono::system_clock::time_point connected_at() const noexcept { return connected_at_; }
+
+  // Set once by the reader when the broker accepts the login; any thread may read it (a small
+  // mutex: taken once per login and once per operator query, never per message).
+  void set_login(std::string login) {
+    std::lock_guard lock(login_mutex_);
+    login_ = std::move(login);
+  }
+  std::string login() const {
+    std::lock_guard lock(login_mutex_);
+    return login_;
+  }
 
   // Outbound bytes queued for the writer and not yet written: producers add before sending,
   // the writer subtracts after writing. Returns the new total.
@@ -43,7 +59,10 @@ class Connection {
   const ConnectionId id_;
   const Socket socket_;
   const std::string address_;
+  const std::chrono::system_clock::time_point connected_at_;
   std::atomic<std::int64_t> queued_bytes_{0};
+  mutable std::mutex login_mutex_;
+  std::string login_;  // empty until online
 };
 
 // Queues `lines` on a writer's channel with one wake-up, accounting their `bytes` to

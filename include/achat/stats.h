@@ -19,8 +19,18 @@ struct Stats {
   Counter deliveries_routed{0};       // message x recipient, queued for a writer
   Counter lines_written{0};           // lines a writer put on a socket (deliveries and notices)
   Counter lines_undeliverable{0};     // queued for a writer whose connection failed first
-  Counter protocol_errors{0};         // error lines sent for bad input
-  Counter slow_consumers{0};          // disconnected for exceeding the outbound byte cap
+  Counter protocol_errors{0};         // error lines sent for malformed input (not "not online")
+  Counter not_online_replies{0};      // "error: not online: ..." notices sent
+  Counter slow_consumers{0};          // disconnected for exceeding the per-client outbound cap
+  Counter stalled_consumers{0};       // disconnected: lines pending, no write progress in time
+  Counter error_floods{0};            // disconnected for too many unread error replies
+  Counter budget_cuts{0};             // disconnected to keep all queues under the global budget
+  Counter log_lines_dropped{0};       // log lines dropped because the log could not keep up
+
+  // Wake-ups: how much work each thread hop carries (issue: spread recipients).
+  Counter writer_wakeups{0};          // times a writer found its queue empty and had to wait
+  Counter broker_rounds{0};           // broker receive rounds that handled at least one event
+  Counter broker_events{0};           // events handled in those rounds (average batch = / rounds)
 
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);
