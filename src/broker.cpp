@@ -2,6 +2,7 @@
 
 #include <array>
 #include <exception>
+#include <vector>
 #include <spdlog/spdlog.h>
 
 #include "achat/protocol.h"
@@ -10,17 +11,30 @@ namespace achat {
 
 namespace {
 
-constexpr std::size_t kEventBatch = 64;
+// Most events one round takes from the inbox. A round takes everything waiting up to this, so it
+// grows with the backlog: when recipients spread over many writers, a bigger round gives each
+// writer more lines per wake-up. At this size a round is still well under a millisecond.
+constexpr std::size_t kMaxRound = 4096;
+constexpr std::size_t kReapBatch = 64;
 
 }  // namespace
+
+ChannelOptions inbox_options(int spins) {
+  ChannelOptions options;
+  options.consumer_spins = spins;
+  options.shared_lanes = kInboxLanes;
+  return options;
+}
 
 Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
                Stats& stats)
     : inbox_(std::move(inbox)), reaper_(std::move(reaper)), limits_(limits), stats_(stats) {}
 
 void Broker::run() {
-  std::array<BrokerEvent, kEventBatch> events;
+  std::vector<BrokerEvent> events(kMaxRound);
   while (const std::size_t n = inbox_.receive(events)) {
+    Stats::add(stats_.broker_rounds);
+    Stats::add(stats_.broker_events, n);
     for (std::size_t i = 0; i < n; ++i) {
       // One event that fails (say, out of memory) is logged and dropped; the broker, which
       // every client depends on, carries on.
@@ -37,14 +51,14 @@ void Broker::run() {
   // Every reader is gone and has been routed: nothing more can arrive for any writer.
   for (auto& [id, peer] : peers_) close_outbox(peer);
   with_pending_.clear();
-  std::array<WriterDone, kEventBatch> done;
+  std::array<WriterDone, kReapBatch> done;
   while (const std::size_t n = reaper_.receive(done)) {
     for (std::size_t i = 0; i < n; ++i) reap(done[i]);
   }
 }
 
 void Broker::reap_available() {
-  std::array<WriterDone, kEventBatch> done;
+  std::array<WriterDone, kReapBatch> done;
   while (const std::size_t n = reaper_.try_receive(done)) {
     for (std::size_t i = 0; i < n; ++i) reap(done[i]);
   }

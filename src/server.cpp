@@ -37,9 +37,9 @@ Server::Server(ServerConfig config)
 Server::~Server() { stop(); }
 
 void Server::start() {
-  auto [inbox, inbox_receiver] = make_channel<BrokerEvent>(kChannelInitialCapacity,
-                                                             static_cast<int>(config_.limits.broker_spins));
-  auto [reaper, reaper_receiver] = make_channel<WriterDone>();
+  auto [inbox, inbox_receiver] =
+      make_channel<BrokerEvent>(inbox_options(static_cast<int>(config_.limits.broker_spins)));
+  auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(0));
   broker_thread_ = boost::thread(
       [this, broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
                              stats_)]() mutable { broker.run(); });

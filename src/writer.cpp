@@ -39,7 +39,12 @@ void WriterTask::operator()() {
   std::array<iovec, kWriteBatch> chunks;
   bool healthy = true;
   std::uint64_t undelivered = 0;
+  std::uint64_t sleeps = 0;
   while (const std::size_t n = outbox.receive(batch)) {
+    if (outbox.sleeps() != sleeps) {
+      sleeps = outbox.sleeps();
+      Stats::add(stats.writer_wakeups);
+    }
     std::int64_t bytes = 0;
     for (std::size_t i = 0; i < n; ++i) {
       chunks[i] = iovec{const_cast<char*>(batch[i]->data()), batch[i]->size()};

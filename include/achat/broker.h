@@ -16,6 +16,14 @@
 
 namespace achat {
 
+// Producer lanes of the broker's inbox (see ChannelOptions::shared_lanes): every reader holds a
+// sender, so without lanes the broker's receive would scan one producer per online client.
+// 32 lanes keep that scan short while two readers rarely share a lane at the same moment.
+inline constexpr std::size_t kInboxLanes = 32;
+
+// Options for the broker's inbox channel, whose receiver polls `spins` times before sleeping.
+ChannelOptions inbox_options(int spins);
+
 // Runs on the broker thread alone; no other thread touches its maps, so they need no lock.
 // Owns one Sender per online peer's writer channel. Promises:
 // - events from one reader are handled in the order that reader sent them, and lines reach each

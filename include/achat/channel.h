@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include <concurrentqueue/concurrentqueue.h>
 #include <concurrentqueue/lightweightsemaphore.h>
@@ -31,38 +33,86 @@ struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   static const size_t EXPLICIT_INITIAL_INDEX_SIZE = 4;
 };
 
-// Spins before a waiting consumer sleeps on the kernel semaphore. moodycamel's default (10,000)
-// assumes a core per waiter; a-chat has thousands of mostly idle waiters on two cores, where
-// spinning only steals time from the thread that would wake us.
-inline constexpr int kDefaultConsumerSpins = 100;
+// Polls (each a CPU pause) before a waiting consumer sleeps on the kernel semaphore.
+// moodycamel's default (10,000) assumes a core per waiter; a-chat has thousands of mostly idle
+// waiters on two cores, where spinning only steals time from the thread that would wake us.
+inline constexpr int kDefaultConsumerSpins = 20;
 
 // Items per block (moodycamel's BLOCK_SIZE): a new channel preallocates one block, which keeps
 // an idle peer's queue small.
 inline constexpr std::size_t kChannelInitialCapacity = ChannelQueueTraits::BLOCK_SIZE;
 
+struct ChannelOptions {
+  std::size_t initial_capacity = kChannelInitialCapacity;
+  // How often a waiting receiver polls before it sleeps on the kernel semaphore.
+  int consumer_spins = kDefaultConsumerSpins;
+  // 0: every Sender handle gets a moodycamel producer of its own. N > 0: handles share N
+  // producer lanes (each handle keeps one lane for life, so its items stay in order; a mutex
+  // per lane, held for one enqueue, serialises the handles sharing it). moodycamel's consumer
+  // scans every producer when it finds fewer items than it asked for, so a channel with
+  // thousands of mostly idle senders (the broker's inbox: one per reader) needs lanes to keep
+  // that scan short and independent of the number of senders.
+  std::size_t shared_lanes = 0;
+};
+
 namespace detail {
 
+template <class T>
+using ChannelQueue = moodycamel::ConcurrentQueue<T, ChannelQueueTraits>;
+
+// One producer shared by the handles assigned to it.
+template <class T>
+struct Lane {
+  explicit Lane(ChannelQueue<T>& queue) : token(queue) {}
+  std::mutex mutex;
+  moodycamel::ProducerToken token;
+};
+
 // Shared by every handle of one channel. `permits` counts enqueued items plus one extra permit
-// released when the channel closes, so a waiting consumer wakes for either.
+// released when the channel closes, so a waiting consumer wakes for either. The receiver does
+// its own spinning (see Receiver), so the semaphore itself never spins.
 template <class T>
 struct ChannelState {
-  ChannelState(std::size_t capacity, int spins) : queue(capacity), permits(0, spins) {}
+  explicit ChannelState(const ChannelOptions& options)
+      : queue(options.initial_capacity), permits(0, /*maxSpins=*/0) {
+    lanes.reserve(options.shared_lanes);
+    for (std::size_t i = 0; i < options.shared_lanes; ++i) {
+      lanes.push_back(std::make_unique<Lane<T>>(queue));
+    }
+  }
 
-  moodycamel::ConcurrentQueue<T, ChannelQueueTraits> queue;
+  Lane<T>* assign_lane() noexcept {
+    if (lanes.empty()) return nullptr;
+    return lanes[next_lane.fetch_add(1, std::memory_order_relaxed) % lanes.size()].get();
+  }
+
+  ChannelQueue<T> queue;
   moodycamel::LightweightSemaphore permits;
   std::atomic<std::size_t> senders{1};
   std::atomic<bool> closed{false};
+  std::vector<std::unique_ptr<Lane<T>>> lanes;  // after `queue`: tokens die before it
+  std::atomic<std::size_t> next_lane{0};
 };
+
+// A pause in a spin loop: lets the sibling hyperthread (or the hypervisor) run.
+inline void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 }  // namespace detail
 
 template <class T>
 class Receiver;
 
-// A producer handle. Copyable: every copy counts as a sender and gets its own moodycamel
-// producer token on its first send, so one handle is used by one thread at a time (copy it for
-// another thread). Creating a token scans the queue's producers, so copies that never send (or
-// send once, at the end) cost nothing until then.
+// A producer handle. Copyable: every copy counts as a sender, and one handle is used by one
+// thread at a time (copy it for another thread). Without shared lanes a copy gets its own
+// moodycamel producer token on its first send (creating one scans the queue's producers, so
+// copies that never send cost nothing until then); with shared lanes a copy is assigned a lane
+// when it is made.
 // Items sent through one handle are received in the order sent. Destroying or reset()ing the
 // last handle closes the channel; that happens exactly once, during stack unwinding too.
 template <class T>
@@ -70,7 +120,10 @@ class Sender {
  public:
   Sender() = default;  // an empty handle, like a moved-from one: sends nothing, counts nothing
   Sender(const Sender& other) : state_(other.state_) {
-    if (state_) state_->senders.fetch_add(1, std::memory_order_relaxed);
+    if (state_) {
+      state_->senders.fetch_add(1, std::memory_order_relaxed);
+      lane_ = state_->assign_lane();
+    }
   }
   Sender(Sender&& other) noexcept = default;
   Sender& operator=(Sender other) noexcept {
@@ -82,21 +135,27 @@ class Sender {
   void swap(Sender& other) noexcept {
     state_.swap(other.state_);
     std::swap(token_, other.token_);
+    std::swap(lane_, other.lane_);
   }
 
   // Gives up this handle now; the channel closes if it was the last one.
   void reset() noexcept {
     release();
     token_.reset();
+    lane_ = nullptr;
     state_.reset();
   }
 
   explicit operator bool() const noexcept { return state_ != nullptr; }
 
-  // Never blocks. False only if the queue could not allocate (the item is then not sent) or the
-  // handle is empty.
+  // Never blocks (but for a lane's mutex, held by another sender for one enqueue). False only
+  // if the queue could not allocate (the item is then not sent) or the handle is empty.
   bool send(T item) {
-    if (!state_ || !state_->queue.enqueue(token(), std::move(item))) return false;
+    if (!state_) return false;
+    const bool sent = with_token([&](moodycamel::ProducerToken& token) {
+      return state_->queue.enqueue(token, std::move(item));
+    });
+    if (!sent) return false;
     state_->permits.signal();
     return true;
   }
@@ -106,9 +165,10 @@ class Sender {
   bool send_bulk(std::span<T> items) {
     if (!state_) return false;
     if (items.empty()) return true;
-    if (!state_->queue.enqueue_bulk(token(), std::make_move_iterator(items.begin()), items.size())) {
-      return false;
-    }
+    const bool sent = with_token([&](moodycamel::ProducerToken& token) {
+      return state_->queue.enqueue_bulk(token, std::make_move_iterator(items.begin()), items.size());
+    });
+    if (!sent) return false;
     state_->permits.signal(static_cast<moodycamel::LightweightSemaphore::ssize_t>(items.size()));
     return true;
   }
@@ -116,13 +176,19 @@ class Sender {
  private:
   friend class Receiver<T>;
   template <class U>
-  friend std::pair<Sender<U>, Receiver<U>> make_channel(std::size_t, int);
+  friend std::pair<Sender<U>, Receiver<U>> make_channel(const ChannelOptions&);
 
-  explicit Sender(std::shared_ptr<detail::ChannelState<T>> state) : state_(std::move(state)) {}
+  explicit Sender(std::shared_ptr<detail::ChannelState<T>> state)
+      : state_(std::move(state)), lane_(state_->assign_lane()) {}
 
-  moodycamel::ProducerToken& token() {
+  template <class Enqueue>
+  bool with_token(Enqueue enqueue) {
+    if (lane_) {
+      std::lock_guard lock(lane_->mutex);
+      return enqueue(lane_->token);
+    }
     if (!token_) token_.emplace(state_->queue);
-    return *token_;
+    return enqueue(*token_);
   }
 
   void release() noexcept {
@@ -134,6 +200,7 @@ class Sender {
 
   std::shared_ptr<detail::ChannelState<T>> state_;
   std::optional<moodycamel::ProducerToken> token_;  // after state_, so it dies first
+  detail::Lane<T>* lane_ = nullptr;                 // owned by state_
 };
 
 // The single consumer handle: move-only, used by one thread.
@@ -153,20 +220,41 @@ class Receiver {
   // True once receive() has returned 0 because every sender is gone and nothing is left.
   bool drained() const noexcept { return close_seen_ && state_->permits.availableApprox() == 0; }
 
+  // How many receive() calls found nothing and went to sleep in the kernel: the wake-ups its
+  // senders paid for. Read by the receiving thread.
+  std::uint64_t sleeps() const noexcept { return sleeps_; }
+
+  // Polls before sleeping in receive(); see ChannelOptions::consumer_spins.
+  void set_spins(int spins) noexcept { spins_ = spins; }
+
  private:
   template <class U>
-  friend std::pair<Sender<U>, Receiver<U>> make_channel(std::size_t, int);
+  friend std::pair<Sender<U>, Receiver<U>> make_channel(const ChannelOptions&);
 
-  explicit Receiver(std::shared_ptr<detail::ChannelState<T>> state)
-      : state_(std::move(state)), token_(std::make_unique<moodycamel::ConsumerToken>(state_->queue)) {}
+  using Count = moodycamel::LightweightSemaphore::ssize_t;
+
+  Receiver(std::shared_ptr<detail::ChannelState<T>> state, int spins)
+      : state_(std::move(state)),
+        token_(std::make_unique<moodycamel::ConsumerToken>(state_->queue)),
+        spins_(spins) {}
+
+  // Items available now, after up to spins_ polls, or (if `timeout_usecs` allows) after sleeping.
+  std::size_t acquire(Count max, std::int64_t timeout_usecs) {
+    Count permits = state_->permits.tryWaitMany(max);
+    if (permits > 0 || timeout_usecs == 0) return static_cast<std::size_t>(permits);
+    for (int spin = 0; spin < spins_; ++spin) {
+      detail::spin_pause();
+      if ((permits = state_->permits.tryWaitMany(max)) > 0) return static_cast<std::size_t>(permits);
+    }
+    ++sleeps_;
+    return static_cast<std::size_t>(state_->permits.waitMany(max, timeout_usecs));
+  }
 
   std::size_t take(std::span<T> out, std::int64_t timeout_usecs) {
     if (out.empty()) return 0;
     // Once the close permit is consumed, only item permits remain: never wait for more.
     if (close_seen_) timeout_usecs = 0;
-    const auto permits = static_cast<std::size_t>(
-        state_->permits.waitMany(static_cast<moodycamel::LightweightSemaphore::ssize_t>(out.size()),
-                                 timeout_usecs));
+    const std::size_t permits = acquire(static_cast<Count>(out.size()), timeout_usecs);
     std::size_t got = 0;
     while (got < permits) {
       std::size_t n = state_->queue.try_dequeue_bulk(*token_, out.begin() + got, permits - got);
@@ -188,16 +276,16 @@ class Receiver {
 
   std::shared_ptr<detail::ChannelState<T>> state_;
   std::unique_ptr<moodycamel::ConsumerToken> token_;
+  int spins_;
+  std::uint64_t sleeps_ = 0;
   bool close_seen_ = false;
 };
 
-// Creates an open channel with one Sender. `consumer_spins` trades wake-up latency for CPU:
-// see kDefaultConsumerSpins.
+// Creates an open channel with one Sender.
 template <class T>
-std::pair<Sender<T>, Receiver<T>> make_channel(std::size_t initial_capacity = kChannelInitialCapacity,
-                                               int consumer_spins = kDefaultConsumerSpins) {
-  auto state = std::make_shared<detail::ChannelState<T>>(initial_capacity, consumer_spins);
-  return {Sender<T>(state), Receiver<T>(state)};
+std::pair<Sender<T>, Receiver<T>> make_channel(const ChannelOptions& options = {}) {
+  auto state = std::make_shared<detail::ChannelState<T>>(options);
+  return {Sender<T>(state), Receiver<T>(state, options.consumer_spins)};
 }
 
 }  // namespace achat
