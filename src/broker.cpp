@@ -1,9 +1,10 @@
 #include "achat/broker.h"
 
+#include <algorithm>
 #include <array>
 #include <exception>
-#include <vector>
 #include <spdlog/spdlog.h>
+#include <vector>
 
 #include "achat/protocol.h"
 
@@ -17,6 +18,9 @@ namespace {
 constexpr std::size_t kMaxRound = 4096;
 constexpr std::size_t kReapBatch = 64;
 
+// Per-line errors are logged at debug level, at most this many a second.
+constexpr std::uint32_t kBadLineLogsPerSecond = 10;
+
 }  // namespace
 
 ChannelOptions inbox_options(int spins) {
@@ -27,8 +31,13 @@ ChannelOptions inbox_options(int spins) {
 }
 
 Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-               Stats& stats)
-    : inbox_(std::move(inbox)), reaper_(std::move(reaper)), limits_(limits), stats_(stats) {}
+               Stats& stats, const QueueBudget& budget)
+    : inbox_(std::move(inbox)),
+      reaper_(std::move(reaper)),
+      limits_(limits),
+      stats_(stats),
+      budget_(budget),
+      bad_line_log_(kBadLineLogsPerSecond) {}
 
 void Broker::run() {
   std::vector<BrokerEvent> events(kMaxRound);
@@ -45,16 +54,25 @@ void Broker::run() {
       }
       events[i] = std::monostate{};
     }
-    flush_all();
+    end_round();
     reap_available();
   }
   // Every reader is gone and has been routed: nothing more can arrive for any writer.
-  for (auto& [id, peer] : peers_) close_outbox(peer);
-  with_pending_.clear();
+  say_goodbye();
   std::array<WriterDone, kReapBatch> done;
   while (const std::size_t n = reaper_.receive(done)) {
     for (std::size_t i = 0; i < n; ++i) reap(done[i]);
   }
+}
+
+// The peers still online when the server stops are told so, after everything routed to them.
+void Broker::say_goodbye() {
+  const auto notice = std::make_shared<const std::string>(format_error("server shutting down"));
+  for (auto& [id, peer] : peers_) {
+    if (peer.outbox) deliver(peer, notice);
+    close_outbox(peer);
+  }
+  touched_.clear();
 }
 
 void Broker::reap_available() {
@@ -69,8 +87,9 @@ void Broker::reap(const WriterDone& done) {
   if (found == peers_.end()) return;  // a connection that never went online
   Peer& peer = found->second;
   if (done.undelivered > 0) {
-    spdlog::warn("{} ({}): {} lines undeliverable", peer.name, peer.address, done.undelivered);
+    spdlog::info("{} ({}): {} lines undeliverable", peer.name, peer.address, done.undelivered);
   }
+  if (peer.touched) std::erase(touched_, &peer);  // reaped mid-round (from a login)
   online_.erase(peer.name);
   peers_.erase(found);
 }
@@ -92,14 +111,26 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   peer.outbox = std::move(request.outbox);
   // Logged here rather than on the reader's small stack, which then never holds a formatter.
   spdlog::info("{} ({}): online", peer.name, peer.address);
+  peer.observed = peer.connection;
   Peer& online = peers_.emplace(id, std::move(peer)).first->second;
   online_.emplace(online.name, &online);
   request.verdict.set_value(std::nullopt);
 }
 
+// The online peer `id`, with `routed_cost` of its reader's flow control to be given back at the
+// end of the round; nullptr if it is not online.
+Broker::Peer* Broker::sender_of(ConnectionId id, std::int32_t routed_cost) {
+  const auto found = peers_.find(id);
+  if (found == peers_.end()) return nullptr;
+  Peer& sender = found->second;
+  sender.routed_cost += routed_cost;
+  touch(sender);
+  return &sender;
+}
+
 void Broker::handle(ChatMessage& message) {
-  const auto sender = peers_.find(message.from);
-  if (sender == peers_.end()) return;
+  Peer* sender = sender_of(message.from, unrouted_cost(message));
+  if (!sender) return;
   const std::uint64_t stamp = ++message_count_;
   std::string unknown;
   for_each_recipient(message.recipients, [&](std::string_view name) {
@@ -115,48 +146,24 @@ void Broker::handle(ChatMessage& message) {
     Stats::add(stats_.deliveries_routed);
     deliver(*recipient, message.delivery);
   });
-  if (!unknown.empty()) notify(sender->second, "not online: " + unknown);
-}
-
-void Broker::deliver(Peer& peer, OutboundLine line) {
-  if (!peer.outbox) return;  // leaving: its reader is gone or it was cut
-  const auto bytes = static_cast<std::int64_t>(line->size());
-  if (peer.connection->queued() + peer.pending_bytes + bytes >
-      static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
-    Stats::add(stats_.slow_consumers);
-    spdlog::warn("{} ({}): slow consumer, more than {} bytes queued: disconnecting", peer.name,
-                 peer.address, limits_.max_outbound_bytes);
-    peer.connection->socket().shutdown_both();
-    Stats::add(stats_.lines_undeliverable, peer.pending.size() + 1);
-    peer.pending.clear();
-    peer.pending_bytes = 0;
-    close_outbox(peer);
-    return;
+  if (!unknown.empty()) {
+    Stats::add(stats_.not_online_replies);
+    deliver(*sender, std::make_shared<const std::string>(format_error("not online: " + unknown)));
   }
-  if (peer.pending.empty()) with_pending_.push_back(peer.id);
-  peer.pending.push_back(std::move(line));
-  peer.pending_bytes += bytes;
 }
 
-void Broker::notify(Peer& peer, std::string_view error) {
+void Broker::handle(BadLine& bad) {
+  Peer* sender = sender_of(bad.from, unrouted_cost(bad));
+  if (!sender) return;
   Stats::add(stats_.protocol_errors);
-  deliver(peer, std::make_shared<const std::string>(format_error(error)));
-}
-
-void Broker::flush(Peer& peer) {
-  if (peer.pending.empty()) return;
-  if (!enqueue_lines(peer.outbox, *peer.connection, peer.pending, peer.pending_bytes)) {
-    Stats::add(stats_.lines_undeliverable, peer.pending.size());
+  if (spdlog::should_log(spdlog::level::debug)) {
+    std::uint64_t suppressed = 0;
+    if (bad_line_log_.allow(suppressed)) {
+      spdlog::debug("{} ({}): {}{}", sender->name, sender->address, bad.reply,
+                    suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
+    }
   }
-  peer.pending.clear();
-  peer.pending_bytes = 0;
-}
-
-void Broker::flush_all() {
-  for (const ConnectionId id : with_pending_) {
-    if (const auto found = peers_.find(id); found != peers_.end()) flush(found->second);
-  }
-  with_pending_.clear();
+  deliver(*sender, std::make_shared<const std::string>(format_error(bad.reply)));
 }
 
 void Broker::handle(ReaderGone& gone) {
@@ -167,9 +174,140 @@ void Broker::handle(ReaderGone& gone) {
   if (!gone.server_stopping) close_outbox(found->second);
 }
 
-// The peer can receive nothing more; its connection (and so its socket) is released as soon as
+}  // namespace achat
+
+namespace achat {
+
+// Queues `line` for `peer` at the end of this round, unless a bound cuts a client first.
+void Broker::deliver(Peer& peer, OutboundLine line) {
+  if (!peer.outbox) {  // observed: its reader is gone, or it was cut
+    Stats::add(stats_.lines_undeliverable);
+    return;
+  }
+  const std::int64_t cost = queued_cost(*line);
+  const bool error = is_error_line(*line);
+  const Connection& connection = *peer.connection;
+  if (connection.queued() + peer.pending_cost + cost > static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
+    Stats::add(stats_.slow_consumers);
+    cut(peer, "slow consumer: more than " + std::to_string(limits_.max_outbound_bytes) +
+                  " bytes queued");
+    Stats::add(stats_.lines_undeliverable);
+    return;
+  }
+  if (error && connection.queued_errors() + peer.pending_error_cost + cost >
+                   static_cast<std::int64_t>(limits_.max_error_bytes)) {
+    cut_for_errors(peer);
+    return;
+  }
+  if (!within_budget(peer, cost)) {
+    Stats::add(stats_.lines_undeliverable);
+    return;
+  }
+  touch(peer);
+  peer.pending.push_back(std::move(line));
+  peer.pending_cost += cost;
+  if (error) peer.pending_error_cost += cost;
+  round_pending_cost_ += cost;
+}
+
+// True if `cost` more bytes fit in the server-wide budget, once clients with the largest
+// backlogs have been cut as needed; false if `peer` itself was the one cut. Bytes of clients
+// already cut still count until their writers have discarded them, so one overflow cuts one
+// client, not one per line while memory is being freed.
+bool Broker::within_budget(Peer& peer, std::int64_t cost) {
+  const std::int64_t limit = budget_.limit();
+  if (budget_.used() + round_pending_cost_ + cost <= limit) return true;
+  while (true) {
+    std::int64_t used = budget_.used() + round_pending_cost_;
+    std::int64_t draining = 0;
+    Peer* largest = nullptr;
+    std::int64_t largest_backlog = -1;
+    for (auto& [id, candidate] : peers_) {
+      if (!candidate.outbox) {
+        if (const auto connection = candidate.observed.lock()) draining += connection->queued();
+        continue;
+      }
+      const std::int64_t backlog = candidate.connection->queued() + candidate.pending_cost;
+      if (backlog > largest_backlog) {
+        largest = &candidate;
+        largest_backlog = backlog;
+      }
+    }
+    if (used - draining + cost <= limit) return true;
+    if (!largest) return false;
+    Stats::add(stats_.budget_cuts);
+    cut(*largest, "largest backlog (" + std::to_string(largest_backlog) +
+                      " bytes) cut while all queues together hold " + std::to_string(used) +
+                      " of the " + std::to_string(limit) + " byte budget");
+    if (largest == &peer) return false;
+  }
+}
+
+// Ends `peer` now: records why, shuts its socket down (its reader sees the end, its writer
+// fails and discards its queue), and drops what this round had for it.
+void Broker::cut(Peer& peer, std::string reason) {
+  peer.connection->end_with(std::move(reason));
+  peer.connection->socket().shutdown_both();
+  Stats::add(stats_.lines_undeliverable, peer.pending.size());
+  round_pending_cost_ -= peer.pending_cost;
+  peer.pending.clear();
+  peer.pending_cost = 0;
+  peer.pending_error_cost = 0;
+  close_outbox(peer);
+}
+
+// A client that leaves too many error replies unread gets one last one, and no more input is
+// read from it; its writer delivers what is queued (or meets the stall deadline) and closes.
+void Broker::cut_for_errors(Peer& peer) {
+  Stats::add(stats_.error_floods);
+  peer.connection->end_with("too many errors: more than " + std::to_string(limits_.max_error_bytes) +
+                            " bytes of error replies unread");
+  auto last = std::make_shared<const std::string>(format_error("too many errors, disconnecting"));
+  const std::int64_t cost = queued_cost(*last);
+  touch(peer);
+  peer.pending.push_back(std::move(last));
+  peer.pending_cost += cost;
+  peer.pending_error_cost += cost;
+  round_pending_cost_ += cost;
+  peer.connection->socket().shutdown_read();
+  close_outbox(peer);
+}
+
+void Broker::touch(Peer& peer) {
+  if (peer.touched) return;
+  peer.touched = true;
+  touched_.push_back(&peer);
+}
+
+void Broker::flush(Peer& peer) {
+  if (peer.pending.empty()) return;
+  if (!enqueue_lines(peer.outbox, *peer.connection, peer.pending, peer.pending_cost,
+                     peer.pending_error_cost)) {
+    Stats::add(stats_.lines_undeliverable, peer.pending.size());
+  }
+  round_pending_cost_ -= peer.pending_cost;
+  peer.pending.clear();
+  peer.pending_cost = 0;
+  peer.pending_error_cost = 0;
+}
+
+// Hands every writer its lines of this round and every reader back its flow-control credit.
+void Broker::end_round() {
+  for (Peer* peer : touched_) {
+    flush(*peer);
+    if (peer->routed_cost != 0) {
+      if (const auto connection = peer->observed.lock()) connection->routed(peer->routed_cost);
+      peer->routed_cost = 0;
+    }
+    peer->touched = false;
+  }
+  touched_.clear();
+}
+
+// The peer can receive nothing more. Its connection (and so its socket) is released as soon as
 // its reader and writer are done with it, while the name stays taken until WriterDone.
 void Broker::close_outbox(Peer& peer) {
+  if (!peer.outbox) return;
   flush(peer);
   peer.outbox.reset();
   peer.connection.reset();

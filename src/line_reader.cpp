@@ -52,7 +52,7 @@ LineReader::Status LineReader::next(std::string_view& line) {
       chunk_size_ = full_chunk_size_;
       chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size_);
     }
-    const long received = socket_.receive_some(std::span<char>(chunk_.get(), chunk_size_));
+    const long received = receive();
     if (received == 0) return partial_.empty() ? Status::end_of_stream : Status::truncated;
     if (received < 0) {
       error_ = errno;
@@ -61,6 +61,17 @@ LineReader::Status LineReader::next(std::string_view& line) {
     chunk_end_ = static_cast<std::size_t>(received);
     filled_last_time_ = chunk_end_ == chunk_size_;
   }
+}
+
+long LineReader::receive() {
+  if (deadline_) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !socket_.wait_readable(static_cast<int>(left.count()))) {
+      errno = EAGAIN;
+      return -1;
+    }
+  }
+  return socket_.receive_some(std::span<char>(chunk_.get(), chunk_size_));
 }
 
 bool LineReader::has_buffered_line() noexcept {

@@ -8,6 +8,19 @@ namespace {
 
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 
+// Length of the valid UTF-8 sequence starting `text`, or 0 if it does not start with one.
+std::size_t utf8_sequence_length(std::string_view text) noexcept {
+  const auto lead = static_cast<unsigned char>(text.front());
+  const std::size_t length = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3
+                             : (lead & 0xF8) == 0xF0 ? 4 : 0;
+  if (length == 0 || length > text.size() || !is_valid_utf8(text.substr(0, length))) return 0;
+  return length;
+}
+
+std::string dropped(std::string_view why, std::string_view line) {
+  return std::string(why) + ", line dropped: " + quote_excerpt(line);
+}
+
 }  // namespace
 
 std::string_view trim(std::string_view text) noexcept {
@@ -52,26 +65,56 @@ bool is_valid_utf8(std::string_view text) noexcept {
   return true;
 }
 
+std::string quote_excerpt(std::string_view line) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string quoted = "\"";
+  std::size_t taken = 0;
+  while (taken < line.size() && taken < kExcerptBytes) {
+    const std::string_view rest = line.substr(taken);
+    const std::size_t length = utf8_sequence_length(rest);
+    const auto byte = static_cast<unsigned char>(rest.front());
+    if (length > 1) {
+      if (taken + length > kExcerptBytes) break;
+      quoted.append(rest.substr(0, length));
+      taken += length;
+      continue;
+    }
+    if (byte == '"' || byte == '\\') {
+      quoted.push_back('\\');
+      quoted.push_back(static_cast<char>(byte));
+    } else if (length == 1 && byte >= 0x20 && byte != 0x7F) {
+      quoted.push_back(static_cast<char>(byte));
+    } else {
+      quoted.append("\\x").push_back(kHex[byte >> 4]);
+      quoted.push_back(kHex[byte & 0xF]);
+    }
+    ++taken;
+  }
+  quoted.push_back('"');
+  if (taken < line.size()) quoted.append("...");
+  return quoted;
+}
+
 std::optional<ChatLine> parse_chat_line(std::string_view line, std::size_t max_recipients,
                                         std::string& error) {
   if (!is_valid_utf8(line)) {
-    error = "invalid UTF-8, line dropped";
+    error = dropped("invalid UTF-8", line);
     return std::nullopt;
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) {
-    error = "expected \"name, name: text\", line dropped";
+    error = dropped("expected \"name, name: text\"", line);
     return std::nullopt;
   }
   ChatLine parsed{line.substr(0, colon), trim(line.substr(colon + 1))};
   std::size_t names = 0;
   for_each_recipient(parsed.recipients, [&](std::string_view) { ++names; });
   if (names == 0) {
-    error = "no recipients, line dropped";
+    error = dropped("no recipients", line);
     return std::nullopt;
   }
   if (names > max_recipients) {
-    error = "too many recipients (limit " + std::to_string(max_recipients) + "), line dropped";
+    error = dropped("too many recipients (limit " + std::to_string(max_recipients) + ")", line);
     return std::nullopt;
   }
   return parsed;

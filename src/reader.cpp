@@ -1,6 +1,7 @@
 #include "achat/reader.h"
 
 #include <cstring>
+#include <future>
 #include <spdlog/spdlog.h>
 #include <vector>
 
@@ -28,82 +29,108 @@ std::string why_reading_ended(LineReader::Status status, int error, bool server_
   return "unknown";
 }
 
+std::string line_too_long(const Limits& limits) {
+  return "line longer than " + std::to_string(limits.max_line_bytes) + " bytes, disconnecting";
+}
+
 }  // namespace
+
+// Before the login is accepted, the reader answers through its own writer (the broker does not
+// know this connection yet, and at most one reply is sent before the connection closes).
+void ReaderTask::refuse_login(std::string_view why) {
+  auto reply = std::make_shared<const std::string>(format_error(why));
+  const std::int64_t cost = queued_cost(*reply);
+  enqueue_lines(outbox, *connection, std::span<OutboundLine>(&reply, 1), cost, cost);
+}
+
+// One line per disconnect, giving the first reason recorded: a cut recorded by the broker or the
+// writer wins over what this reader saw (a cut client's reader sees only the end of its stream).
+std::string ReaderTask::end_reason(std::string seen) {
+  return connection->end_with(seen) ? seen : connection->end_reason();
+}
 
 void ReaderTask::operator()() {
   Connection& self = *connection;
-  auto reply_error = [&](std::string_view what) {
-    Stats::add(stats.protocol_errors);
-    enqueue_line(outbox, self, std::make_shared<const std::string>(format_error(what)));
-  };
-  auto line_too_long = [&] {
-    reply_error("line longer than " + std::to_string(limits.max_line_bytes) +
-                " bytes, disconnecting");
-  };
+  // From here on the broker sees this reader's end, whatever ends it (an exception included).
+  InboxStream stream(std::move(inbox), self.id(), server_stopping);
+  auto stopping = [&] { return server_stopping.load(std::memory_order_acquire); };
 
   LineReader lines(self.socket(), limits.max_line_bytes, limits.read_chunk_bytes);
   std::string_view line;
-  self.socket().set_receive_timeout_ms(limits.login_timeout_ms);
+  lines.set_deadline(accepted_at + std::chrono::milliseconds(limits.login_timeout_ms));
   const auto login_status = lines.next(line);
+  lines.set_deadline(std::nullopt);
   if (login_status != LineReader::Status::line) {
-    if (login_status == LineReader::Status::too_long) line_too_long();
-    if (login_status == LineReader::Status::timed_out) reply_error("login timeout, disconnecting");
+    if (login_status == LineReader::Status::too_long) refuse_login(line_too_long(limits));
+    if (login_status == LineReader::Status::timed_out) refuse_login("login timeout, disconnecting");
     spdlog::info("{}: disconnected before login: {}", self.address(),
-                 why_reading_ended(login_status, lines.error(), server_stopping.load(std::memory_order_acquire)));
+                 end_reason(why_reading_ended(login_status, lines.error(), stopping())));
     return;
   }
-  self.socket().set_receive_timeout_ms(0);
 
   std::string name(trim(line));
   if (auto problem = login_problem(name, limits.max_login_bytes)) {
     Stats::add(stats.logins_refused);
-    reply_error("invalid login: " + *problem + ", disconnecting");
+    refuse_login("invalid login: " + *problem + ", disconnecting");
     spdlog::info("{}: login refused: {}", self.address(), *problem);
     return;
   }
   std::promise<LoginVerdict> promise;
   auto verdict_ready = promise.get_future();
-  inbox.send(std::make_unique<LoginRequest>(LoginRequest{connection, name, outbox, std::move(promise)}));
-  if (auto refusal = verdict_ready.get()) {
+  stream.send(std::make_unique<LoginRequest>(LoginRequest{connection, name, outbox, std::move(promise)}));
+  LoginVerdict refusal;
+  try {
+    refusal = verdict_ready.get();
+  } catch (const std::future_error&) {  // the broker dropped the request (it logged why)
+    refusal = "login failed on the server, try again";
+  }
+  if (refusal) {
     Stats::add(stats.logins_refused);
-    reply_error(*refusal + ", disconnecting");
+    refuse_login(*refusal + ", disconnecting");
     spdlog::info("{}: login refused: {}", self.address(), *refusal);
     return;
   }
   Stats::add(stats.logins);
   self.set_login(name);
 
-  InboxStream stream(std::move(inbox), self.id(), server_stopping);
-  // Messages from one recv() go to the broker together: one wake-up, not one per line.
+  // Events from one recv() go to the broker together: one wake-up, not one per line. Bad lines
+  // go the same way, so their replies keep their place among the broker's.
   std::vector<BrokerEvent> batch;
   batch.reserve(kReaderBatch);
+  std::int32_t batch_cost = 0;
+  std::uint64_t batch_messages = 0;
+  auto add = [&](auto event) {
+    batch_cost += unrouted_cost(event);
+    batch.emplace_back(std::move(event));
+  };
   auto hand_over = [&] {
     if (batch.empty()) return;
-    Stats::add(stats.messages_accepted, batch.size());
+    self.wait_to_hand_over(batch_cost, static_cast<std::int32_t>(limits.max_unrouted_bytes));
+    Stats::add(stats.messages_accepted, batch_messages);
     stream.send_bulk(batch);
     batch.clear();
+    batch_cost = 0;
+    batch_messages = 0;
   };
   std::string error;
+  LineReader::Status status;
   while (true) {
     if (!lines.has_buffered_line()) hand_over();
-    const auto status = lines.next(line);
-    if (status != LineReader::Status::line) {
-      hand_over();
-      if (status == LineReader::Status::too_long) line_too_long();
-      spdlog::info("{} ({}): disconnected: {}", name, self.address(),
-                   why_reading_ended(status, lines.error(), server_stopping.load(std::memory_order_acquire)));
-      return;
+    status = lines.next(line);
+    if (status != LineReader::Status::line) break;
+    if (const auto parsed = parse_chat_line(line, limits.max_recipients, error)) {
+      add(ChatMessage{self.id(), std::string(parsed->recipients),
+                      std::make_shared<const std::string>(format_delivery(name, parsed->text))});
+      ++batch_messages;
+    } else {
+      add(BadLine{self.id(), std::move(error)});
     }
-    const auto parsed = parse_chat_line(line, limits.max_recipients, error);
-    if (!parsed) {
-      hand_over();  // keeps this error line after the replies to earlier lines
-      reply_error(error);
-      continue;
-    }
-    batch.emplace_back(ChatMessage{self.id(), std::string(parsed->recipients),
-                                   std::make_shared<const std::string>(format_delivery(name, parsed->text))});
     if (batch.size() == kReaderBatch) hand_over();
   }
+  if (status == LineReader::Status::too_long) add(BadLine{self.id(), line_too_long(limits)});
+  hand_over();
+  spdlog::info("{} ({}): disconnected: {}", name, self.address(),
+               end_reason(why_reading_ended(status, lines.error(), stopping())));
 }
 
 }  // namespace achat

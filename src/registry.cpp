@@ -9,7 +9,7 @@ std::shared_ptr<Connection> Registry::open(Socket& socket, std::string address, 
   if (connections_.size() >= limit) return nullptr;
   const ConnectionId id = next_id_++;
   std::shared_ptr<Connection> connection(
-      new Connection(id, std::move(socket), std::move(address)), [this](Connection* closed) {
+      new Connection(id, std::move(socket), std::move(address), budget_), [this](Connection* closed) {
         {
           std::lock_guard remove_lock(mutex_);
           connections_.erase(closed->id());
@@ -37,12 +37,6 @@ void Registry::for_each(Action action) const {
   }
   // Acted on, and possibly released, without the lock: the deleter takes it.
   for (auto& connection : live) action(*connection);
-}
-
-std::int64_t Registry::queued_bytes() const {
-  std::int64_t total = 0;
-  for_each([&](const Connection& connection) { total += connection.queued(); });
-  return total;
 }
 
 void Registry::shutdown_reads() {

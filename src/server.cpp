@@ -5,6 +5,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "achat/broker.h"
 #include "achat/protocol.h"
@@ -26,10 +30,21 @@ void pause_accepting() {
   nanosleep(&pause, nullptr);
 }
 
+// The server-wide queue budget: as configured, or a quarter of physical memory, at most 4 GiB.
+std::int64_t queue_budget(const Limits& limits) {
+  if (limits.max_queued_bytes != 0) return static_cast<std::int64_t>(limits.max_queued_bytes);
+  constexpr std::int64_t kCeiling = std::int64_t{4} << 30;
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page_size = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page_size <= 0) return kCeiling;
+  return std::min(kCeiling, static_cast<std::int64_t>(pages) * page_size / 4);
+}
+
 }  // namespace
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
+      registry_(queue_budget(config_.limits)),
       crew_(config_.limits.thread_stack_bytes),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
       port_(listener_.local_port()) {}
@@ -41,8 +56,8 @@ void Server::start() {
       make_channel<BrokerEvent>(inbox_options(static_cast<int>(config_.limits.broker_spins)));
   auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(0));
   broker_thread_ = boost::thread(
-      [this, broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
-                             stats_)]() mutable { broker.run(); });
+      [broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
+                       stats_, registry_.budget())]() mutable { broker.run(); });
   accept_thread_ = boost::thread(
       [this, inbox = std::move(inbox), reaper = std::move(reaper)]() mutable {
         accept_loop(std::move(inbox), std::move(reaper));
@@ -72,6 +87,7 @@ void Server::stop() {
 void Server::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
   while (true) {
     Socket accepted(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    const auto accepted_at = std::chrono::steady_clock::now();
     if (stopping_.load(std::memory_order_acquire)) return;  // closes anything just accepted
     if (!accepted) {
       const int error = errno;  // before logging can change it
@@ -81,52 +97,56 @@ void Server::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
       continue;
     }
     try {
-      serve(std::move(accepted), inbox, reaper);
+      serve(std::move(accepted), accepted_at, inbox, reaper);
     } catch (const std::exception& error) {
       spdlog::error("serving a new connection failed: {}", error.what());
     }
   }
 }
 
-void Server::serve(Socket socket, const Sender<BrokerEvent>& inbox,
-                   const Sender<WriterDone>& reaper) {
+void Server::serve(Socket socket, std::chrono::steady_clock::time_point accepted_at,
+                   const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper) {
   Stats::add(stats_.connections_accepted);
   auto address = socket.peer_name();
   if (!address) {
     spdlog::info("connection closed before its address could be read");
     return;
   }
+  const Limits& limits = config_.limits;
   socket.set_no_delay();
-  socket.set_send_timeout_ms(config_.limits.send_timeout_ms);
-  auto connection = registry_.open(socket, *address, config_.limits.max_clients);
+  socket.set_send_timeout_ms(limits.write_stall_ms);
+  socket.set_keep_alive(limits.keepalive_idle_s, limits.keepalive_interval_s, limits.keepalive_probes);
+  auto connection = registry_.open(socket, *address, limits.max_clients);
   if (!connection) {
-    refuse(socket, "server full");
-    spdlog::warn("{}: refused, server full ({} clients)", *address, config_.limits.max_clients);
+    Stats::add(stats_.connections_refused);
+    refuser_.refuse(std::move(socket), "server full");
+    spdlog::warn("{}: refused, server full ({} clients)", *address, limits.max_clients);
     return;
   }
   spdlog::info("{}: connected", *address);
   auto [outbox, outbox_receiver] = make_channel<OutboundLine>();
   try {
-    crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver), reaper, stats_});
+    crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver), reaper, stats_,
+                                     limits.write_stall_ms});
   } catch (const boost::thread_resource_error& error) {
-    refuse(connection->socket(), "server full");
+    Stats::add(stats_.connections_refused);
+    // The refuser closes its own descriptor of the socket; this one closes with `connection`.
+    refuser_.refuse(Socket(::fcntl(connection->socket().fd(), F_DUPFD_CLOEXEC, 0)), "server full");
     spdlog::warn("{}: refused, cannot start a writer thread: {}", *address, error.what());
     return;
   }
   try {
-    crew_.spawn("reader", ReaderTask{connection, inbox, outbox, config_.limits, stats_, stopping_});
+    crew_.spawn("reader",
+                ReaderTask{connection, inbox, outbox, limits, stats_, stopping_, accepted_at});
   } catch (const boost::thread_resource_error& error) {
+    // The writer, the only sender on the socket, delivers the refusal and closes gracefully
+    // once this last handle on its channel is gone.
     Stats::add(stats_.connections_refused);
-    enqueue_line(outbox, *connection, std::make_shared<const std::string>(format_error("server full")));
+    auto refusal = std::make_shared<const std::string>(format_error("server full"));
+    const std::int64_t cost = queued_cost(*refusal);
+    enqueue_lines(outbox, *connection, std::span<OutboundLine>(&refusal, 1), cost, cost);
     spdlog::warn("{}: refused, cannot start a reader thread: {}", *address, error.what());
   }
-}
-
-// For a connection that has no writer thread, so nothing else can be writing to it.
-void Server::refuse(const Socket& socket, std::string_view why) {
-  Stats::add(stats_.connections_refused);
-  socket.send_all(format_error(why));
-  socket.shutdown_write();
 }
 
 }  // namespace achat

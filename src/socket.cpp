@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <system_error>
 #include <unistd.h>
@@ -101,6 +102,15 @@ long Socket::receive_some(std::span<char> buffer) const noexcept {
   return n;
 }
 
+bool Socket::wait_readable(int milliseconds) const noexcept {
+  pollfd ready{fd(), POLLIN, 0};
+  int n;
+  do {
+    n = ::poll(&ready, 1, milliseconds);
+  } while (n < 0 && errno == EINTR);
+  return n != 0;
+}
+
 bool Socket::send_all(std::string_view bytes) const noexcept {
   iovec chunk{const_cast<char*>(bytes.data()), bytes.size()};
   return send_all(std::span<iovec>(&chunk, 1));
@@ -136,6 +146,17 @@ void Socket::shutdown_both() const noexcept { ::shutdown(fd(), SHUT_RDWR); }
 void Socket::set_no_delay() const noexcept {
   const int one = 1;
   ::setsockopt(fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+void Socket::set_keep_alive(unsigned idle_s, unsigned interval_s, unsigned probes) const noexcept {
+  const int on = 1;
+  const int idle = static_cast<int>(idle_s);
+  const int interval = static_cast<int>(interval_s);
+  const int count = static_cast<int>(probes);
+  ::setsockopt(fd(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  ::setsockopt(fd(), IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  ::setsockopt(fd(), IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  ::setsockopt(fd(), IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
 namespace {

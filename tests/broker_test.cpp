@@ -1,4 +1,5 @@
 #include "achat/broker.h"
+#include "achat/protocol.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -22,13 +23,14 @@ class BrokerHarness {
     std::optional<Receiver<OutboundLine>> received;
   };
 
-  BrokerHarness() {
+  explicit BrokerHarness(Limits limits = {}, std::int64_t budget = std::int64_t{1} << 40)
+      : budget_(budget), limits_(limits) {
     auto [inbox, inbox_receiver] = make_channel<BrokerEvent>();
     auto [reaper, reaper_receiver] = make_channel<WriterDone>();
     inbox_.emplace(std::move(inbox));
     reaper_.emplace(std::move(reaper));
     thread_ = std::thread([this, broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver),
-                                                 limits_, stats_)]() mutable { broker.run(); });
+                                                 limits_, stats_, budget_)]() mutable { broker.run(); });
   }
   ~BrokerHarness() { finish(); }
 
@@ -37,7 +39,7 @@ class BrokerHarness {
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
     ::close(fds[1]);
     auto [outbox, received] = make_channel<OutboundLine>();
-    return Client{std::make_shared<Connection>(id, Socket(fds[0]), "test:" + std::to_string(id)),
+    return Client{std::make_shared<Connection>(id, Socket(fds[0]), "test:" + std::to_string(id), budget_),
                   std::move(outbox), std::move(received)};
   }
 
@@ -52,6 +54,9 @@ class BrokerHarness {
   void say(const Client& from, std::string recipients, std::string text) {
     inbox_->send(ChatMessage{from.connection->id(), std::move(recipients),
                              std::make_shared<const std::string>(text)});
+  }
+  void bad_line(const Client& from, std::string reply) {
+    inbox_->send(BadLine{from.connection->id(), std::move(reply)});
   }
   void reader_gone(const Client& client, bool server_stopping = false) {
     inbox_->send(ReaderGone{client.connection->id(), server_stopping});
@@ -78,6 +83,7 @@ class BrokerHarness {
   }
 
   Stats stats_;
+  QueueBudget budget_;
 
  private:
   Limits limits_;
@@ -87,6 +93,9 @@ class BrokerHarness {
 };
 
 using Lines = std::vector<std::string>;
+
+// What every peer still online gets last when the inbox closes (the server stopping).
+const std::string kGoodbye = "error: server shutting down\n";
 
 TEST(Broker, RoutesToEachListedOnlinePeerOnceAndReportsUnknownNames) {
   BrokerHarness broker;
@@ -100,9 +109,9 @@ TEST(Broker, RoutesToEachListedOnlinePeerOnceAndReportsUnknownNames) {
   broker.finish();
   EXPECT_EQ(BrokerHarness::lines_for(alice),
             (Lines{"from alice: hi\n", "error: not online: dave, erin\n", "from bob: one\n",
-                   "from bob: two\n"}));
-  EXPECT_EQ(BrokerHarness::lines_for(bob), (Lines{"from alice: hi\n"}));
-  EXPECT_EQ(BrokerHarness::lines_for(carol), (Lines{"from alice: hi\n"}));
+                   "from bob: two\n", kGoodbye}));
+  EXPECT_EQ(BrokerHarness::lines_for(bob), (Lines{"from alice: hi\n", kGoodbye}));
+  EXPECT_EQ(BrokerHarness::lines_for(carol), (Lines{"from alice: hi\n", kGoodbye}));
   EXPECT_EQ(broker.stats_.deliveries_routed.load(), 5u);
 }
 
@@ -113,7 +122,7 @@ TEST(Broker, RefusesALoginThatIsOnline) {
   EXPECT_EQ(broker.login(second, "alice"), "login \"alice\" is already online");
   broker.say(second, "alice", "from alice: forged\n");  // a refused connection has no identity
   broker.finish();
-  EXPECT_EQ(BrokerHarness::lines_for(first), Lines{});
+  EXPECT_EQ(BrokerHarness::lines_for(first), Lines{kGoodbye});
   EXPECT_EQ(BrokerHarness::lines_for(second), Lines{});
 }
 
@@ -132,8 +141,8 @@ TEST(Broker, ReaderGoneStopsDeliveryButKeepsTheNameUntilTheWriterIsDone) {
   EXPECT_EQ(broker.login(bob_again, "bob"), std::nullopt);
   broker.say(alice, "bob", "from alice: again\n");
   broker.finish();
-  EXPECT_EQ(BrokerHarness::lines_for(bob_again), (Lines{"from alice: again\n"}));
-  EXPECT_EQ(BrokerHarness::lines_for(alice), (Lines{"error: not online: bob\n"}));
+  EXPECT_EQ(BrokerHarness::lines_for(bob_again), (Lines{"from alice: again\n", kGoodbye}));
+  EXPECT_EQ(BrokerHarness::lines_for(alice), (Lines{"error: not online: bob\n", kGoodbye}));
 }
 
 TEST(Broker, WhenTheServerStopsReadingWritersStayOpenUntilEveryReaderIsRouted) {
@@ -145,7 +154,77 @@ TEST(Broker, WhenTheServerStopsReadingWritersStayOpenUntilEveryReaderIsRouted) {
   broker.say(alice, "bob", "from alice: still routed\n");
   broker.reader_gone(alice, /*server_stopping=*/true);
   broker.finish();
-  EXPECT_EQ(BrokerHarness::lines_for(bob), (Lines{"from alice: still routed\n"}));
+  EXPECT_EQ(BrokerHarness::lines_for(bob), (Lines{"from alice: still routed\n", kGoodbye}));
+  EXPECT_EQ(BrokerHarness::lines_for(alice), (Lines{kGoodbye}));
+}
+
+TEST(Broker, ErrorRepliesComeInTheOrderOfTheLinesTheyAnswer) {
+  BrokerHarness broker;
+  auto alice = broker.connect(1);
+  ASSERT_EQ(broker.login(alice, "alice"), std::nullopt);
+  broker.bad_line(alice, "first bad");
+  broker.say(alice, "nobody", "from alice: lost\n");
+  broker.bad_line(alice, "second bad");
+  broker.say(alice, "alice", "from alice: kept\n");
+  broker.finish();
+  EXPECT_EQ(BrokerHarness::lines_for(alice),
+            (Lines{"error: first bad\n", "error: not online: nobody\n", "error: second bad\n",
+                   "from alice: kept\n", kGoodbye}));
+  EXPECT_EQ(broker.stats_.protocol_errors.load(), 2u);
+  EXPECT_EQ(broker.stats_.not_online_replies.load(), 1u);
+}
+
+// Lines stay queued here: the harness's writers never run, so nothing is written.
+TEST(Broker, AClientPastItsOutboundCapIsCutAndOthersAreServed) {
+  Limits limits;
+  const std::string line = "from alice: " + std::string(100, 'x') + "\n";
+  limits.max_outbound_bytes = 10 * static_cast<std::size_t>(queued_cost(line));
+  BrokerHarness broker(limits);
+  auto alice = broker.connect(1), sloth = broker.connect(2), reader = broker.connect(3);
+  ASSERT_EQ(broker.login(alice, "alice"), std::nullopt);
+  ASSERT_EQ(broker.login(sloth, "sloth"), std::nullopt);
+  ASSERT_EQ(broker.login(reader, "reader"), std::nullopt);
+  for (int i = 0; i < 11; ++i) broker.say(alice, "sloth", line);
+  broker.say(alice, "reader", line);
+  broker.finish();
+  EXPECT_EQ(BrokerHarness::lines_for(sloth).size(), 0u);  // cut: its queue is discarded
+  EXPECT_EQ(sloth.connection->end_reason(), "slow consumer: more than " +
+                                                std::to_string(limits.max_outbound_bytes) +
+                                                " bytes queued");
+  EXPECT_EQ(BrokerHarness::lines_for(reader), (Lines{line, kGoodbye}));
+  EXPECT_EQ(broker.stats_.slow_consumers.load(), 1u);
+}
+
+TEST(Broker, AClientThatLeavesTooManyErrorRepliesUnreadGetsOneLastLineAndIsCut) {
+  Limits limits;
+  limits.max_error_bytes = 4 * static_cast<std::size_t>(queued_cost(format_error("bad")));
+  BrokerHarness broker(limits);
+  auto alice = broker.connect(1);
+  ASSERT_EQ(broker.login(alice, "alice"), std::nullopt);
+  for (int i = 0; i < 10; ++i) broker.bad_line(alice, "bad");
+  broker.finish();
+  EXPECT_EQ(BrokerHarness::lines_for(alice),
+            (Lines{"error: bad\n", "error: bad\n", "error: bad\n", "error: bad\n",
+                   "error: too many errors, disconnecting\n"}));
+  EXPECT_EQ(broker.stats_.error_floods.load(), 1u);
+}
+
+TEST(Broker, OverTheServerWideBudgetTheLargestBacklogIsCutFirst) {
+  const std::string line = "from alice: " + std::string(100, 'x') + "\n";
+  const std::int64_t cost = queued_cost(line);
+  BrokerHarness broker(Limits{}, /*budget=*/10 * cost);
+  auto alice = broker.connect(1), big = broker.connect(2), small = broker.connect(3);
+  ASSERT_EQ(broker.login(alice, "alice"), std::nullopt);
+  ASSERT_EQ(broker.login(big, "big"), std::nullopt);
+  ASSERT_EQ(broker.login(small, "small"), std::nullopt);
+  for (int i = 0; i < 7; ++i) broker.say(alice, "big", line);
+  for (int i = 0; i < 3; ++i) broker.say(alice, "small", line);
+  broker.say(alice, "small", line);  // the 11th line: over budget, so "big" goes
+  broker.finish();
+  EXPECT_EQ(BrokerHarness::lines_for(big).size(), 0u);
+  EXPECT_EQ(BrokerHarness::lines_for(small), (Lines{line, line, line, line, kGoodbye}));
+  EXPECT_NE(big.connection->end_reason().find("largest backlog"), std::string::npos);
+  EXPECT_EQ(broker.stats_.budget_cuts.load(), 1u);
 }
 
 }  // namespace

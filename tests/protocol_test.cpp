@@ -28,20 +28,20 @@ TEST(Protocol, SkipsEmptyNames) {
 TEST(Protocol, RefusesLineWithoutColon) {
   std::string error;
   EXPECT_FALSE(parse_chat_line("alice hello", 10, error));
-  EXPECT_EQ(error, "expected \"name, name: text\", line dropped");
+  EXPECT_EQ(error, "expected \"name, name: text\", line dropped: \"alice hello\"");
 }
 
 TEST(Protocol, RefusesLineWithoutRecipients) {
   std::string error;
   EXPECT_FALSE(parse_chat_line(" , : hello", 10, error));
-  EXPECT_EQ(error, "no recipients, line dropped");
+  EXPECT_EQ(error, "no recipients, line dropped: \" , : hello\"");
 }
 
 TEST(Protocol, RefusesTooManyRecipients) {
   std::string error;
   EXPECT_TRUE(parse_chat_line("a,b,c: hi", 3, error));
   EXPECT_FALSE(parse_chat_line("a,b,c,d: hi", 3, error));
-  EXPECT_EQ(error, "too many recipients (limit 3), line dropped");
+  EXPECT_EQ(error, "too many recipients (limit 3), line dropped: \"a,b,c,d: hi\"");
 }
 
 TEST(Protocol, KeepsEmptyText) {
@@ -62,7 +62,16 @@ TEST(Protocol, ValidatesUtf8) {
   EXPECT_FALSE(is_valid_utf8("\x80"));
   std::string error;
   EXPECT_FALSE(parse_chat_line("bob: \xFF", 10, error));
-  EXPECT_EQ(error, "invalid UTF-8, line dropped");
+  EXPECT_EQ(error, "invalid UTF-8, line dropped: \"bob: \\xff\"");
+}
+
+TEST(Protocol, ExcerptsAreShortAndCannotBreakATerminal) {
+  EXPECT_EQ(quote_excerpt("hi \"you\" \\ there"), R"("hi \"you\" \\ there")");
+  EXPECT_EQ(quote_excerpt("bell\a esc\x1b del\x7f"), R"("bell\x07 esc\x1b del\x7f")");
+  EXPECT_EQ(quote_excerpt(std::string(40, 'x')), "\"" + std::string(32, 'x') + "\"...");
+  // A character that would straddle the 32-byte cut is left out whole, never split.
+  EXPECT_EQ(quote_excerpt(std::string(31, 'x') + "\xC3\xA9"), "\"" + std::string(31, 'x') + "\"...");
+  EXPECT_EQ(quote_excerpt("caf\xC3\xA9 \xFF"), "\"caf\xC3\xA9 \\xff\"");
 }
 
 TEST(Protocol, LoginRules) {

@@ -62,7 +62,7 @@ TEST(Server, UnknownRecipientsAreReportedAndOthersStillGetIt) {
   EXPECT_EQ(bob.read_line(), "from alice: hi");
   EXPECT_EQ(alice.read_line(), "error: not online: nobody");
   alice.send("no colon here\n");
-  EXPECT_EQ(alice.read_line(), "error: expected \"name, name: text\", line dropped");
+  EXPECT_EQ(alice.read_line(), "error: expected \"name, name: text\", line dropped: \"no colon here\"");
   alice.send("bob: still connected\n");
   EXPECT_EQ(bob.read_line(), "from alice: still connected");
 }

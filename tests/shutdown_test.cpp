@@ -21,6 +21,7 @@ TEST(ServerBinary, SigtermDeliversEveryRoutedMessageAndExitsZero) {
   ASSERT_EQ(alice.read_line(), "from alice: sent");
   server.signal(SIGTERM);
   for (int i = 0; i < kMessages; ++i) ASSERT_EQ(bob.read_line(), "from alice: " + std::to_string(i));
+  EXPECT_EQ(bob.read_line(), "error: server shutting down");  // after everything routed to it
   EXPECT_TRUE(bob.closed_by_server());
   EXPECT_EQ(server.wait_exit(kDeadline), 0);
   EXPECT_NE(server.log().find("SIGTERM: shutting down"), std::string::npos) << server.log();
@@ -55,7 +56,7 @@ TEST(ServerBinary, HelpListsEveryOptionWithItsDefault) {
   EXPECT_EQ(help.status, 0);
   for (const char* option : {"--max-line-bytes N", "--max-login-bytes N", "--max-recipients N",
                              "--max-outbound-bytes N", "--max-clients N", "--login-timeout-ms N",
-                             "--send-timeout-ms N", "--drain-timeout-ms N", "--thread-stack-bytes N",
+                             "--write-stall-ms N", "--max-queued-bytes N", "--drain-timeout-ms N", "--thread-stack-bytes N",
                              "--log-level LEVEL"}) {
     EXPECT_NE(help.out.find(option), std::string::npos) << option << " missing from:\n" << help.out;
   }

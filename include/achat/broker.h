@@ -12,6 +12,8 @@
 #include "achat/connection.h"
 #include "achat/events.h"
 #include "achat/limits.h"
+#include "achat/log_rate_limiter.h"
+#include "achat/queue_budget.h"
 #include "achat/stats.h"
 
 namespace achat {
@@ -25,33 +27,44 @@ inline constexpr std::size_t kInboxLanes = 32;
 ChannelOptions inbox_options(int spins);
 
 // Runs on the broker thread alone; no other thread touches its maps, so they need no lock.
-// Owns one Sender per online peer's writer channel. Promises:
-// - events from one reader are handled in the order that reader sent them, and lines reach each
-//   writer in the order they were routed;
+// Owns one Sender per online peer's writer channel, and so decides everything queued to an
+// online client (deliveries, "not online" notices, error replies). Promises:
+// - events from one reader are handled in the order that reader sent them, lines reach each
+//   writer in the order they were routed, so a client's replies come in the order of its input;
+// - what is queued to a client stays under the per-client cap, its unread error replies under
+//   the error budget, and what is queued to all clients under the server-wide budget: a line
+//   that would break a bound cuts a client instead (the one it was for, or for the global
+//   budget the one with the largest backlog), with the reason recorded on its connection;
+// - each reader is released from flow control as its events are handled;
 // - a login stays taken until that connection's writer has finished (WriterDone), so a reconnect
 //   can never be confused with the session it replaces;
 // - a peer's writer channel is closed when its reader's stream ends, or, once the server stops
-//   reading, only after every reader's events are routed;
+//   reading, only after every reader's events are routed and the peer has been sent
+//   "error: server shutting down";
 // - run() returns when the inbox is closed (listener and every reader gone) and every writer
 //   has reported done.
 class Broker {
  public:
   Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-         Stats& stats);
+         Stats& stats, const QueueBudget& budget);
   void run();
 
  private:
   struct Peer {
     ConnectionId id = 0;
-    std::shared_ptr<Connection> connection;  // released with the outbox
+    std::shared_ptr<Connection> connection;  // released with the outbox, so the socket can close
+    std::weak_ptr<Connection> observed;      // for as long as it lives: what its writer still holds
     std::string address;
     std::string name;
-    Sender<OutboundLine> outbox;   // empty once the peer may receive nothing more
+    Sender<OutboundLine> outbox;    // empty once the peer may receive nothing more
     std::uint64_t last_message = 0; // dedupes a recipient listed twice in one message
-    // Lines routed during the current batch of events, handed to the writer in one go at the
-    // end of the batch (one wake-up and one sendmsg for many lines).
+    // Lines routed during the current round, handed to the writer in one go at the end of the
+    // round (one wake-up and one sendmsg for many lines), and their cost.
     std::vector<OutboundLine> pending;
-    std::int64_t pending_bytes = 0;
+    std::int64_t pending_cost = 0;
+    std::int64_t pending_error_cost = 0;
+    std::int32_t routed_cost = 0;  // this round's handled events from its reader
+    bool touched = false;          // listed in touched_ this round
   };
 
   struct NameHash {
@@ -64,25 +77,34 @@ class Broker {
   void handle(std::monostate&) {}
   void handle(std::unique_ptr<LoginRequest>& request);
   void handle(ChatMessage& message);
+  void handle(BadLine& bad);
   void handle(ReaderGone& gone);
+  Peer* sender_of(ConnectionId id, std::int32_t routed_cost);
   void reap(const WriterDone& done);
   void reap_available();
   void deliver(Peer& peer, OutboundLine line);
-  void notify(Peer& peer, std::string_view error);
+  bool within_budget(Peer& peer, std::int64_t cost);
+  void cut(Peer& peer, std::string reason);
+  void cut_for_errors(Peer& peer);
+  void touch(Peer& peer);
   void flush(Peer& peer);
-  void flush_all();
+  void end_round();
   void close_outbox(Peer& peer);
+  void say_goodbye();
 
   Receiver<BrokerEvent> inbox_;
   Receiver<WriterDone> reaper_;
   const Limits& limits_;
   Stats& stats_;
+  const QueueBudget& budget_;
   std::unordered_map<ConnectionId, Peer> peers_;
   // Logins taken, pointing into peers_ (whose nodes never move): one lookup per recipient.
   // An entry and its peer are erased together, in reap().
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
-  std::vector<ConnectionId> with_pending_;  // peers whose `pending` is not empty
+  std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
+  std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
   std::uint64_t message_count_ = 0;
+  LogRateLimiter bad_line_log_;
 };
 
 }  // namespace achat

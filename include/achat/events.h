@@ -32,6 +32,13 @@ struct ChatMessage {
   OutboundLine delivery;
 };
 
+// A line from an online connection that could not be parsed: the broker queues the error reply
+// in its place among that client's replies, so replies come back in the order of the input.
+struct BadLine {
+  ConnectionId from = 0;
+  std::string reply;  // the error's text, without prefix or newline
+};
+
 // The end of an online reader's stream, produced by the destructor of its InboxStream after
 // everything it sent. `server_stopping` means the server stopped reading, not that the client left.
 struct ReaderGone {
@@ -40,9 +47,21 @@ struct ReaderGone {
 };
 
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.
-// The rare, large LoginRequest is boxed so every queue slot stays small (64 bytes): each reader's
-// producer keeps a block of slots in the inbox for as long as it lives.
-using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, ReaderGone>;
+// The rare, large LoginRequest is boxed so every queue slot stays small (64 bytes).
+using BrokerEvent =
+    std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, BadLine, ReaderGone>;
+
+// What an event costs in memory while it waits in the inbox, as a reader's flow control counts
+// it (see Connection::wait_to_hand_over). The reader and the broker compute it from the same
+// event, so what one adds the other takes away. Only a reader's lines count: its login and its
+// end are one each.
+inline std::int32_t unrouted_cost(const ChatMessage& message) noexcept {
+  return static_cast<std::int32_t>(sizeof(BrokerEvent) + message.recipients.size() +
+                                   message.delivery->size() + kQueuedLineOverhead);
+}
+inline std::int32_t unrouted_cost(const BadLine& bad) noexcept {
+  return static_cast<std::int32_t>(sizeof(BrokerEvent) + bad.reply.size());
+}
 
 // A writer has finished: everything queued for it was written or counted as undeliverable.
 struct WriterDone {

@@ -18,21 +18,45 @@ struct Limits {
   // Most names in one recipient list: one line may not fan out to the whole server.
   std::size_t max_recipients = 100;
 
-  // Outbound bytes routed to one client but not yet written to its socket. Past this the client
-  // is a slow consumer and is disconnected (NATS: 64 MiB; Redis pub/sub: 32 MiB; a chat line is
-  // far smaller, so 4 MiB is many thousands of lines of headroom).
-  std::size_t max_outbound_bytes = 4 * 1024 * 1024;
+  // Hard cap on what is queued for one client and not yet written (queued_cost: bytes plus a
+  // per-line overhead). Past it the client is a slow consumer and is cut. Like NATS's max
+  // pending (64 MiB): far above any burst a reading client can fall behind by, so only a
+  // client that has stopped reading reaches it, and the stall deadline usually cuts that one first.
+  std::size_t max_outbound_bytes = 64 * 1024 * 1024;
+
+  // Budget for what is queued to all clients together. When a new line would exceed it, the
+  // client with the largest backlog is cut first. 0 = a quarter of physical memory, at most
+  // 4 GiB (resolved at start-up by fit_to_process_limits).
+  std::size_t max_queued_bytes = 0;
+
+  // Error replies a client may leave unread (their queued_cost). A 2-byte bad line earns a
+  // ~60-byte reply, so a client that sends garbage and never reads would otherwise grow its
+  // backlog 30 times faster than it sends; past this it gets one last error line and is cut.
+  std::size_t max_error_bytes = 64 * 1024;
+
+  // Events one reader may have handed to the broker that the broker has not yet handled. The
+  // reader stops reading its socket until the broker catches up, so the broker's inbox holds at
+  // most this much per client (plus one batch) however fast clients send.
+  std::size_t max_unrouted_bytes = 256 * 1024;
 
   // Connections served at once; 0 = sized at start-up from the process's fd and thread limits.
   // Each client costs two threads and one fd.
   std::size_t max_clients = 0;
 
-  // How long a new connection may take to send its login.
+  // How long a new connection may take, from accept, to send its whole login line.
   unsigned login_timeout_ms = 10'000;
 
-  // How long one blocked write may wait for a client to read before it is cut. Stops a client
-  // that never reads from pinning its writer thread forever, even below the byte cap.
-  unsigned send_timeout_ms = 30'000;
+  // A client with lines pending whose writer has made no progress (not one byte accepted by
+  // its socket) for this long is cut: it is not reading. A client that reads, however slowly,
+  // is never cut by this, only by the byte cap.
+  unsigned write_stall_ms = 10'000;
+
+  // TCP keepalive on every connection, so a peer that vanished without a FIN or reset frees its
+  // threads and slot: first probe after this much idle time, then every keepalive_interval_s,
+  // cut after keepalive_probes unanswered probes (defaults: dead peers go within 2 minutes).
+  unsigned keepalive_idle_s = 60;
+  unsigned keepalive_interval_s = 10;
+  unsigned keepalive_probes = 6;
 
   // On shutdown, how long writers may take to deliver what was already routed before the
   // remaining connections are cut.

@@ -1,10 +1,12 @@
 // Splits a socket's byte stream into lines, never holding more than one line's limit.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <memory>
 
 #include "achat/socket.h"
 
@@ -21,7 +23,14 @@ class LineReader {
   LineReader(const Socket& socket, std::size_t max_line_bytes, std::size_t chunk_bytes);
 
   // Blocks for the next line. On Status::line, `line` views memory valid until the next call.
+  // Status::timed_out if a deadline is set and passes first.
   Status next(std::string_view& line);
+
+  // A point in time by which next() must have its line, however the bytes trickle in; nullopt
+  // (the default) waits forever.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept {
+    deadline_ = deadline;
+  }
 
   // The errno of the recv() behind the last Status::failed (kept, since logging may change errno).
   int error() const noexcept { return error_; }
@@ -32,6 +41,7 @@ class LineReader {
 
  private:
   Status finish_line(std::string_view& line);
+  long receive();  // recv() into the chunk, after waiting no later than the deadline
 
   const Socket& socket_;
   std::size_t max_line_bytes_;
@@ -41,12 +51,13 @@ class LineReader {
   std::size_t chunk_size_;
   std::size_t full_chunk_size_;
   bool filled_last_time_ = false;
-  const void* known_newline_ = nullptr;
-  int error_ = 0;  // set by has_buffered_line(), used by the next next()
+  const void* known_newline_ = nullptr;  // set by has_buffered_line(), used by the next next()
+  int error_ = 0;
   std::size_t chunk_begin_ = 0;
   std::size_t chunk_end_ = 0;
   std::string partial_;  // start of a line that spans chunks
   bool partial_holds_line_ = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 }  // namespace achat

@@ -9,8 +9,18 @@
 
 namespace achat {
 
-// Every error line the server sends starts with this prefix.
+// Every error line the server sends starts with this prefix; every other line it sends is a
+// delivery, `from <login>: <text>`.
 inline constexpr std::string_view kErrorPrefix = "error: ";
+inline bool is_error_line(std::string_view line) noexcept { return line.starts_with(kErrorPrefix); }
+
+// Bytes of an offending line quoted in the error that answers it.
+inline constexpr std::size_t kExcerptBytes = 32;
+
+// `"<up to kExcerptBytes of line>"`, with `"`, `\`, control characters and bytes that are not
+// UTF-8 escaped (`\xNN`) and `...` after the quote's end when the line was longer; so a client
+// can tell which of its lines an error answers, and nothing in the excerpt can break a terminal.
+std::string quote_excerpt(std::string_view line);
 
 std::string_view trim(std::string_view text) noexcept;
 bool is_valid_utf8(std::string_view text) noexcept;
@@ -22,7 +32,8 @@ struct ChatLine {
 };
 
 // Parses one message line (already stripped of its line ending). On failure returns nullopt
-// and sets `error` to the text of the error line to send back (without prefix or newline).
+// and sets `error` to the text of the error line to send back (without prefix or newline),
+// which ends with the quoted excerpt of the line.
 std::optional<ChatLine> parse_chat_line(std::string_view line, std::size_t max_recipients,
                                         std::string& error);
 

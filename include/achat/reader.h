@@ -2,7 +2,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "achat/channel.h"
 #include "achat/connection.h"
@@ -12,12 +15,15 @@
 
 namespace achat {
 
-// Everything one reader thread owns. Runs on that thread alone, blocking in recv(). Reads the
-// login, waits for the broker's verdict, then turns each line into a ChatMessage. Bad lines get
-// an error line through its own writer and are dropped; a line over the limit, a bad or refused
-// login, or a login timeout end the connection after the error line. When it returns, for any
-// reason, it has released its senders: its stream's end reaches the broker and its writer's
-// channel loses one of its two senders (the broker holds the other).
+// Everything one reader thread owns. Runs on that thread alone, blocking in recv() (and, when
+// the broker is behind, on its flow control). Reads the login (which must be complete within
+// the login timeout from accept), waits for the broker's verdict, then turns each line into a
+// ChatMessage, or a BadLine whose error reply the broker queues in order with the others. A
+// line over the limit ends the connection after its reply; a bad or refused login, or a login
+// timeout, are answered through its own writer and end it. When it returns, for any reason, it
+// has released its senders: its stream's end reaches the broker and its writer's channel loses
+// one of its two senders (the broker holds the other). It logs the connection's one
+// disconnect line.
 struct ReaderTask {
   std::shared_ptr<Connection> connection;
   Sender<BrokerEvent> inbox;
@@ -25,8 +31,13 @@ struct ReaderTask {
   const Limits& limits;
   Stats& stats;
   const std::atomic<bool>& server_stopping;
+  std::chrono::steady_clock::time_point accepted_at;
 
   void operator()();
+
+ private:
+  void refuse_login(std::string_view why);
+  std::string end_reason(std::string seen);
 };
 
 }  // namespace achat

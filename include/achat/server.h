@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <boost/thread/thread.hpp>
 #include <cstdint>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include "achat/crew.h"
 #include "achat/events.h"
 #include "achat/limits.h"
+#include "achat/refuser.h"
 #include "achat/registry.h"
 #include "achat/socket.h"
 #include "achat/stats.h"
@@ -42,18 +44,20 @@ class Server {
   const Stats& stats() const { return stats_; }
   std::size_t connections() const { return registry_.size(); }
   std::size_t threads() const { return crew_.running(); }
-  // Outbound bytes queued for writers across all connections.
-  std::int64_t queued_bytes() const { return registry_.queued_bytes(); }
+  // Cost (see queued_cost) of what is queued for writers across all connections, and its budget.
+  std::int64_t queued_bytes() const { return registry_.budget().used(); }
+  std::int64_t queued_bytes_budget() const { return registry_.budget().limit(); }
 
  private:
   void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);
-  void serve(Socket socket, const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper);
-  void refuse(const Socket& socket, std::string_view why);
+  void serve(Socket socket, std::chrono::steady_clock::time_point accepted_at,
+             const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper);
 
   const ServerConfig config_;
   Stats stats_;
   Registry registry_;  // declared before crew_: outlives every connection the threads hold
   Crew crew_;
+  Refuser refuser_;
   Socket listener_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};

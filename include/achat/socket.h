@@ -48,6 +48,9 @@ class Socket {
 
   // recv() restarted on EINTR: bytes read, 0 on orderly EOF, -1 with errno on error.
   long receive_some(std::span<char> buffer) const noexcept;
+  // Waits up to `milliseconds` for input (or end of stream, or an error) to be ready to read;
+  // false if the time ran out.
+  bool wait_readable(int milliseconds) const noexcept;
   // Writes everything (restarting after partial writes and EINTR) without raising SIGPIPE.
   // False with errno set if the connection failed or a send timeout expired.
   bool send_all(std::string_view bytes) const noexcept;
@@ -57,6 +60,9 @@ class Socket {
   void shutdown_write() const noexcept;
   void shutdown_both() const noexcept;
   void set_no_delay() const noexcept;
+  // TCP keepalive: first probe after `idle_s` without traffic, then every `interval_s`; the
+  // connection fails after `probes` unanswered probes.
+  void set_keep_alive(unsigned idle_s, unsigned interval_s, unsigned probes) const noexcept;
   // Bound how long one blocked send / recv may wait; 0 = forever. A recv that times out
   // returns -1 with errno EAGAIN.
   void set_send_timeout_ms(unsigned milliseconds) const noexcept;

@@ -1,0 +1,27 @@
+// The server-wide budget for bytes queued to writers: every client's backlog counts against it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace achat {
+
+// Owned by the Registry, outliving every connection. Writers subtract what they write and the
+// broker adds what it queues (relaxed atomics: the total is a sum, not a synchronisation point);
+// only the broker compares it with the limit and decides who is cut to stay under it.
+class QueueBudget {
+ public:
+  explicit QueueBudget(std::int64_t limit_bytes) : limit_(limit_bytes) {}
+  QueueBudget(const QueueBudget&) = delete;
+  QueueBudget& operator=(const QueueBudget&) = delete;
+
+  void add(std::int64_t bytes) noexcept { used_.fetch_add(bytes, std::memory_order_relaxed); }
+  std::int64_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
+  std::int64_t limit() const noexcept { return limit_; }
+
+ private:
+  const std::int64_t limit_;
+  std::atomic<std::int64_t> used_{0};
+};
+
+}  // namespace achat
