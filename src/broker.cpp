@@ -148,7 +148,7 @@ void Broker::handle(ChatMessage& message) {
   });
   if (!unknown.empty()) {
     Stats::add(stats_.not_online_replies);
-    deliver(*sender, std::make_shared<const std::string>(format_error("not online: " + unknown)));
+    deliver(*sender, std::make_shared<const std::string>(std::string(kNotOnlinePrefix) + unknown + "\n"));
   }
 }
 
@@ -185,7 +185,7 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
     return;
   }
   const std::int64_t cost = queued_cost(*line);
-  const bool error = is_error_line(*line);
+  const bool error = is_error_reply(*line);
   const Connection& connection = *peer.connection;
   if (connection.queued() + peer.pending_cost + cost > static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
     Stats::add(stats_.slow_consumers);
@@ -194,8 +194,9 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
     Stats::add(stats_.lines_undeliverable);
     return;
   }
-  if (error && connection.queued_errors() + peer.pending_error_cost + cost >
-                   static_cast<std::int64_t>(limits_.max_error_bytes)) {
+  // Unread means handed to the writer in an earlier round and still not written: a burst of
+  // replies from one round is not yet unread, and is bounded by the round and the cap above.
+  if (error && connection.queued_errors() > static_cast<std::int64_t>(limits_.max_error_bytes)) {
     cut_for_errors(peer);
     return;
   }

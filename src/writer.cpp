@@ -53,7 +53,7 @@ void WriterTask::operator()() {
     for (std::size_t i = 0; i < n; ++i) {
       chunks[i] = iovec{const_cast<char*>(batch[i]->data()), batch[i]->size()};
       cost += queued_cost(*batch[i]);
-      if (is_error_line(*batch[i])) error_cost += queued_cost(*batch[i]);
+      if (is_error_reply(*batch[i])) error_cost += queued_cost(*batch[i]);
     }
     if (healthy && self.socket().send_all(std::span<iovec>(chunks.data(), n))) {
       Stats::add(stats.lines_written, n);

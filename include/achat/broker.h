@@ -31,8 +31,9 @@ ChannelOptions inbox_options(int spins);
 // online client (deliveries, "not online" notices, error replies). Promises:
 // - events from one reader are handled in the order that reader sent them, lines reach each
 //   writer in the order they were routed, so a client's replies come in the order of its input;
-// - what is queued to a client stays under the per-client cap, its unread error replies under
-//   the error budget, and what is queued to all clients under the server-wide budget: a line
+// - what is queued to a client stays under the per-client cap, its unread error replies (those
+//   handed to its writer in an earlier round) under the error budget, and what is queued to all
+//   clients under the server-wide budget: a line
 //   that would break a bound cuts a client instead (the one it was for, or for the global
 //   budget the one with the largest backlog), with the reason recorded on its connection;
 // - each reader is released from flow control as its events are handled;

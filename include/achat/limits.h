@@ -29,9 +29,12 @@ struct Limits {
   // 4 GiB (resolved at start-up by fit_to_process_limits).
   std::size_t max_queued_bytes = 0;
 
-  // Error replies a client may leave unread (their queued_cost). A 2-byte bad line earns a
-  // ~60-byte reply, so a client that sends garbage and never reads would otherwise grow its
-  // backlog 30 times faster than it sends; past this it gets one last error line and is cut.
+  // Error replies to bad input a client may leave unread (their queued_cost, handed to its writer
+  // in an earlier broker round and not yet written). A 2-byte bad line earns a ~60-byte reply, so
+  // a client that sends garbage and never reads would otherwise grow its backlog 30 times
+  // faster than it sends; past this it gets one last error line and is cut. "not online"
+  // notices answer well-formed lines, are no bigger than the names they list, and count only
+  // against max_outbound_bytes.
   std::size_t max_error_bytes = 64 * 1024;
 
   // Events one reader may have handed to the broker that the broker has not yet handled. The

@@ -12,7 +12,14 @@ namespace achat {
 // Every error line the server sends starts with this prefix; every other line it sends is a
 // delivery, `from <login>: <text>`.
 inline constexpr std::string_view kErrorPrefix = "error: ";
-inline bool is_error_line(std::string_view line) noexcept { return line.starts_with(kErrorPrefix); }
+inline constexpr std::string_view kNotOnlinePrefix = "error: not online: ";
+
+// An error line that answers bad input, as the error-reply budget counts them: every error line
+// but "not online", which answers a well-formed line and is no bigger than the names it lists.
+// The broker (when it queues) and the writer (when it writes) both decide with this.
+inline bool is_error_reply(std::string_view line) noexcept {
+  return line.starts_with(kErrorPrefix) && !line.starts_with(kNotOnlinePrefix);
+}
 
 // Bytes of an offending line quoted in the error that answers it.
 inline constexpr std::size_t kExcerptBytes = 32;
