@@ -42,6 +42,7 @@ Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const L
 void Broker::run() {
   std::vector<BrokerEvent> events(kMaxRound);
   while (const std::size_t n = inbox_.receive(events)) {
+    used_at_round_start_ = budget_.used();  // an upper bound all round: see touch()
     Stats::add(stats_.broker_rounds);
     Stats::add(stats_.broker_events, n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -186,8 +187,8 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
   }
   const std::int64_t cost = queued_cost(*line);
   const bool error = is_error_reply(*line);
-  const Connection& connection = *peer.connection;
-  if (connection.queued() + peer.pending_cost + cost > static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
+  touch(peer);
+  if (peer.queued_at_touch + peer.pending_cost + cost > static_cast<std::int64_t>(limits_.max_outbound_bytes)) {
     Stats::add(stats_.slow_consumers);
     cut(peer, "slow consumer: more than " + std::to_string(limits_.max_outbound_bytes) +
                   " bytes queued");
@@ -196,7 +197,7 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
   }
   // Unread means handed to the writer in an earlier round and still not written: a burst of
   // replies from one round is not yet unread, and is bounded by the round and the cap above.
-  if (error && connection.queued_errors() > static_cast<std::int64_t>(limits_.max_error_bytes)) {
+  if (error && peer.queued_errors_at_touch > static_cast<std::int64_t>(limits_.max_error_bytes)) {
     cut_for_errors(peer);
     return;
   }
@@ -204,7 +205,6 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
     Stats::add(stats_.lines_undeliverable);
     return;
   }
-  touch(peer);
   peer.pending.push_back(std::move(line));
   peer.pending_cost += cost;
   if (error) peer.pending_error_cost += cost;
@@ -217,7 +217,7 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
 // client, not one per line while memory is being freed.
 bool Broker::within_budget(Peer& peer, std::int64_t cost) {
   const std::int64_t limit = budget_.limit();
-  if (budget_.used() + round_pending_cost_ + cost <= limit) return true;
+  if (used_at_round_start_ + round_pending_cost_ + cost <= limit) return true;
   while (true) {
     std::int64_t used = budget_.used() + round_pending_cost_;
     std::int64_t draining = 0;
@@ -274,10 +274,17 @@ void Broker::cut_for_errors(Peer& peer) {
   close_outbox(peer);
 }
 
+// Lists `peer` for the end of the round. Its writer only ever lowers what is queued while a
+// round runs (the broker adds at the end), so the counters read here are upper bounds for the
+// whole round: one read of each shared counter per peer and round, not one per line.
 void Broker::touch(Peer& peer) {
   if (peer.touched) return;
   peer.touched = true;
   touched_.push_back(&peer);
+  if (const auto& connection = peer.connection) {
+    peer.queued_at_touch = connection->queued();
+    peer.queued_errors_at_touch = connection->queued_errors();
+  }
 }
 
 void Broker::flush(Peer& peer) {

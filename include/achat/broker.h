@@ -66,6 +66,8 @@ class Broker {
     std::int64_t pending_error_cost = 0;
     std::int32_t routed_cost = 0;  // this round's handled events from its reader
     bool touched = false;          // listed in touched_ this round
+    std::int64_t queued_at_touch = 0;         // the writer's backlog when touched this round
+    std::int64_t queued_errors_at_touch = 0;  // and the error replies in it
   };
 
   struct NameHash {
@@ -104,6 +106,7 @@ class Broker {
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
   std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
   std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
+  std::int64_t used_at_round_start_ = 0;
   std::uint64_t message_count_ = 0;
   LogRateLimiter bad_line_log_;
 };
