@@ -26,7 +26,7 @@ void BM_InboxReceive(benchmark::State& state) {
   const auto readers = static_cast<std::size_t>(state.range(0));
   achat::ChannelOptions options;
   options.shared_lanes = static_cast<std::size_t>(state.range(1));
-  options.consumer_spins = 0;
+  options.consumer_spin = std::chrono::nanoseconds(0);
   auto [first, receiver] = achat::make_channel<achat::BrokerEvent>(options);
   std::vector<achat::Sender<achat::BrokerEvent>> senders(readers, first);
   std::vector<achat::BrokerEvent> round(kRound);

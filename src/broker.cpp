@@ -23,9 +23,9 @@ constexpr std::uint32_t kBadLineLogsPerSecond = 10;
 
 }  // namespace
 
-ChannelOptions inbox_options(int spins) {
+ChannelOptions inbox_options(std::chrono::nanoseconds spin) {
   ChannelOptions options;
-  options.consumer_spins = spins;
+  options.consumer_spin = spin;
   options.shared_lanes = kInboxLanes;
   return options;
 }

@@ -53,8 +53,8 @@ Server::~Server() { stop(); }
 
 void Server::start() {
   auto [inbox, inbox_receiver] =
-      make_channel<BrokerEvent>(inbox_options(static_cast<int>(config_.limits.broker_spins)));
-  auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(0));
+      make_channel<BrokerEvent>(inbox_options(std::chrono::microseconds(config_.limits.broker_spin_us)));
+  auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(std::chrono::nanoseconds(0)));
   broker_thread_ = boost::thread(
       [broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
                        stats_, registry_.budget())]() mutable { broker.run(); });

@@ -46,8 +46,8 @@ const Option kOptions[] = {
     {"thread-stack-bytes", "stack size of each reader and writer thread",
      &Limits::thread_stack_bytes},
     {"read-chunk-bytes", "bytes per recv() call", &Limits::read_chunk_bytes},
-    {"broker-spins", "spins of the broker on an empty inbox before it sleeps",
-     &Limits::broker_spins},
+    {"broker-spin-us", "longest the broker polls an empty inbox before it sleeps (adaptive)",
+     &Limits::broker_spin_us},
 };
 
 template <class Number>

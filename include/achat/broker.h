@@ -23,8 +23,9 @@ namespace achat {
 // 32 lanes keep that scan short while two readers rarely share a lane at the same moment.
 inline constexpr std::size_t kInboxLanes = 32;
 
-// Options for the broker's inbox channel, whose receiver polls `spins` times before sleeping.
-ChannelOptions inbox_options(int spins);
+// Options for the broker's inbox channel, whose receiver may poll for up to `spin` before it
+// sleeps (see ChannelOptions::consumer_spin).
+ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 
 // Runs on the broker thread alone; no other thread touches its maps, so they need no lock.
 // Owns one Sender per online peer's writer channel, and so decides everything queued to an

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cassert>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -33,10 +34,11 @@ struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   static const size_t EXPLICIT_INITIAL_INDEX_SIZE = 4;
 };
 
-// Polls (each a CPU pause) before a waiting consumer sleeps on the kernel semaphore.
-// moodycamel's default (10,000) assumes a core per waiter; a-chat has thousands of mostly idle
-// waiters on two cores, where spinning only steals time from the thread that would wake us.
-inline constexpr int kDefaultConsumerSpins = 20;
+// How long a waiting consumer polls before it sleeps on the kernel semaphore, by default: not
+// at all. a-chat has thousands of mostly idle consumers (writers) on two cores, where spinning
+// only steals time from the thread that would wake them; the broker, one thread that every
+// message passes, is given an adaptive spin instead (see ChannelOptions).
+inline constexpr std::chrono::nanoseconds kDefaultConsumerSpin{0};
 
 // Items per block (moodycamel's BLOCK_SIZE): a new channel preallocates one block, which keeps
 // an idle peer's queue small.
@@ -44,8 +46,11 @@ inline constexpr std::size_t kChannelInitialCapacity = ChannelQueueTraits::BLOCK
 
 struct ChannelOptions {
   std::size_t initial_capacity = kChannelInitialCapacity;
-  // How often a waiting receiver polls before it sleeps on the kernel semaphore.
-  int consumer_spins = kDefaultConsumerSpins;
+  // How long a waiting receiver may poll before it sleeps on the kernel semaphore. It polls
+  // only while that pays: when the waits it has recently seen (a moving average) were shorter
+  // than this, so the next item is likely to come before the spin ends. Under a steady trickle
+  // of items the receiver then sleeps at once, and a spin never burns CPU for nothing.
+  std::chrono::nanoseconds consumer_spin = kDefaultConsumerSpin;
   // 0: every Sender handle gets a moodycamel producer of its own. N > 0: handles share N
   // producer lanes (each handle keeps one lane for life, so its items stay in order; a mutex
   // per lane, held for one enqueue, serialises the handles sharing it). moodycamel's consumer
@@ -224,8 +229,6 @@ class Receiver {
   // senders paid for. Read by the receiving thread.
   std::uint64_t sleeps() const noexcept { return sleeps_; }
 
-  // Polls before sleeping in receive(); see ChannelOptions::consumer_spins.
-  void set_spins(int spins) noexcept { spins_ = spins; }
 
  private:
   template <class U>
@@ -233,21 +236,39 @@ class Receiver {
 
   using Count = moodycamel::LightweightSemaphore::ssize_t;
 
-  Receiver(std::shared_ptr<detail::ChannelState<T>> state, int spins)
+  using Clock = std::chrono::steady_clock;
+
+  Receiver(std::shared_ptr<detail::ChannelState<T>> state, std::chrono::nanoseconds spin)
       : state_(std::move(state)),
         token_(std::make_unique<moodycamel::ConsumerToken>(state_->queue)),
-        spins_(spins) {}
+        spin_(spin) {}
 
-  // Items available now, after up to spins_ polls, or (if `timeout_usecs` allows) after sleeping.
+  // Items available now, after a spin if recent waits say one pays, or (if `timeout_usecs`
+  // allows) after sleeping.
   std::size_t acquire(Count max, std::int64_t timeout_usecs) {
     Count permits = state_->permits.tryWaitMany(max);
     if (permits > 0 || timeout_usecs == 0) return static_cast<std::size_t>(permits);
-    for (int spin = 0; spin < spins_; ++spin) {
-      detail::spin_pause();
-      if ((permits = state_->permits.tryWaitMany(max)) > 0) return static_cast<std::size_t>(permits);
+    if (spin_.count() == 0) {
+      ++sleeps_;
+      return static_cast<std::size_t>(state_->permits.waitMany(max, timeout_usecs));
     }
-    ++sleeps_;
-    return static_cast<std::size_t>(state_->permits.waitMany(max, timeout_usecs));
+    const auto start = Clock::now();
+    if (typical_wait_ < spin_) {
+      const auto spin_end = start + spin_;
+      for (unsigned poll = 1; permits == 0; ++poll) {
+        detail::spin_pause();
+        permits = state_->permits.tryWaitMany(max);
+        if (poll % 16 == 0 && Clock::now() >= spin_end) break;
+      }
+    }
+    if (permits == 0) {
+      ++sleeps_;
+      permits = state_->permits.waitMany(max, timeout_usecs);
+    }
+    // A moving average over about eight waits.
+    typical_wait_ += (std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start) -
+                      typical_wait_) / 8;
+    return static_cast<std::size_t>(permits);
   }
 
   std::size_t take(std::span<T> out, std::int64_t timeout_usecs) {
@@ -276,7 +297,8 @@ class Receiver {
 
   std::shared_ptr<detail::ChannelState<T>> state_;
   std::unique_ptr<moodycamel::ConsumerToken> token_;
-  int spins_;
+  const std::chrono::nanoseconds spin_;
+  std::chrono::nanoseconds typical_wait_{0};
   std::uint64_t sleeps_ = 0;
   bool close_seen_ = false;
 };
@@ -285,7 +307,7 @@ class Receiver {
 template <class T>
 std::pair<Sender<T>, Receiver<T>> make_channel(const ChannelOptions& options = {}) {
   auto state = std::make_shared<detail::ChannelState<T>>(options);
-  return {Sender<T>(state), Receiver<T>(state, options.consumer_spins)};
+  return {Sender<T>(state), Receiver<T>(state, options.consumer_spin)};
 }
 
 }  // namespace achat

@@ -72,11 +72,12 @@ struct Limits {
   // Bytes a reader asks the kernel for per recv() once it is busy (it starts with 256).
   std::size_t read_chunk_bytes = 4 * 1024;
 
-  // Tuning, not a limit: how many times the broker polls an empty inbox (each poll a CPU pause,
-  // ~13 ns here) before sleeping. Every message passes through the broker; polling lets it catch
-  // the next event without a futex wake-up, at the cost of CPU while traffic flows. 0 sleeps at
-  // once. See bench/RESULTS.md for the measurement behind the default.
-  unsigned broker_spins = 1'000;
+  // Tuning, not a limit: how long the broker may poll an empty inbox before it sleeps, when
+  // its recent waits for events were shorter than this (ChannelOptions::consumer_spin). Every
+  // message passes through the broker; polling lets it catch the next event without a futex
+  // wake-up under heavy traffic, and the adaptive rule keeps it from burning CPU under light
+  // traffic. 0 sleeps at once. See bench/RESULTS.md for the measurement behind the default.
+  unsigned broker_spin_us = 20;
 };
 
 }  // namespace achat
