@@ -44,6 +44,8 @@ class Server {
   std::size_t threads() const { return crew_.running(); }
   // Outbound bytes queued for writers across all connections.
   std::int64_t queued_bytes() const { return registry_.queued_bytes(); }
+  // Any thread, while the Server lives: who is connected, for an operator (see Registry).
+  const Registry& registry() const { return registry_; }
 
  private:
   void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);
