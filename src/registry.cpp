@@ -25,26 +25,22 @@ std::size_t Registry::size() const {
   return connections_.size();
 }
 
-template <class Action>
-void Registry::for_each(Action action) const {
-  std::vector<std::shared_ptr<Connection>> live;
-  {
-    std::lock_guard lock(mutex_);
-    live.reserve(connections_.size());
-    for (auto& [id, weak] : connections_) {
-      if (auto connection = weak.lock()) live.push_back(std::move(connection));
-    }
+std::vector<std::shared_ptr<const Connection>> Registry::snapshot() const {
+  std::vector<std::shared_ptr<const Connection>> live;  // outlives the lock: see the deleter
+  std::lock_guard lock(mutex_);
+  live.reserve(connections_.size());
+  for (auto& [id, weak] : connections_) {
+    if (auto connection = weak.lock()) live.push_back(std::move(connection));
   }
-  // Acted on, and possibly released, without the lock: the deleter takes it.
-  for (auto& connection : live) action(*connection);
+  return live;
 }
 
 void Registry::shutdown_reads() {
-  for_each([](Connection& connection) { connection.socket().shutdown_read(); });
+  for (const auto& connection : snapshot()) connection->socket().shutdown_read();
 }
 
 void Registry::cut_all() {
-  for_each([](Connection& connection) { connection.socket().shutdown_both(); });
+  for (const auto& connection : snapshot()) connection->socket().shutdown_both();
 }
 
 }  // namespace achat

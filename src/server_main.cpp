@@ -5,6 +5,7 @@
 #include <ctime>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <string>
@@ -14,6 +15,7 @@
 #include "achat/server.h"
 #include "achat/server_options.h"
 #include "achat/stats_reporter.h"
+#include "metrics_server.h"
 
 int main(int argc, char** argv) {
   std::string error;
@@ -44,6 +46,8 @@ int main(int argc, char** argv) {
     spdlog::info("{}", achat::fit_to_process_limits(options->config.limits));
     achat::Server server(options->config);
     server.start();
+    std::optional<achat::metrics::MetricsServer> metrics;
+    if (options->metrics_listen) metrics.emplace(server, *options->metrics_listen);
     achat::StatsReporter reporter(server);
     const timespec interval{static_cast<time_t>(options->stats_interval_s), 0};
     int signal = -1;
@@ -53,6 +57,7 @@ int main(int argc, char** argv) {
       if (signal < 0 && errno == EAGAIN) spdlog::info("{}", reporter.line());
     }
     spdlog::info("{}: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    metrics.reset();  // before the drain: nothing reads the server while it stops
     server.stop();
   } catch (const std::exception& failure) {
     spdlog::critical("{}", failure.what());

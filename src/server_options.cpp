@@ -74,7 +74,7 @@ std::vector<std::string> arguments_from(const EnvironmentLookup& environment) {
   std::vector<std::string> args;
   if (!environment) return args;
   if (const char* listen = environment("ACHAT_LISTEN")) args.emplace_back(listen);
-  std::vector<std::string> names{"log-level", "stats-interval"};
+  std::vector<std::string> names{"log-level", "stats-interval", "metrics-listen"};
   for (const Option& option : kOptions) names.emplace_back(option.name);
   for (const auto& name : names) {
     if (const char* value = environment(environment_name(name).c_str())) {
@@ -137,6 +137,14 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       }
       continue;
     }
+    if (name == "metrics-listen") {
+      options.metrics_listen = Endpoint::parse(value);
+      if (!options.metrics_listen) {
+        error = "option --metrics-listen needs an IPv4 HOST:PORT, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      continue;
+    }
     const auto* option = std::find_if(std::begin(kOptions), std::end(kOptions),
                                       [&](const Option& o) { return name == o.name; });
     if (option == std::end(kOptions)) {
@@ -162,7 +170,8 @@ std::string server_usage() {
       "`from <login>: text` to each listed peer. Default address 127.0.0.1:8080.\n\n"
       "options (--name=value or --name value):\n"
       "  --log-level LEVEL          trace, debug, info, warn, error, off (default info)\n"
-      "  --stats-interval SECONDS   period of the stats line in the log, 0 = none (default 60)\n";
+      "  --stats-interval SECONDS   period of the stats line in the log, 0 = none (default 60)\n"
+      "  --metrics-listen HOST:PORT serve HTTP GET /metrics (Prometheus) and /connz (default off)\n";
   for (const Option& option : kOptions) {
     const std::string value =
         std::visit([&](auto field) { return std::to_string(defaults.*field); }, option.field);

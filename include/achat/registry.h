@@ -1,4 +1,5 @@
-// The set of open connections, so the server can stop reading them all and cut them on shutdown.
+// The set of open connections, so the server can stop reading them all and cut them on shutdown,
+// and an operator can list them.
 #pragma once
 
 #include <cstddef>
@@ -6,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "achat/connection.h"
 #include "achat/queue_budget.h"
@@ -29,12 +31,12 @@ class Registry {
   const QueueBudget& budget() const noexcept { return budget_; }
   void shutdown_reads();  // every reader then sees end of stream
   void cut_all();         // every blocked read and write then fails
+  // The connections open now, shared with the caller; the mutex is held only to copy them.
+  // Any thread may call it (an operator's list of who is online). Whichever thread lets the
+  // last owner of a connection go closes it there, taking the mutex to erase it.
+  std::vector<std::shared_ptr<const Connection>> snapshot() const;
 
  private:
-  // Calls action(Connection&) on every live connection, outside the lock.
-  template <class Action>
-  void for_each(Action action) const;
-
   QueueBudget budget_;
   mutable std::mutex mutex_;
   ConnectionId next_id_ = 1;

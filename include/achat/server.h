@@ -47,6 +47,8 @@ class Server {
   // Cost (see queued_cost) of what is queued for writers across all connections, and its budget.
   std::int64_t queued_bytes() const { return registry_.budget().used(); }
   std::int64_t queued_bytes_budget() const { return registry_.budget().limit(); }
+  // Any thread, while the Server lives: who is connected, for an operator (see Registry).
+  const Registry& registry() const { return registry_; }
 
  private:
   void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);

@@ -14,6 +14,7 @@ struct ServerOptions {
   ServerConfig config;
   std::string log_level = "info";
   unsigned stats_interval_s = 60;  // 0: no periodic stats line
+  std::optional<Endpoint> metrics_listen;  // HTTP /metrics and /connz; none: not served
   bool help = false;
 };
 

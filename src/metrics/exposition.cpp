@@ -1,0 +1,92 @@
+#include "exposition.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+
+namespace achat::metrics {
+
+namespace {
+
+struct Sample {
+  std::string_view labels;  // `reason="stalled"`, or empty
+  std::uint64_t value;
+};
+
+void append_family(std::string& text, std::string_view name, std::string_view type,
+                   std::string_view help, std::initializer_list<Sample> samples) {
+  text.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  text.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+  for (const Sample& sample : samples) {
+    text.append(name);
+    if (!sample.labels.empty()) text.append("{").append(sample.labels).append("}");
+    text.append(" ").append(std::to_string(sample.value)).append("\n");
+  }
+}
+
+struct CounterFamily {
+  std::string_view name;
+  std::string_view help;
+  Stats::Counter Stats::*counter;
+};
+
+const CounterFamily kCounters[] = {
+    {"achat_connections_accepted_total", "TCP connections accepted, including those then refused.",
+     &Stats::connections_accepted},
+    {"achat_connections_refused_total",
+     "Connections refused with \"server full\": client limit reached or no thread could start.",
+     &Stats::connections_refused},
+    {"achat_logins_total", "Logins accepted.", &Stats::logins},
+    {"achat_logins_refused_total", "Logins refused: invalid, already online, or login timeout.",
+     &Stats::logins_refused},
+    {"achat_messages_accepted_total", "Chat lines handed to the broker.", &Stats::messages_accepted},
+    {"achat_deliveries_routed_total", "Message x recipient pairs queued for a writer.",
+     &Stats::deliveries_routed},
+    {"achat_lines_written_total", "Lines writers put on sockets (deliveries and notices).",
+     &Stats::lines_written},
+    {"achat_lines_undeliverable_total", "Lines queued for a writer whose connection failed first.",
+     &Stats::lines_undeliverable},
+    {"achat_protocol_errors_total", "Error lines sent for malformed input.", &Stats::protocol_errors},
+    {"achat_not_online_replies_total", "\"error: not online\" notices sent.",
+     &Stats::not_online_replies},
+    {"achat_writer_wakeups_total",
+     "Times a writer found its queue empty and waited; / lines written = wake-ups per line.",
+     &Stats::writer_wakeups},
+    {"achat_broker_rounds_total", "Broker receive rounds that handled at least one event.",
+     &Stats::broker_rounds},
+    {"achat_broker_events_total", "Events the broker handled; / rounds = average batch.",
+     &Stats::broker_events},
+    {"achat_log_lines_dropped_total", "Log lines dropped because the log could not keep up.",
+     &Stats::log_lines_dropped},
+};
+
+}  // namespace
+
+std::string exposition(const Server& server) {
+  const Stats& stats = server.stats();
+  auto count = [&](Stats::Counter Stats::*counter) {
+    return (stats.*counter).load(std::memory_order_relaxed);
+  };
+  std::string text;
+  append_family(text, "achat_build_info", "gauge", "Always 1; the version is a label.",
+                {{"version=\"" ACHAT_VERSION "\"", 1}});
+  append_family(text, "achat_connections_open", "gauge", "Connections open now, logged in or not.",
+                {{"", server.connections()}});
+  append_family(text, "achat_client_threads", "gauge", "Reader and writer threads running.",
+                {{"", server.threads()}});
+  append_family(text, "achat_queued_bytes", "gauge",
+                "Outbound bytes queued for writers and not yet written, all connections.",
+                {{"", static_cast<std::uint64_t>(std::max<std::int64_t>(server.queued_bytes(), 0))}});
+  for (const CounterFamily& family : kCounters) {
+    append_family(text, family.name, "counter", family.help, {{"", count(family.counter)}});
+  }
+  append_family(text, "achat_clients_cut_total", "counter",
+                "Clients the server disconnected to protect itself, by reason.",
+                {{"reason=\"slow_consumer\"", count(&Stats::slow_consumers)},
+                 {"reason=\"stalled\"", count(&Stats::stalled_consumers)},
+                 {"reason=\"error_flood\"", count(&Stats::error_floods)},
+                 {"reason=\"budget\"", count(&Stats::budget_cuts)}});
+  return text;
+}
+
+}  // namespace achat::metrics

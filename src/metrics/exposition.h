@@ -1,0 +1,20 @@
+// The server's counters and gauges in Prometheus's text exposition format (version 0.0.4).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "achat/server.h"
+
+namespace achat::metrics {
+
+inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// One scrape, formatted on the calling thread: reads the Stats atomics (relaxed: each counter
+// is exact, the set is not one instant), the Registry for the open connections and their
+// queued bytes, and the Crew's count of client threads (their mutexes are otherwise taken once
+// per connect, disconnect or thread start and end; here only to count and copy). Never touches
+// the broker. Every family has # HELP and # TYPE; counters end in _total.
+std::string exposition(const Server& server);
+
+}  // namespace achat::metrics
