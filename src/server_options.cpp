@@ -96,7 +96,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       }
       auto endpoint = Endpoint::parse(arg);
       if (!endpoint) {
-        error = "not an IPv4 HOST:PORT: " + arg;
+        error = Endpoint::bad_address_error(arg);
         return std::nullopt;
       }
       options.config.endpoint = *endpoint;
