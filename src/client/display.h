@@ -1,6 +1,6 @@
 // How text looks on the terminal: the columns it takes, and incoming lines made safe to print.
-// Pure functions; their result for non-ASCII bytes follows the LC_CTYPE locale (main() sets it
-// from the environment), so call them from one thread at a time with the locale settled.
+// Pure functions of their argument and of the LC_CTYPE locale, which decides how non-ASCII
+// bytes are read (main() sets it from the environment before any is called). Any thread.
 #pragma once
 
 #include <cstddef>

@@ -37,6 +37,9 @@ TEST(LastServerLine, FindsTheNoticeInTheLastLineWhateverTheChunks) {
   EXPECT_EQ(last.disconnect_notice(), "error: server full");
   last.feed("\nfrom a\nfrom b\nerror: server full\n");
   EXPECT_EQ(last.disconnect_notice(), "error: server full");
+  last.feed("from a\nerror: server shutting down");
+  last.feed("\n");  // the newline alone in the last chunk
+  EXPECT_EQ(last.disconnect_notice(), "error: server shutting down");
 }
 
 TEST(LastServerLine, AnOverlongLineIsNeverANotice) {
