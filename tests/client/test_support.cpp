@@ -287,9 +287,19 @@ TmuxSession::TmuxSession(const std::vector<std::string>& command, int width, int
       "\"$0\" \"$@\"; echo \"" + std::string(kExitMarker) + "$?]\"; exec cat >/dev/null"};
   arguments.insert(arguments.end(), command.begin(), command.end());
   started_ = tmux(std::move(arguments)).has_value();
+  if (const auto pid = tmux({"display-message", "-p", "-t", "chat", "#{pane_pid}"})) {
+    pane_pid_ = static_cast<pid_t>(std::atoi(pid->c_str()));
+  }
 }
 
-TmuxSession::~TmuxSession() { tmux({"kill-server"}); }
+TmuxSession::~TmuxSession() {
+  // The pane's shell leads its own process group, which the program shares (sh -c does no job
+  // control). SIGKILL it first: the SIGHUP of kill-server alone can leave the program hanging,
+  // as libedit's signal handler calls fflush(), which deadlocks under ASan's interceptor when
+  // the signal lands inside another fflush().
+  if (pane_pid_ > 0) ::kill(-pane_pid_, SIGKILL);
+  tmux({"kill-server"});
+}
 
 std::optional<std::string> TmuxSession::tmux(std::vector<std::string> arguments) {
   arguments.insert(arguments.begin(), {"tmux", "-L", socket_name_, "-f", "/dev/null"});

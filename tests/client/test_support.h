@@ -135,7 +135,8 @@ std::optional<std::string> run_command(const std::vector<std::string>& argv);
 
 // TmuxSession: one detached session on a private tmux server (tmux -L <unique name>) whose
 // pane runs the program under a shell that prints "[exited with status N]" when it ends.
-// Owns: the private tmux server; the destructor kills it (and so the program in the pane).
+// Owns: the private tmux server and the pane's processes; the destructor kills both (the
+// program with SIGKILL, so even one stuck in a signal handler is gone).
 // Threads: test thread only.
 class TmuxSession {
  public:
@@ -175,6 +176,7 @@ class TmuxSession {
 
   std::string socket_name_;
   bool started_ = false;
+  pid_t pane_pid_ = -1;  // the shell in the pane, leader of its process group
 };
 
 }  // namespace achat::client::testing
