@@ -62,7 +62,7 @@ void Server::start() {
       [this, inbox = std::move(inbox), reaper = std::move(reaper)]() mutable {
         accept_loop(std::move(inbox), std::move(reaper));
       });
-  spdlog::info("listening on {}:{}", config_.endpoint.host, port_);
+  spdlog::info("listening on {}", listener_.local_name().value_or(config_.endpoint.host + ":" + std::to_string(port_)));
 }
 
 void Server::stop() {

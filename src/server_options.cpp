@@ -108,7 +108,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       }
       auto endpoint = Endpoint::parse(arg);
       if (!endpoint) {
-        error = "not an IPv4 HOST:PORT: " + arg;
+        error = Endpoint::bad_address_error(arg);
         return std::nullopt;
       }
       options.config.endpoint = *endpoint;
@@ -140,7 +140,8 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
     if (name == "metrics-listen") {
       options.metrics_listen = Endpoint::parse(value);
       if (!options.metrics_listen) {
-        error = "option --metrics-listen needs an IPv4 HOST:PORT, got \"" + value + "\"";
+        error = "option --metrics-listen: bad address \"" + value +
+                "\": expected HOST:PORT, [IPv6]:PORT or :PORT";
         return std::nullopt;
       }
       continue;

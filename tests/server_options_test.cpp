@@ -58,8 +58,9 @@ TEST(ServerOptions, RefusesBadInputWithOneLine) {
       {{"--max-clients=-1"}, "option --max-clients needs a non-negative integer, got \"-1\""},
       {{"--max-clients"}, "option --max-clients needs a value"},
       {{"--bogus=1"}, "unknown option --bogus (see --help)"},
-      {{"localhost:80"}, "not an IPv4 HOST:PORT: localhost:80"},
-      {{"127.0.0.1:70000"}, "not an IPv4 HOST:PORT: 127.0.0.1:70000"},
+      {{"localhost"}, "bad address \"localhost\": expected HOST:PORT, [IPv6]:PORT or :PORT"},
+      {{"127.0.0.1:70000"},
+       "bad address \"127.0.0.1:70000\": expected HOST:PORT, [IPv6]:PORT or :PORT"},
       {{"127.0.0.1:1", "127.0.0.1:2"}, "unexpected argument: 127.0.0.1:2"},
   };
   for (const auto& [args, expected] : cases) {

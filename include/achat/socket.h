@@ -2,6 +2,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -12,20 +13,10 @@
 #include <sys/uio.h>
 #include <utility>
 
+#include "achat/endpoint.h"
 #include "achat/unique_fd.h"
 
 namespace achat {
-
-// An IPv4 host and port, as written on the command line ("127.0.0.1:8080").
-struct Endpoint {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 8080;
-
-  // Parses "HOST:PORT", "HOST" (default port) or ":PORT" (default host). nullopt if malformed.
-  static std::optional<Endpoint> parse(std::string_view text);
-  std::string to_string() const;
-  sockaddr_in to_sockaddr() const;  // throws std::system_error if the host is not an IPv4 address
-};
 
 // Owns one socket and closes it on destruction (through UniqueFd). Move-only. Any thread may call the
 // const I/O members concurrently (the kernel orders them); close happens once, in the destructor.
@@ -37,13 +28,21 @@ class Socket {
   int fd() const noexcept { return fd_.fd(); }
   explicit operator bool() const noexcept { return static_cast<bool>(fd_); }
 
-  // Blocking connect; throws std::system_error on failure. Sets TCP_NODELAY.
+  // Resolves the host (getaddrinfo; an empty host means localhost) and tries each address in
+  // turn with a blocking connect. Throws std::system_error with the last failure. Sets
+  // TCP_NODELAY.
   static Socket connect_to(const Endpoint& endpoint);
-  // Bound and listening; port 0 picks a free port (see local_port()). Throws std::system_error.
+  // Bound and listening; port 0 picks a free port (see local_port()). An empty host listens on
+  // every interface: IPv6 "::" with IPV6_V6ONLY off, so IPv4 clients connect too (plain IPv4
+  // "0.0.0.0" where the kernel has no IPv6). Otherwise binds the first resolved address that
+  // works. Throws std::system_error.
   static Socket listen_on(const Endpoint& endpoint, int backlog);
 
   std::uint16_t local_port() const;
-  // "ip:port" of the remote end, or nullopt if the kernel cannot tell (peer already gone).
+  // The local address as "a.b.c.d:port" or "[v6]:port" (see peer_name), nullopt on failure.
+  std::optional<std::string> local_name() const;
+  // The remote end as "a.b.c.d:port" for IPv4 (IPv4-mapped IPv6 included) or "[v6]:port" for
+  // IPv6; nullopt if the kernel cannot tell (peer already gone).
   std::optional<std::string> peer_name() const;
 
   // recv() restarted on EINTR: bytes read, 0 on orderly EOF, -1 with errno on error.
@@ -60,13 +59,15 @@ class Socket {
   void shutdown_write() const noexcept;
   void shutdown_both() const noexcept;
   void set_no_delay() const noexcept;
-  // TCP keepalive: first probe after `idle_s` without traffic, then every `interval_s`; the
-  // connection fails after `probes` unanswered probes.
-  void set_keep_alive(unsigned idle_s, unsigned interval_s, unsigned probes) const noexcept;
   // Bound how long one blocked send / recv may wait; 0 = forever. A recv that times out
   // returns -1 with errno EAGAIN.
   void set_send_timeout_ms(unsigned milliseconds) const noexcept;
   void set_receive_timeout_ms(unsigned milliseconds) const noexcept;
+  // TCP keep-alive (SO_KEEPALIVE): after `idle_s` seconds without traffic the kernel probes
+  // every `interval_s` seconds and declares the connection dead after `count` unanswered
+  // probes, so a blocked recv/send then fails (ETIMEDOUT). False with errno set if the kernel
+  // refused any of the settings.
+  bool set_keep_alive(unsigned idle_s, unsigned interval_s, unsigned count) const noexcept;
 
  private:
   UniqueFd fd_;

@@ -1,24 +1,23 @@
-// InteractiveSession: the terminal client. One thread runs a poll() loop over the terminal
-// (fed key by key to the LineEditor) and the socket (whose lines are printed above the prompt).
+// InteractiveSession: the terminal client. Asks for the login first (unless one was given),
+// then connects, so the server's login deadline never runs while a person types; chats through
+// a Conversation; when the server refuses the login, asks for another and reconnects.
 //
-// Owns: the LineEditor while chatting and the reassembly of incoming lines. Borrows the
-// connected socket.
+// Owns: the LineEditor for the whole session (so the history and a half-typed line carry over
+// a reconnect), the History, and each connection's socket while it lasts.
 // Threads: run() is called once, by the main thread, which is the only one that touches the
 // terminal or the socket.
-// Promise: asks for the login ("login: ") unless one was given, then sends each entered
-// non-empty line; incoming lines never garble the line being typed (control characters in
-// them are shown as ^X). /quit or Ctrl-D half-closes the socket, prints what the server still
-// sends until it closes or a short deadline passes, and run() returns 0. A server that closes
-// cleanly ends the session with 0 too ("connection closed by server" on stderr); a reset or
-// failed connection prints "connection lost" on stderr and run() returns 1.
+// Promise: run() returns the exit status (exit_status.h): kExitClean after /quit, Ctrl-D or a
+// closed terminal (also at the login prompt, before any connection); kExitConnectionFailed
+// after a failed connect ("a-chat-client: cannot connect to ..." on stderr), a lost
+// connection, or a disconnect notice other than a login refusal. The line being typed when a
+// login is refused is offered again after the next login.
 #pragma once
 
-#include <chrono>
 #include <optional>
 #include <string>
 
 #include "achat/socket.h"
-#include "line_splitter.h"
+#include "history.h"
 
 namespace achat::client {
 
@@ -26,25 +25,18 @@ class LineEditor;
 
 class InteractiveSession {
  public:
-  // How long /quit and Ctrl-D wait for the server to close after the half-close.
-  static constexpr std::chrono::milliseconds kCloseWait{2000};
-
-  InteractiveSession(const Socket& server, std::optional<std::string> login);
+  InteractiveSession(Endpoint server, std::optional<std::string> login, History history);
 
   int run();
 
  private:
-  enum class End { user_left, server_closed, connection_lost };
+  // Shows "login: " until a non-empty line is entered; nullopt on Ctrl-D or a closed terminal.
+  static std::optional<std::string> ask_login(LineEditor& editor);
+  void load_history(LineEditor& editor);
 
-  End chat(LineEditor& editor);
-  // Reads what the socket has; prints complete lines. nullopt while the connection is open.
-  std::optional<End> receive(LineEditor* editor);
-  void print_rest();
-  void wait_for_server_close();
-
-  const Socket& server_;
+  Endpoint server_;
   std::optional<std::string> login_;
-  LineSplitter incoming_;
+  History history_;
 };
 
 }  // namespace achat::client

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <system_error>
 
 namespace achat::client {
 
@@ -29,6 +30,15 @@ bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline) noexc
     if (ready > 0) return true;
     if (ready == 0) return false;
     if (errno != EINTR) return true;  // let the caller's read report the error
+  }
+}
+
+std::optional<Socket> connect_to_server(const Endpoint& server, std::string& failure) {
+  try {
+    return Socket::connect_to(server);
+  } catch (const std::system_error& error) {
+    failure = "cannot connect to " + server.to_string() + ": " + error.code().message();
+    return std::nullopt;
   }
 }
 

@@ -1,13 +1,15 @@
 #include "line_editor.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cwchar>
 #include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "display.h"
 
 // libedit's readline-compatible interface (Debian: libedit-dev, pkg-config: libedit).
 #include <editline/readline.h>
@@ -16,29 +18,14 @@ namespace achat::client {
 
 namespace {
 
-// Columns `text` takes on the terminal, as libedit draws it: control characters as "^X".
-std::size_t display_width(std::string_view text) {
-  std::size_t width = 0;
-  std::mbstate_t state{};
-  while (!text.empty()) {
-    wchar_t character = 0;
-    std::size_t length = std::mbrtowc(&character, text.data(), text.size(), &state);
-    if (length == static_cast<std::size_t>(-1) || length == static_cast<std::size_t>(-2)) {
-      state = std::mbstate_t{};
-      length = 1;
-      width += 1;
-    } else {
-      if (length == 0) length = 1;
-      const int columns = ::wcwidth(character);
-      width += columns < 0 ? 2 : static_cast<std::size_t>(columns);
-    }
-    text.remove_prefix(length);
-  }
-  return width;
-}
-
 void write_out(std::string_view bytes) {
   std::fwrite(bytes.data(), 1, bytes.size(), stdout);
+}
+
+std::size_t screen_columns() {
+  int columns = 0;
+  rl_get_screen_size(nullptr, &columns);
+  return columns > 0 ? static_cast<std::size_t>(columns) : 80;
 }
 
 }  // namespace
@@ -82,34 +69,48 @@ std::optional<LineEditor::Input> LineEditor::read_key() {
   return std::exchange(finished_, std::nullopt);
 }
 
-void LineEditor::resume(std::string prompt) {
+void LineEditor::resume(std::string prompt, std::string_view text) {
   if (state_ != State::finished) return;
   prompt_ = std::move(prompt);
   state_ = State::editing;
   line_is_fresh_ = true;
-  rl_callback_handler_install(prompt_.c_str(), &LineEditor::on_line);
+  fresh_text_.clear();
+  rl_callback_handler_install(prompt_.c_str(), &LineEditor::on_line);  // draws the prompt
+  if (!text.empty()) {
+    rl_insert_text(std::string(text).c_str());
+    erase_input_area();  // the bare prompt just drawn
+    fresh_text_ = text;
+    rl_forced_update_display();
+  }
   std::fflush(stdout);
 }
 
 void LineEditor::remember(const std::string& line) { add_history(line.c_str()); }
 
-void LineEditor::erase_input_area() {
-  // The typed text and cursor as libedit last published them (after the last key).
-  const char* buffer = rl_line_buffer != nullptr && !line_is_fresh_ ? rl_line_buffer : "";
-  const int published_end = line_is_fresh_ ? 0 : rl_end;
-  const std::size_t end =
-      ::strnlen(buffer, published_end > 0 ? static_cast<std::size_t>(published_end) : 0);
+void LineEditor::keep_at_most(std::size_t entries) {
+  stifle_history(static_cast<int>(std::min<std::size_t>(entries, INT_MAX)));
+}
+
+LineEditor::Typed LineEditor::typed() const {
+  if (line_is_fresh_) return {fresh_text_, fresh_text_.size()};
+  const char* buffer = rl_line_buffer != nullptr ? rl_line_buffer : "";
+  const std::size_t end = ::strnlen(buffer, rl_end > 0 ? static_cast<std::size_t>(rl_end) : 0);
   const std::size_t point = rl_point > 0 ? std::min(static_cast<std::size_t>(rl_point), end) : 0;
-  int columns = 0;
-  rl_get_screen_size(nullptr, &columns);
-  if (columns <= 0) columns = 80;
-  // The row of the cursor inside the input area: libedit wraps onto the next row as soon as a
-  // row is full, so a cursor right after a full row sits at the start of the next one.
-  const std::size_t cursor_row =
-      (display_width(prompt_) + display_width(std::string_view(buffer, point))) /
-      static_cast<std::size_t>(columns);
+  return {std::string_view(buffer, end), point};
+}
+
+std::size_t LineEditor::cursor_row(const Typed& input) const {
+  // libedit wraps onto the next row as soon as a row is full, so a cursor right after a full
+  // row sits at the start of the next one.
+  return (display_width(prompt_) + display_width(input.text.substr(0, input.point))) /
+         screen_columns();
+}
+
+void LineEditor::erase_input_area() {
+  // Up to the first row of the input area, then clear to the end of the screen.
+  const std::size_t row = cursor_row(typed());
   std::string erase = "\r";
-  if (cursor_row > 0) erase += "\x1b[" + std::to_string(cursor_row) + "A";
+  if (row > 0) erase += "\x1b[" + std::to_string(row) + "A";
   erase += "\x1b[J";
   write_out(erase);
 }
@@ -128,6 +129,28 @@ void LineEditor::print_above(std::string_view line) {
   // Draws the prompt, the untouched line buffer and the cursor on the fresh row.
   rl_forced_update_display();
   std::fflush(stdout);
+}
+
+std::string LineEditor::abandon() {
+  if (state_ != State::editing) return {};
+  const Typed input = typed();
+  std::string text(input.text);
+  if (text.empty()) {
+    erase_input_area();  // a bare prompt is not worth keeping
+  } else {
+    // From the cursor's row to the last row holding text, then onto a fresh row below.
+    const std::size_t end_width = display_width(prompt_) + display_width(input.text);
+    const std::size_t last_row = (end_width - 1) / screen_columns();
+    const std::size_t row = cursor_row(input);
+    std::string move;
+    if (last_row > row) move = "\x1b[" + std::to_string(last_row - row) + "B";
+    if (row > last_row) move = "\x1b[" + std::to_string(row - last_row) + "A";
+    write_out(move + "\r\n");
+  }
+  std::fflush(stdout);
+  rl_callback_handler_remove();  // leaves raw mode
+  state_ = State::finished;
+  return text;
 }
 
 void LineEditor::close() {

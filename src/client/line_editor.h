@@ -15,7 +15,8 @@
 // with the cursor at its position. So print_above never touches libedit's buffer: it saves the
 // typed text and cursor only to know on which screen row the cursor is (rl_line_buffer,
 // rl_point, the prompt and the terminal width; libedit updates them after each key only, so a
-// freshly shown prompt counts as empty), moves to the first row of the input area,
+// freshly shown prompt counts as empty, or as the text resume() put there), moves to the first
+// row of the input area,
 // clears to the end of the screen (VT100 "\r", "ESC[nA", "ESC[J"), prints the incoming line and
 // a newline, and has libedit redraw the prompt with the typed text and cursor intact below it.
 //
@@ -24,11 +25,13 @@
 // a line is being edited, and the history of sent lines.
 // Threads: the main thread only (libedit is not thread-safe), like everything else that writes
 // to the terminal while it exists.
-// Promise: the typed text and cursor survive print_above(); after read_key() returns an input,
-// no prompt is shown until resume(); close() (also run by the destructor) erases an unfinished
-// input area and gives the terminal back in its original (cooked) mode.
+// Promise: the typed text and cursor survive print_above(); abandon() leaves them on screen;
+// after read_key() returns an input or abandon(), no prompt is shown until resume(); close()
+// (also run by the destructor) erases an unfinished input area and gives the terminal back in
+// its original (cooked) mode.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,15 +57,24 @@ class LineEditor {
   // resume().
   std::optional<Input> read_key();
 
-  // Shows `prompt` with an empty line after read_key() returned an input.
-  void resume(std::string prompt);
+  // After read_key() returned an input or abandon(): shows `prompt` followed by `text` (the
+  // line starts empty unless given), the cursor at its end.
+  void resume(std::string prompt, std::string_view text = {});
 
   // Adds a line to the history that the Up key walks through.
   void remember(const std::string& line);
+  // Bounds that history to the newest `entries` lines.
+  void keep_at_most(std::size_t entries);
 
   // Prints `line` (which must not contain control characters) on its own line above the
   // prompt, then redraws the prompt with the typed text and cursor as they were.
   void print_above(std::string_view line);
+
+  // Stops editing without finishing the line: the prompt and the typed text stay on screen
+  // (a prompt with nothing typed is erased) and the cursor moves to the start of the row below
+  // them; the terminal leaves raw mode. Returns the typed text. Afterwards, as after an input,
+  // resume() starts a new line.
+  std::string abandon();
 
   // Erases an unfinished input area, restores the terminal and leaves the cursor at the start
   // of an empty line. Idempotent.
@@ -70,8 +82,15 @@ class LineEditor {
 
  private:
   enum class State { editing, finished, closed };
+  // The line being edited and the cursor's byte offset in it.
+  struct Typed {
+    std::string_view text;
+    std::size_t point = 0;
+  };
 
   static void on_line(char* line);
+  Typed typed() const;
+  std::size_t cursor_row(const Typed& input) const;  // 0 = the prompt's row
   void erase_input_area();
 
   static LineEditor* active_;
@@ -80,8 +99,10 @@ class LineEditor {
   State state_ = State::editing;
   // libedit publishes rl_line_buffer/rl_point/rl_end only inside rl_callback_read_char(), so
   // after (re)installing the handler they still describe the previous line until the next
-  // key. True from then until that key: the line is known to be empty.
+  // key. True from then until that key: the line is known to be fresh_text_ (what resume()
+  // put there), the cursor at its end.
   bool line_is_fresh_ = true;
+  std::string fresh_text_;
 };
 
 }  // namespace achat::client

@@ -43,22 +43,22 @@ ParsedOptions parse_options(std::span<const char* const> arguments) {
     } else if (!options_done && (argument == "--help" || argument == "-h")) {
       result.options.help = true;
       return result;
+    } else if (!options_done && argument == "--version") {
+      result.options.version = true;
+      return result;
     } else if (!options_done && argument == "--login") {
       if (i + 1 >= arguments.size()) return fail("--login needs a NAME");
       if (!set_login(arguments[++i] ? arguments[i] : "")) return result;
     } else if (!options_done && argument.starts_with("--login=")) {
       if (!set_login(argument.substr(8))) return result;
     } else if (!options_done && argument.starts_with("-") && argument.size() > 1) {
-      return fail("unknown option '" + std::string(argument) + "' (try --help)");
+      return fail("unknown option " + std::string(argument) + " (see --help)");
     } else if (have_endpoint) {
       return fail("unexpected argument '" + std::string(argument) +
                   "': only one HOST:PORT may be given");
     } else {
       auto endpoint = Endpoint::parse(argument);
-      if (!endpoint || argument.empty()) {
-        return fail("invalid server address '" + std::string(argument) +
-                    "': expected HOST:PORT with an IPv4 HOST, e.g. 127.0.0.1:8080");
-      }
+      if (!endpoint) return fail(Endpoint::bad_address_error(argument));
       result.options.server = std::move(*endpoint);
       have_endpoint = true;
     }
@@ -70,18 +70,28 @@ std::string usage_text(std::string_view program) {
   std::string text = "usage: ";
   text += program;
   text +=
-      " [HOST:PORT] [--login NAME] [--help]\n"
+      " [HOST:PORT] [--login NAME] [--help] [--version]\n"
       "\n"
-      "Connects to an a-chat server (default 127.0.0.1:8080).\n"
-      "  --login NAME  send NAME as the login line (otherwise the first line is the login;\n"
-      "                on a terminal you are asked for it)\n"
+      "Connects to an a-chat server (default 127.0.0.1:8080). HOST:PORT may be\n"
+      "localhost:8080 (a host name), 10.0.0.7:8080, [::1]:8080 (IPv6) or :8080 (localhost).\n"
+      "  --login NAME  your login (otherwise: on a terminal you are asked for it before\n"
+      "                connecting; from a pipe the first line is the login)\n"
       "  --help        show this text\n"
+      "  --version     show the version\n"
       "\n"
-      "Send with 'alice, bob: hello'. On a terminal, leave with /quit or Ctrl-D.\n"
+      "Send with 'alice, bob: hello'. On a terminal, leave with /quit or Ctrl-D; if your\n"
+      "login is taken you are asked for another. Sent lines are kept for the Up key in\n"
+      "$XDG_STATE_HOME/a-chat/history (default ~/.local/state/a-chat/history).\n"
       "When stdin or stdout is not a terminal, lines are copied as they are: stdin to the\n"
       "server, server to stdout; at the end of stdin the client waits for the server to close.\n"
-      "Exit status: 0 on a clean end, 1 if the connection failed or was lost, 2 on bad\n"
-      "arguments.\n";
+      "\n"
+      "Exit status:\n"
+      "  0  you quit (/quit, Ctrl-D), or stdin ended, everything was sent and the\n"
+      "     connection closed cleanly\n"
+      "  1  the connection failed: refused, lost (\"connection lost\"), or closed by the\n"
+      "     server with a reason (\"error: ...\": login taken, server full, line too long,\n"
+      "     server shutting down)\n"
+      "  2  bad command line\n";
   return text;
 }
 

@@ -15,6 +15,7 @@ struct Options {
   Endpoint server;                   // default 127.0.0.1:8080
   std::optional<std::string> login;  // --login NAME: sent as the first line
   bool help = false;                 // --help: print usage, connect nowhere
+  bool version = false;              // --version: print the version, connect nowhere
 };
 
 // Either options or a one-line reason why the command line is invalid (no trailing newline).
@@ -23,7 +24,7 @@ struct ParsedOptions {
   std::optional<std::string> error;
 };
 
-// Parses argv[1..]: [HOST:PORT] [--login NAME | --login=NAME] [--help]. Pure function.
+// Parses argv[1..]: [HOST:PORT] [--login NAME | --login=NAME] [--help] [--version]. Pure.
 ParsedOptions parse_options(std::span<const char* const> arguments);
 
 // The --help text (several lines, ends with '\n').

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "exit_status.h"
 #include "io.h"
 #include "stdin_pump.h"
 
@@ -19,22 +20,22 @@ PipedSession::PipedSession(const Socket& server, std::optional<std::string> logi
 
 int PipedSession::run() {
   End end = End::connection_lost;
+  bool sent_everything = false;
   if (!login_ || server_.send_all(*login_ + "\n")) {
     StdinPump pump(input_fd_, server_);
     end = copy_server_to_output();
+    sent_everything = pump.finished();
     server_.shutdown_both();  // unblocks a pump waiting in send
     pump.stop();
   }  // the pump thread is joined here
-  switch (end) {
-    case End::server_closed:
-      return 0;
-    case End::connection_lost:
-      write_all(error_fd_, "connection lost\n");
-      return 1;
-    case End::output_failed:
-      return 1;
+  if (end == End::output_failed) return kExitConnectionFailed;
+  if (const auto notice = last_line_.disconnect_notice()) {
+    write_all(error_fd_, "disconnected by the server: " + *notice + "\n");
+    return kExitConnectionFailed;
   }
-  return 1;
+  if (end == End::server_closed && sent_everything) return kExitClean;
+  write_all(error_fd_, "connection lost\n");
+  return kExitConnectionFailed;
 }
 
 PipedSession::End PipedSession::copy_server_to_output() {
@@ -49,6 +50,7 @@ PipedSession::End PipedSession::copy_server_to_output() {
       return End::server_closed;
     }
     const std::string_view bytes(buffer.data(), static_cast<std::size_t>(got));
+    last_line_.feed(bytes);
     if (!write_all(output_fd_, bytes)) return End::output_failed;
     at_line_start = bytes.back() == '\n';
   }

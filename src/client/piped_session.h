@@ -8,18 +8,23 @@
 // owns the end of the session: when the server closes or fails it shuts the socket down
 // (which also unblocks a pump stuck in send) and stops and joins the pump.
 //
-// Owns: the pump thread (through StdinPump). Borrows the connected socket and descriptors.
+// Owns: the pump thread (through StdinPump) and the memory of the server's last line. Borrows
+// the connected socket and descriptors.
 // Threads: run() is called once, by one thread.
 // Promise: --login NAME is sent before any stdin byte; at end of stdin the socket is
 // half-closed and everything the server still sends is printed until it closes. run()
-// returns the exit status: 0 when the server closed cleanly, 1 (after printing
-// "connection lost" on stderr) when the connection was reset or failed.
+// returns the exit status (exit_status.h): kExitClean when all of stdin was sent and then the
+// server closed cleanly; otherwise kExitConnectionFailed, after printing on stderr
+// "disconnected by the server: <its notice>" if the server's last line was a disconnect
+// notice, or "connection lost" (the connection was reset, or the server closed before stdin
+// ended), or nothing more when stdout could not be written.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "achat/socket.h"
+#include "disconnect_notice.h"
 
 namespace achat::client {
 
@@ -39,6 +44,7 @@ class PipedSession {
   int input_fd_;
   int output_fd_;
   int error_fd_;
+  LastServerLine last_line_;
 };
 
 }  // namespace achat::client

@@ -60,6 +60,7 @@ void StdinPump::run() noexcept {
     pending += '\n';
     if (!server_.send_all(pending)) return;
   }
+  finished_.store(true, std::memory_order_release);
   server_.shutdown_write();
 }
 

@@ -29,10 +29,17 @@ TEST(ClientOptions, TakesAnAddressAndALoginInAnyOrder) {
   }
 }
 
-TEST(ClientOptions, PortOnlyKeepsTheDefaultHost) {
+TEST(ClientOptions, PortOnlyMeansLocalhost) {
   const auto parsed = parse({":9001"});
   ASSERT_FALSE(parsed.error);
-  EXPECT_EQ(parsed.options.server.to_string(), "127.0.0.1:9001");
+  EXPECT_EQ(parsed.options.server.host, "");  // Socket::connect_to resolves it as localhost
+  EXPECT_EQ(parsed.options.server.port, 9001);
+}
+
+TEST(ClientOptions, TakesHostNamesAndIPv6Addresses) {
+  EXPECT_EQ(parse({"localhost:18500"}).options.server.host, "localhost");
+  EXPECT_EQ(parse({"[::1]:18500"}).options.server.host, "::1");
+  EXPECT_EQ(parse({"[::1]:18500"}).options.server.port, 18500);
 }
 
 TEST(ClientOptions, HelpWinsOverEverythingAfterIt) {
@@ -41,12 +48,28 @@ TEST(ClientOptions, HelpWinsOverEverythingAfterIt) {
   EXPECT_TRUE(parsed.options.help);
 }
 
+TEST(ClientOptions, VersionIsAnOption) {
+  const auto parsed = parse({"--version"});
+  EXPECT_FALSE(parsed.error);
+  EXPECT_TRUE(parsed.options.version);
+  EXPECT_FALSE(parse({}).options.version);
+}
+
 TEST(ClientOptions, ExplainsWhatIsWrong) {
   EXPECT_EQ(parse({"--login"}).error, "--login needs a NAME");
-  EXPECT_EQ(parse({"--what"}).error, "unknown option '--what' (try --help)");
+  EXPECT_EQ(parse({"--what"}).error, "unknown option --what (see --help)");
   EXPECT_EQ(parse({"1.2.3.4:5", "6.7.8.9:10"}).error,
             "unexpected argument '6.7.8.9:10': only one HOST:PORT may be given");
-  EXPECT_TRUE(parse({"host:port"}).error->starts_with("invalid server address 'host:port'"));
+  EXPECT_EQ(parse({"host:port"}).error,
+            "bad address \"host:port\": expected HOST:PORT, [IPv6]:PORT or :PORT");
+}
+
+TEST(ClientOptions, HelpDocumentsTheExitStatuses) {
+  const std::string help = usage_text("a-chat-client");
+  EXPECT_NE(help.find("--version"), std::string::npos);
+  EXPECT_NE(help.find("Exit status:\n  0  you quit"), std::string::npos) << help;
+  EXPECT_NE(help.find("\n  1  the connection failed"), std::string::npos) << help;
+  EXPECT_NE(help.find("\n  2  bad command line"), std::string::npos) << help;
 }
 
 TEST(LineSplitter, ReassemblesLinesAcrossChunks) {

@@ -83,42 +83,112 @@ TEST(PipedClient, UnterminatedLastStdinLineIsSentWithANewline) {
   EXPECT_EQ(client.wait_exit(), 0);
 }
 
-TEST(PipedClient, ServerClosingFirstEndsTheClientWithStatusZero) {
-  FakeServer server;
-  ChildProcess client(client_command({server.address(), "--login", "alice"}));
-  ASSERT_TRUE(server.accept_client());
-  EXPECT_EQ(server.receive(6), "alice\n");
-  ASSERT_TRUE(server.send("error: login \"alice\" is already online\n"));
-  server.close();  // stdin stays open: the client must not wait for it
-  EXPECT_EQ(client.wait_exit(), 0);
-  EXPECT_EQ(client.out(), "error: login \"alice\" is already online\n");
-  EXPECT_EQ(client.err(), "");
+// A client started with --login alice whose login the fake server has read. Owns both; test
+// thread only.
+class PipedClientLoggedIn : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.accept_client());
+    ASSERT_EQ(server_.receive(6), "alice\n");
+  }
+
+  // Ends stdin and waits until the server sees the half-close.
+  void end_stdin() {
+    client_.close_stdin();
+    ASSERT_TRUE(server_.wait_for_eof());
+  }
+
+  FakeServer server_;
+  ChildProcess client_{client_command({server_.address(), "--login", "alice"})};
+};
+
+TEST_F(PipedClientLoggedIn, LoginRefusalIsShownOnStderrAndExitsOne) {
+  const std::string refusal = "error: login \"alice\" is already online, disconnecting";
+  ASSERT_TRUE(server_.send(refusal + "\n"));
+  server_.close();  // stdin stays open: the client must not wait for it
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.out(), refusal + "\n");
+  EXPECT_EQ(client_.err(), "disconnected by the server: " + refusal + "\n");
 }
 
-TEST(PipedClient, LastServerLineWithoutNewlineIsPrintedAsALine) {
-  FakeServer server;
-  ChildProcess client(client_command({server.address(), "--login", "alice"}));
-  ASSERT_TRUE(server.accept_client());
-  // Read what the client sent first: closing a socket with unread input makes Linux send a
-  // reset instead of an orderly close.
-  EXPECT_EQ(server.receive(6), "alice\n");
-  ASSERT_TRUE(server.send("from bob: one\nfrom bob: two"));
-  server.close();
-  EXPECT_EQ(client.wait_exit(), 0);
-  EXPECT_EQ(client.out(), "from bob: one\nfrom bob: two\n");
+// The server's notice wins even when our side had finished: the user must learn why.
+TEST_F(PipedClientLoggedIn, ShutdownNoticeAfterEndOfStdinStillExitsOne) {
+  ASSERT_NO_FATAL_FAILURE(end_stdin());
+  ASSERT_TRUE(server_.send("from bob: last words\nerror: server shutting down\n"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.out(), "from bob: last words\nerror: server shutting down\n");
+  EXPECT_EQ(client_.err(), "disconnected by the server: error: server shutting down\n");
 }
 
-TEST(PipedClient, ServerResetPrintsConnectionLostAndExitsOne) {
-  FakeServer server;
-  ChildProcess client(client_command({server.address(), "--login", "alice"}));
-  ASSERT_TRUE(server.accept_client());
-  EXPECT_EQ(server.receive(6), "alice\n");
-  ASSERT_TRUE(server.send("from bob: still here\n"));
-  EXPECT_EQ(client.read_stdout(21), "from bob: still here\n");
-  server.reset();
-  EXPECT_EQ(client.wait_exit(), 1);
-  EXPECT_EQ(client.out(), "from bob: still here\n");
-  EXPECT_EQ(client.err(), "connection lost\n");
+TEST_F(PipedClientLoggedIn, UnterminatedNoticeCountsToo) {
+  ASSERT_TRUE(server_.send("error: server full"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.out(), "error: server full\n");
+  EXPECT_EQ(client_.err(), "disconnected by the server: error: server full\n");
+}
+
+// A crash looks like an orderly close without a notice: the client cannot tell them apart
+// from the socket alone, so anything the user did not ask for is "connection lost".
+TEST_F(PipedClientLoggedIn, ServerClosingBeforeEndOfStdinWithoutANoticeIsALostConnection) {
+  ASSERT_TRUE(server_.send("from bob: hi\n"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.out(), "from bob: hi\n");
+  EXPECT_EQ(client_.err(), "connection lost\n");
+}
+
+// An ordinary error line is not a goodbye: after end of stdin and a clean close, status 0.
+TEST_F(PipedClientLoggedIn, AnErrorLineThatKeepsTheConnectionIsNotANotice) {
+  ASSERT_TRUE(client_.write_stdin("carol: hi\n"));
+  ASSERT_NO_FATAL_FAILURE(end_stdin());
+  ASSERT_TRUE(server_.send("error: not online: carol\n"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 0);
+  EXPECT_EQ(client_.out(), "error: not online: carol\n");
+  EXPECT_EQ(client_.err(), "");
+}
+
+// Closing a socket with unread input makes Linux send a reset instead of an orderly close:
+// end_stdin() has the server read everything first.
+TEST_F(PipedClientLoggedIn, LastServerLineWithoutNewlineIsPrintedAsALine) {
+  ASSERT_NO_FATAL_FAILURE(end_stdin());
+  ASSERT_TRUE(server_.send("from bob: one\nfrom bob: two"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 0);
+  EXPECT_EQ(client_.out(), "from bob: one\nfrom bob: two\n");
+}
+
+// Piped output is for programs: bytes exactly as received, tabs and control characters too.
+TEST_F(PipedClientLoggedIn, CopiesServerBytesUnchanged) {
+  ASSERT_NO_FATAL_FAILURE(end_stdin());
+  ASSERT_TRUE(server_.send("from bob: a\tb\x01" "c\n"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 0);
+  EXPECT_EQ(client_.out(), "from bob: a\tb\x01" "c\n");
+}
+
+TEST_F(PipedClientLoggedIn, ServerResetPrintsConnectionLostAndExitsOne) {
+  ASSERT_TRUE(server_.send("from bob: still here\n"));
+  EXPECT_EQ(client_.read_stdout(21), "from bob: still here\n");
+  server_.reset();
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.out(), "from bob: still here\n");
+  EXPECT_EQ(client_.err(), "connection lost\n");
+}
+
+TEST(PipedClient, ConnectsToAHostNameAndToPortOnlyAsLocalhost) {
+  for (const std::string prefix : {"localhost:", ":"}) {
+    FakeServer server;  // IPv4 127.0.0.1: "localhost" may resolve to ::1 first, then to it
+    ChildProcess client(client_command({prefix + std::to_string(server.port()), "--login", "al"}));
+    ASSERT_TRUE(server.accept_client()) << prefix;
+    client.close_stdin();
+    ASSERT_TRUE(server.wait_for_eof());
+    EXPECT_EQ(server.received(), "al\n");
+    server.close();
+    EXPECT_EQ(client.wait_exit(), 0);
+  }
 }
 
 // Both directions at once with more data than the socket buffers hold, while the fake server
@@ -168,7 +238,25 @@ TEST(PipedClient, HelpPrintsUsageAndExitsZero) {
   EXPECT_EQ(client.wait_exit(), 0);
   EXPECT_TRUE(client.out().starts_with("usage: a-chat-client [HOST:PORT] [--login NAME]"))
       << client.out();
+  EXPECT_NE(client.out().find("Exit status:"), std::string::npos) << client.out();
   EXPECT_EQ(client.err(), "");
+}
+
+TEST(PipedClient, VersionPrintsTheProjectVersionAndExitsZero) {
+  ChildProcess client(client_command({"--version"}));
+  EXPECT_EQ(client.wait_exit(), 0);
+  EXPECT_EQ(client.out(), "a-chat-client " ACHAT_VERSION "\n");
+  EXPECT_EQ(client.err(), "");
+}
+
+TEST(PipedClient, UnknownOptionAndBadAddressSayWhatIsWrong) {
+  ChildProcess unknown(client_command({"--x"}));
+  EXPECT_EQ(unknown.wait_exit(), 2);
+  EXPECT_EQ(unknown.err(), "a-chat-client: unknown option --x (see --help)\n");
+  ChildProcess bad(client_command({"::1:8080"}));
+  EXPECT_EQ(bad.wait_exit(), 2);
+  EXPECT_EQ(bad.err(),
+            "a-chat-client: bad address \"::1:8080\": expected HOST:PORT, [IPv6]:PORT or :PORT\n");
 }
 
 class BadArguments : public ::testing::TestWithParam<std::vector<std::string>> {};
@@ -187,7 +275,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(std::vector<std::string>{"not-an-address"},
                       std::vector<std::string>{"127.0.0.1:99999"},
                       std::vector<std::string>{"127.0.0.1:"},
-                      std::vector<std::string>{"localhost:8080"},
+                      std::vector<std::string>{"localhost"},
+                      std::vector<std::string>{"[::1]"},
+                      std::vector<std::string>{"[localhost]:8080"},
+                      std::vector<std::string>{"bad host:8080"},
+                      std::vector<std::string>{""},
                       std::vector<std::string>{"--login"},
                       std::vector<std::string>{"--login", ""},
                       std::vector<std::string>{"--login=a\tb"},

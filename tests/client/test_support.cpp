@@ -16,6 +16,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -65,8 +67,17 @@ FakeServer::FakeServer()
 
 std::string FakeServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
 
+bool FakeServer::has_pending_client() const {
+  pollfd entry{listener_.fd(), POLLIN, 0};
+  return ::poll(&entry, 1, 0) > 0;
+}
+
 bool FakeServer::accept_client() {
   const auto until = deadline();
+  if (!connection_) {
+    received_.clear();
+    eof_ = false;
+  }
   while (!connection_) {
     pollfd entry{listener_.fd(), POLLIN, 0};
     const int ready = ::poll(&entry, 1, milliseconds_until(until));
@@ -211,6 +222,34 @@ std::optional<int> ChildProcess::wait_exit() {
   return exit_code_;
 }
 
+// ---- files ---------------------------------------------------------------------------------
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                        "/achat-client-test-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) throw_errno("mkdtemp " + pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::vector<std::string> lines;
+  std::ifstream file(path);
+  for (std::string line; std::getline(file, line);) lines.push_back(line);
+  return lines;
+}
+
+int permissions_of(const std::string& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) return -1;
+  return static_cast<int>(status.st_mode & 0777);
+}
+
 std::optional<std::string> run_command(const std::vector<std::string>& argv) {
   ChildProcess child(argv);
   child.close_stdin();
@@ -248,9 +287,19 @@ TmuxSession::TmuxSession(const std::vector<std::string>& command, int width, int
       "\"$0\" \"$@\"; echo \"" + std::string(kExitMarker) + "$?]\"; exec cat >/dev/null"};
   arguments.insert(arguments.end(), command.begin(), command.end());
   started_ = tmux(std::move(arguments)).has_value();
+  if (const auto pid = tmux({"display-message", "-p", "-t", "chat", "#{pane_pid}"})) {
+    pane_pid_ = static_cast<pid_t>(std::atoi(pid->c_str()));
+  }
 }
 
-TmuxSession::~TmuxSession() { tmux({"kill-server"}); }
+TmuxSession::~TmuxSession() {
+  // The pane's shell leads its own process group, which the program shares (sh -c does no job
+  // control). SIGKILL it first: the SIGHUP of kill-server alone can leave the program hanging,
+  // as libedit's signal handler calls fflush(), which deadlocks under ASan's interceptor when
+  // the signal lands inside another fflush().
+  if (pane_pid_ > 0) ::kill(-pane_pid_, SIGKILL);
+  tmux({"kill-server"});
+}
 
 std::optional<std::string> TmuxSession::tmux(std::vector<std::string> arguments) {
   arguments.insert(arguments.begin(), {"tmux", "-L", socket_name_, "-f", "/dev/null"});

@@ -28,11 +28,12 @@ Clock::time_point deadline();
 // Path of the client binary under test, from $ACHAT_CLIENT_EXE (set by tests/client/meson.build).
 std::string client_path();
 
-// FakeServer: a loopback listening socket on a free port that accepts one connection,
-// records every byte received on it and sends scripted bytes.
+// FakeServer: a loopback listening socket on a free port that accepts one connection at a
+// time, records every byte received on it and sends scripted bytes.
 // Owns: the listening socket and the accepted connection. Test thread only (one thread at a
 // time; send() may run on a helper thread while no other member is used concurrently).
-// Promise: received() holds exactly the bytes received so far, in order.
+// Promise: received() holds exactly the bytes received so far on the current connection, in
+// order.
 class FakeServer {
  public:
   FakeServer();
@@ -40,8 +41,11 @@ class FakeServer {
   std::uint16_t port() const { return port_; }
   std::string address() const;  // "127.0.0.1:PORT"
 
-  // Waits for the client to connect; false on timeout.
+  // Waits for the client to connect; false on timeout. After close() or reset(), accepts the
+  // next connection, and received() starts empty again.
   bool accept_client();
+  // True if a connection is waiting to be accepted right now (no waiting).
+  bool has_pending_client() const;
   // Receives until at least `size` bytes have arrived in total, the client half-closes, or the
   // deadline passes. Returns everything received so far.
   const std::string& receive(std::size_t size);
@@ -106,12 +110,33 @@ class ChildProcess {
   int exit_code_ = -1;
 };
 
+// TempDir: a fresh private directory (mkdtemp under $TMPDIR or /tmp), removed with everything
+// in it by the destructor. Test thread only.
+class TempDir {
+ public:
+  TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The lines of a file without their '\n' (empty if it cannot be read).
+std::vector<std::string> read_lines(const std::string& path);
+// The permission bits of a file or directory (st_mode & 0777), or -1 if it does not exist.
+int permissions_of(const std::string& path);
+
 // Runs a short command to completion; its stdout, or nullopt if it failed or timed out.
 std::optional<std::string> run_command(const std::vector<std::string>& argv);
 
 // TmuxSession: one detached session on a private tmux server (tmux -L <unique name>) whose
 // pane runs the program under a shell that prints "[exited with status N]" when it ends.
-// Owns: the private tmux server; the destructor kills it (and so the program in the pane).
+// Owns: the private tmux server and the pane's processes; the destructor kills both (the
+// program with SIGKILL, so even one stuck in a signal handler is gone).
 // Threads: test thread only.
 class TmuxSession {
  public:
@@ -151,6 +176,7 @@ class TmuxSession {
 
   std::string socket_name_;
   bool started_ = false;
+  pid_t pane_pid_ = -1;  // the shell in the pane, leader of its process group
 };
 
 }  // namespace achat::client::testing

@@ -44,21 +44,31 @@ int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + 
 
 }  // namespace
 
-ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& options) {
-  std::vector<std::string> args{"127.0.0.1:0"};
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& options,
+                             const std::string& address) {
+  std::vector<std::string> args{address};
   args.insert(args.end(), options.begin(), options.end());
   pid_ = spawn_with_output(binary, args, output_fd_, /*merge_stdout=*/true);
   collector_ = std::thread([this] { collect_output(); });
-  const std::string listening = "listening on 127.0.0.1:";
-  if (!wait_for_log(listening, std::chrono::seconds(20))) {
+  const std::string listening = "listening on ";
+  const bool started = [&] {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(20), [&] {
+      const auto at = log_.find(listening);
+      return at != std::string::npos && log_.find('\n', at) != std::string::npos;
+    });
+  }();
+  if (!started) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
     collector_.join();
     ::close(output_fd_);
     throw std::runtime_error("server did not start: " + log_);
   }
-  const std::string text = log();
-  port_ = static_cast<std::uint16_t>(std::stoi(text.substr(text.find(listening) + listening.size())));
+  // The port follows the last ':' of that line, whatever form the host takes ("::1:PORT").
+  std::string line = log().substr(log().find(listening));
+  line.resize(line.find('\n'));
+  port_ = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
 }
 
 ServerProcess::~ServerProcess() {

@@ -15,12 +15,14 @@
 
 namespace achat::testing {
 
-// Owned by one test thread. Starts the binary on 127.0.0.1:0 with `options` and waits until it
-// logs its port. A helper thread reads its output as it comes, so a chatty server never blocks
-// on a full pipe. The destructor kills the process (SIGKILL) if it is still running.
+// Owned by one test thread. Starts the binary on `address` (default 127.0.0.1:0) with `options`
+// and waits until it logs its port. A helper thread reads its output as it comes, so a chatty
+// server never blocks on a full pipe. The destructor kills the process (SIGKILL) if it is still
+// running.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& binary, const std::vector<std::string>& options);
+  ServerProcess(const std::string& binary, const std::vector<std::string>& options,
+                const std::string& address = "127.0.0.1:0");
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
   ~ServerProcess();

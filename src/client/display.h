@@ -1,0 +1,24 @@
+// How text looks on the terminal: the columns it takes, and incoming lines made safe to print.
+// Pure functions of their argument and of the LC_CTYPE locale, which decides how non-ASCII
+// bytes are read (main() sets it from the environment before any is called). Any thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace achat::client {
+
+// A tab in an incoming line moves to the next multiple of this many columns, as on a terminal.
+inline constexpr std::size_t kTabWidth = 8;
+
+// Columns `text` takes as libedit draws it: control characters as "^X" (2 columns), wide
+// characters as 2, invalid bytes as 1 each.
+std::size_t display_width(std::string_view text);
+
+// An incoming line as it is shown: each tab becomes the spaces up to the next tab stop
+// (counting from the start of the line), other control characters "^X" (DEL "^?"), so a
+// peer's text can neither move the cursor nor change the terminal.
+std::string printable(std::string_view line);
+
+}  // namespace achat::client
