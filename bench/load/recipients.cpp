@@ -39,12 +39,12 @@ std::uint32_t uniform_below(std::uint64_t& state, std::uint32_t bound) noexcept 
 Recipients::Recipients(std::uint32_t clients, std::uint32_t recipients, Pattern pattern,
                        std::uint64_t seed, bool include_self)
     : clients_(clients), recipients_(recipients), pattern_(pattern), include_self_(include_self) {
-  const std::uint32_t candidates = include_self ? clients : clients - 1;
-  if (recipients < 1 || recipients > candidates || clients < 1) {
-    throw std::invalid_argument("need 1 <= recipients <= clients - 1 (clients with include_self)");
-  }
   if (include_self && pattern != Pattern::kRandom) {
     throw std::invalid_argument("only the random pattern can include the sender");
+  }
+  const std::uint32_t candidates = include_self ? clients : clients - 1;
+  if (clients < 1 || recipients < 1 || recipients > candidates) {
+    throw std::invalid_argument("need 1 <= recipients <= clients - 1 (clients with include_self)");
   }
   chosen_.reserve(recipients);
   if (pattern == Pattern::kRandom) {
