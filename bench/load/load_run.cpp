@@ -19,6 +19,7 @@ constexpr std::size_t kEventsPerWait = 1024;
 constexpr std::size_t kReadBuffer = 64 * 1024;
 constexpr std::string_view kErrorPrefix = "error:";
 constexpr std::string_view kFrom = "from ";
+constexpr std::string_view kSeparator = ": ";
 constexpr std::string_view kReadyText = ": ready";
 // How long the server is watched doing nothing between the ready barrier and the timed phase.
 constexpr Nanos kIdleProbe = kNanosPerSecond;
@@ -368,17 +369,23 @@ void LoadRun::queue_message(std::uint32_t index, Nanos stamp) {
 
 void LoadRun::on_delivery(std::uint32_t recipient, std::string_view line, Nanos received) {
   const std::string& to = logins_.of(recipient);
-  const std::size_t colon =
-      line.starts_with(kFrom) ? line.find(": ", kFrom.size()) : std::string_view::npos;
-  if (colon == std::string_view::npos)
+  // "from <login>: <payload>", every login being the same length.
+  const std::size_t text_at = kFrom.size() + logins_.length() + kSeparator.size();
+  if (line.size() < text_at || !line.starts_with(kFrom) ||
+      line.substr(text_at - kSeparator.size(), kSeparator.size()) != kSeparator) {
     fail(to + ": not a \"from <login>: \" line: " + excerpt(line));
-  const std::string_view from = line.substr(kFrom.size(), colon - kFrom.size());
-  const auto sender = logins_.client_of(from);
-  if (!sender) fail(to + ": message from an unknown sender: " + excerpt(line));
-  const auto payload = parse_payload(line.substr(colon + 2), options_.size);
-  if (!payload || payload->sender != *sender) fail(to + ": malformed payload: " + excerpt(line));
+  }
+  const std::string_view from = line.substr(kFrom.size(), logins_.length());
+  const auto payload = parse_payload(line.substr(text_at), options_.size);
+  if (!payload || payload->sender >= options_.clients) {
+    fail(to + ": malformed payload: " + excerpt(line));
+  }
+  const std::uint32_t sender = payload->sender;
+  if (from != logins_.of(sender)) {
+    fail(to + ": " + logins_.of(sender) + "'s message came from " + excerpt(from));
+  }
 
-  const auto verdict = ledger_.on_delivery(*sender, recipient, payload->seq);
+  const auto verdict = ledger_.on_delivery(sender, recipient, payload->seq);
   if (verdict != DeliveryLedger::Verdict::kAccepted) {
     fail(std::string(from) + " -> " + to + ": " + rejection(verdict, payload->seq));
   }
@@ -386,7 +393,7 @@ void LoadRun::on_delivery(std::uint32_t recipient, std::string_view line, Nanos 
   last_delivery_ = received;
   latency_.record(received - payload->sent_ns);
 
-  if (!options_.open_loop()) send_closed_loop(*sender);
+  if (!options_.open_loop()) send_closed_loop(sender);
 }
 
 // ---- output ---------------------------------------------------------------------------------

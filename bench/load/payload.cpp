@@ -1,12 +1,31 @@
 #include "payload.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstring>
 
 namespace achat::load {
 
 namespace {
 
 constexpr char kPad = 'x';
+constexpr auto kPadBlock = [] {
+  std::array<char, 64> block{};
+  block.fill(kPad);
+  return block;
+}();
+
+// True if `text` is all pad characters: memcmp a block at a time, not a byte at a time (every
+// delivered line is checked).
+bool all_pad(std::string_view text) {
+  while (!text.empty()) {
+    const std::size_t n = std::min(text.size(), kPadBlock.size());
+    if (std::memcmp(text.data(), kPadBlock.data(), n) != 0) return false;
+    text.remove_prefix(n);
+  }
+  return true;
+}
 
 template <class Int>
 void append_number(std::string& out, Int value) {
@@ -59,10 +78,7 @@ std::optional<Payload> parse_payload(std::string_view text, std::size_t size) {
   const std::size_t header = text.size() - rest.size();
   const std::size_t padding = padding_for(header, size);
   if (rest.size() != padding) return std::nullopt;
-  if (padding > 0 &&
-      (rest.front() != ' ' || rest.find_first_not_of(kPad, 1) != std::string_view::npos)) {
-    return std::nullopt;
-  }
+  if (padding > 0 && (rest.front() != ' ' || !all_pad(rest.substr(1)))) return std::nullopt;
   return payload;
 }
 
