@@ -9,7 +9,6 @@
 #include <system_error>
 
 #include "payload.h"
-#include "proc_status.h"
 
 namespace achat::load {
 
@@ -82,13 +81,14 @@ LoadRun::LoadRun(const Options& options)
               options.open_loop() ? 0 : std::max<std::uint32_t>(options.window, 1)),
       clients_(options.clients),
       events_(kEventsPerWait),
-      scratch_(kReadBuffer) {
+      scratch_(kReadBuffer),
+      server_(options.server_pid, results_) {
   dirty_.reserve(options.clients);
   if (options.open_loop()) send_period_ = seconds_to_ns(1 / options.rate);
 }
 
 Results LoadRun::run() {
-  if (options_.server_pid) results_.server_before = sample_process(*options_.server_pid);
+  server_.before_connect();
   started_ = now_ns();
   deadline_ = started_ + seconds_to_ns(options_.deadline_s);
   try {
@@ -105,7 +105,7 @@ Results LoadRun::run() {
   if (running_) end_timed_phase();
   results_.latency = percentiles_of(latency_);
   results_.send_lag = percentiles_of(send_lag_);
-  if (options_.server_pid) results_.server_end = sample_process(*options_.server_pid);
+  server_.at_end();
   return results_;
 }
 
@@ -263,24 +263,16 @@ void LoadRun::on_ready(std::uint32_t index, std::string_view line) {
 
 void LoadRun::on_all_ready() {
   results_.login_ms = to_ms(now_ns() - started_);
-  if (!options_.server_pid) {
+  if (!server_.watching()) {
     start_timed_phase();
     return;
   }
-  results_.server_ready = sample_process(*options_.server_pid);
-  idle_start_cpu_s_ = process_cpu_seconds(*options_.server_pid);
-  idle_start_ = now_ns();
-  idle_until_ = idle_start_ + kIdleProbe;
+  server_.start_idle();
+  idle_until_ = now_ns() + kIdleProbe;
 }
 
-// Every client is logged in and nothing is sent: a server that uses CPU now spins or polls.
 void LoadRun::end_idle_probe() {
-  const Nanos idle_end = now_ns();
-  const auto idle_end_cpu_s = process_cpu_seconds(*options_.server_pid);
-  if (idle_start_cpu_s_ && idle_end_cpu_s) {
-    results_.server_idle_cpu_pct =
-        (*idle_end_cpu_s - *idle_start_cpu_s_) / to_seconds(idle_end - idle_start_) * 100;
-  }
+  server_.end_idle();
   idle_until_ = 0;
   start_timed_phase();
 }
@@ -288,7 +280,7 @@ void LoadRun::end_idle_probe() {
 // ---- timed phase ----------------------------------------------------------------------------
 
 void LoadRun::start_timed_phase() {
-  if (options_.server_pid) timed_start_server_cpu_s_ = process_cpu_seconds(*options_.server_pid);
+  server_.start_timed();
   timed_start_load_cpu_ = own_cpu_ns();
   running_ = true;
   timed_start_ = now_ns();
@@ -308,11 +300,7 @@ void LoadRun::start_timed_phase() {
 void LoadRun::end_timed_phase() {
   results_.timed_s = to_seconds(last_delivery_ - timed_start_);
   results_.load_cpu_s = to_seconds(own_cpu_ns() - timed_start_load_cpu_);
-  if (options_.server_pid && timed_start_server_cpu_s_) {
-    if (const auto end_cpu_s = process_cpu_seconds(*options_.server_pid)) {
-      results_.server_cpu_s = *end_cpu_s - *timed_start_server_cpu_s_;
-    }
-  }
+  server_.end_timed();
 }
 
 void LoadRun::send_closed_loop(std::uint32_t index) {

@@ -20,7 +20,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -36,6 +35,7 @@
 #include "options.h"
 #include "recipients.h"
 #include "results.h"
+#include "server_probe.h"
 
 namespace achat::load {
 
@@ -92,8 +92,6 @@ class LoadRun {
 
   // Idle probe (with a server pid): between the ready barrier and the timed phase.
   Nanos idle_until_ = 0;  // 0 = not probing
-  Nanos idle_start_ = 0;
-  std::optional<double> idle_start_cpu_s_;
 
   // Timed phase.
   bool running_ = false;
@@ -108,11 +106,11 @@ class LoadRun {
   Nanos send_stop_ = 0;  // 0 = no time limit on sending
   Nanos last_delivery_ = 0;
   Nanos timed_start_load_cpu_ = 0;
-  std::optional<double> timed_start_server_cpu_s_;
 
   LatencyHistogram latency_;
   LatencyHistogram send_lag_;
   Results results_;
+  ServerProbe server_;  // writes into results_
 };
 
 }  // namespace achat::load
