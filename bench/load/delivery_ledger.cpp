@@ -14,7 +14,7 @@ constexpr std::uint32_t kInitialOpenLoopSlots = 4;
 
 DeliveryLedger::DeliveryLedger(std::uint32_t clients, std::uint32_t recipients,
                                std::uint32_t window)
-    : recipients_(recipients), window_(window), outboxes_(clients) {
+    : recipients_(recipients), window_(window), outboxes_(clients), pairs_(clients) {
   const std::uint32_t slots = window > 0 ? std::bit_ceil(window) : kInitialOpenLoopSlots;
   for (Outbox& outbox : outboxes_) {
     outbox.addressees.resize(std::size_t{slots} * recipients);
@@ -37,7 +37,7 @@ std::uint64_t DeliveryLedger::on_send(std::uint32_t sender,
   Addressee* addressee = &outbox.addressees[slot * recipients_];
   for (const std::uint32_t recipient : recipients) {
     const std::uint32_t pair = pairs_.number_of(sender, recipient);
-    if (pair == next_seq_.size()) next_seq_.push_back(0);
+    if (pair >= next_seq_.size()) next_seq_.resize(pairs_.bound(), 0);
     *addressee++ = Addressee{recipient, pair};
   }
   return seq;

@@ -8,16 +8,22 @@ constexpr int kInitialBits = 10;
 
 }  // namespace
 
-PairIndex::PairIndex()
-    : slots_(std::size_t{1} << kInitialBits, Slot{kEmpty, 0}), shift_(64 - kInitialBits) {}
+PairIndex::PairIndex(std::uint32_t clients)
+    : clients_(clients), dense_(clients <= kDenseClients), shift_(64 - kInitialBits) {
+  if (!dense_) slots_.assign(std::size_t{1} << kInitialBits, Slot{kEmpty, 0});
+}
+
+std::uint32_t PairIndex::number_of(std::uint32_t sender, std::uint32_t recipient) {
+  if (dense_) return sender * clients_ + recipient;
+  return hashed_number_of(std::uint64_t{sender} << 32 | recipient);
+}
 
 // Fibonacci hashing: the top bits of key * 2^64/phi spread consecutive keys over the table.
 std::size_t PairIndex::home_of(std::uint64_t key) const noexcept {
   return static_cast<std::size_t>((key * 0x9e3779b97f4a7c15) >> shift_);
 }
 
-std::uint32_t PairIndex::number_of(std::uint32_t sender, std::uint32_t recipient) {
-  const std::uint64_t key = std::uint64_t{sender} << 32 | recipient;
+std::uint32_t PairIndex::hashed_number_of(std::uint64_t key) {
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t i = home_of(key);; i = (i + 1) & mask) {
     Slot& slot = slots_[i];

@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <limits>
 
 namespace achat::load {
 
@@ -34,12 +35,26 @@ void append_number(std::string& out, Int value) {
   out.append(digits, result.ptr);
 }
 
-// Parses one number followed by `separator` (or the end of text if separator is '\0').
+// Parses one number as append_number writes it (digits only, no leading zero) followed by
+// `separator` (or the end of text if separator is '\0'). A plain loop: at most 19 digits
+// cannot overflow 64 bits, so unlike std::from_chars it checks for overflow once, not per digit
+// (every delivered line is parsed).
 template <class Int>
 bool take_number(std::string_view& text, Int& value, char separator) {
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (result.ec != std::errc() || result.ptr == text.data()) return false;
-  text.remove_prefix(static_cast<std::size_t>(result.ptr - text.data()));
+  constexpr std::size_t kMaxDigits = 19;
+  std::uint64_t number = 0;
+  std::size_t digits = 0;
+  for (; digits < text.size() && digits <= kMaxDigits; ++digits) {
+    const unsigned digit = static_cast<unsigned char>(text[digits]) - unsigned{'0'};
+    if (digit > 9) break;
+    number = number * 10 + digit;
+  }
+  if (digits == 0 || digits > kMaxDigits || (digits > 1 && text.front() == '0') ||
+      number > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
+    return false;
+  }
+  value = static_cast<Int>(number);
+  text.remove_prefix(digits);
   if (separator == '\0') return true;
   if (text.empty() || text.front() != separator) return false;
   text.remove_prefix(1);

@@ -32,5 +32,20 @@ TEST(Payload, RefusesDamageAnywhere) {
   EXPECT_FALSE(parse_payload(text + "x", kSize).has_value());
 }
 
+// Numbers as append_payload writes them and nothing else: a leading zero, a sign, a sender
+// beyond 32 bits or a number beyond 64 bits would mean the text was not ours.
+TEST(Payload, RefusesNumbersItWouldNotHaveWritten) {
+  EXPECT_TRUE(parse_payload("7 0 9", 0).has_value());
+  EXPECT_FALSE(parse_payload("07 0 9", 0).has_value());
+  EXPECT_FALSE(parse_payload("7 00 9", 0).has_value());
+  EXPECT_FALSE(parse_payload("+7 0 9", 0).has_value());
+  EXPECT_FALSE(parse_payload("7 0 -9", 0).has_value());
+  EXPECT_FALSE(parse_payload("4294967296 0 9", 0).has_value());
+  EXPECT_TRUE(parse_payload("4294967295 0 9", 0).has_value());
+  EXPECT_FALSE(parse_payload("7 18446744073709551616 9", 0).has_value());
+  EXPECT_TRUE(parse_payload("7 9999999999999999999 9", 0).has_value());
+  EXPECT_FALSE(parse_payload("7 0 9223372036854775808", 0).has_value());  // above Nanos
+}
+
 }  // namespace
 }  // namespace achat::load
