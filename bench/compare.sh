@@ -4,16 +4,20 @@
 #
 #   bench/compare.sh [BUILD_DIR] [workloads...] [--repeat N] [--markdown]
 #
-# BUILD_DIR defaults to build-release (relative to the project root; set up in release mode if
-# missing), workloads to "fanout group latency crowd". Options may come anywhere.
-#   --repeat N   repetitions per workload (default 5 for fanout and group, which take well under
-#                a second, 1 for the long latency and crowd). Each repetition runs the relay and
+# Workloads: fanout fanout-next group latency crowd crowd-active (all by default, in that
+# order); fanout-next is fanout with --pattern next, the old best case. BUILD_DIR is the first
+# argument that is not a workload name; it defaults to build-release (relative to the project
+# root; set up in release mode if missing). So `bench/compare.sh crowd-active` runs one workload.
+# Options may come anywhere.
+#   --repeat N   repetitions per workload (default 5 for fanout, fanout-next and group, which
+#                take well under a second, 1 for the others). Each repetition runs the relay and
 #                then a-chat, so both see the same background load. The table shows the median
 #                of each metric over the repetitions, the ratio of the medians, and the min and
 #                max of the per-repetition ratio.
 #   --markdown   print the table as Markdown (for bench/RESULTS.md), headed by the command, the
 #                date, nproc and the CPU model.
-# The raw JSON of every run is kept in BUILD_DIR/compare/ as WORKLOAD.SERVER.REP.json. If the
+# The raw JSON of every run is kept in BUILD_DIR/compare/ as WORKLOAD.SERVER.REP.json. For
+# a-chat, wakeups_per_line and broker_batch come from the summary its log ends with. If the
 # a-chat server does not exist or does not build yet, only the relay runs.
 # Exit status: 0 if every run passed, 1 otherwise, 2 on a bad command line or a build failure.
 set -uo pipefail
@@ -23,7 +27,10 @@ readonly START_TIMEOUT_S=10   # server must accept connections within this
 readonly STOP_TIMEOUT_S=10    # server must exit this long after SIGTERM, or it is killed
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
-usage() { sed -n '5,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+readonly ALL_WORKLOADS=(fanout fanout-next group latency crowd crowd-active)
+is_workload() { [[ " ${ALL_WORKLOADS[*]} " == *" $1 "* ]]; }
 
 command_line=$(printf '%q ' "$0" "$@")
 command_line=${command_line% }
@@ -47,16 +54,34 @@ if [[ -n $repeat ]] && ! [[ $repeat =~ ^[1-9][0-9]*$ ]]; then
 fi
 command -v python3 >/dev/null || die "python3 is needed for the statistics"
 
-build=${positional[0]:-build-release}
+build=
+workloads=()
+for word in "${positional[@]}"; do
+  if is_workload "$word"; then
+    workloads+=("$word")
+  elif [[ -z $build ]]; then
+    build=$word
+  else
+    die "unknown workload '$word' (${ALL_WORKLOADS[*]})"
+  fi
+done
+build=${build:-build-release}
 [[ $build == /* ]] || build=$ROOT/$build
-workloads=("${positional[@]:1}")
-(( ${#workloads[@]} > 0 )) || workloads=(fanout group latency crowd)
+(( ${#workloads[@]} > 0 )) || workloads=("${ALL_WORKLOADS[@]}")
 
 # repeats_of WORKLOAD: how many repetitions it gets.
 repeats_of() {
   if [[ -n $repeat ]]; then echo "$repeat"
-  else case $1 in fanout|group) echo 5 ;; *) echo 1 ;; esac
+  else case $1 in fanout|fanout-next|group) echo 5 ;; *) echo 1 ;; esac
   fi
+}
+
+# load_args_of WORKLOAD: the a-chat-load options that select it.
+load_args_of() {
+  case $1 in
+    fanout-next) echo --workload fanout --pattern next ;;
+    *)           echo --workload "$1" ;;
+  esac
 }
 
 # --- build -------------------------------------------------------------------------------------
@@ -157,8 +182,9 @@ run_one() {
   local port
   port=$(free_port)
   start_server "$binary" "$port" "$log" || { echo '{"ok": false}' >"$json"; return 1; }
-  "$load" --server "127.0.0.1:$port" --workload "$workload" --json --server-pid "$server_pid" \
-      >"$json" 2>"$stem.load.log"
+  # shellcheck disable=SC2046  # load_args_of prints separate words on purpose
+  "$load" --server "127.0.0.1:$port" $(load_args_of "$workload") --json \
+      --server-pid "$server_pid" >"$json" 2>"$stem.load.log"
   local status=$?
   stop_server
   if (( status != 0 )); then
@@ -175,19 +201,24 @@ json_get() {
   sed -n "s/.*\"$2\": \(\"[^\"]*\"\|[^,}]*\).*/\1/p" "$1" | tr -d '"'
 }
 
-# The metrics shown for each workload, in order.
+# The metrics shown for each workload, in order. wakeups_per_line and broker_batch are read from
+# the a-chat server's log; load_cpu_pct near 100 means the generator, not the server, set the pace.
 metrics_of() {
+  local server_work="server_cpu_us_per_delivery server_idle_cpu_pct wakeups_per_line broker_batch"
   case $1 in
-    fanout|group)
-      echo delivered_per_s sent_per_s latency_p50_us latency_p99_us latency_p999_us login_ms ;;
+    fanout|fanout-next|group)
+      echo delivered_per_s sent_per_s latency_p50_us latency_p99_us latency_p999_us login_ms \
+           "$server_work" load_cpu_pct ;;
     latency)
       echo latency_p50_us latency_p99_us latency_p999_us latency_max_us delivered_per_s \
-           send_lag_p99_us ;;
+           send_lag_p99_us send_lag_max_us "$server_work" ;;
     crowd)
       echo login_ms connect_ms server_rss_per_connection_bytes server_rss_ready_kb \
-           server_threads_ready ;;
-    *)
-      echo delivered_per_s latency_p50_us latency_p99_us login_ms ;;
+           server_threads_ready server_idle_cpu_pct server_rss_end_kb server_threads_end ;;
+    crowd-active)
+      echo latency_p50_us latency_p99_us latency_p999_us latency_max_us send_lag_p99_us \
+           send_lag_max_us delivered_per_s login_ms "$server_work" server_rss_end_kb \
+           server_threads_end ;;
   esac
 }
 
@@ -196,16 +227,36 @@ metrics_of() {
 # columns compare a-chat with the relay within each repetition where both have a value.
 report() {
   python3 - "$results" "$markdown" "$header" "$@" <<'PY'
-import json, statistics, sys
+import json, re, statistics, sys
 
 results, markdown, header, specs = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4:]
 
-def load(workload, name, rep):
+# From the summary the a-chat server logs last on SIGTERM ("... stopped: ..."). The relay logs
+# nothing, so it has neither.
+SUMMARY_NUMBERS = {
+    "wakeups_per_line": re.compile(r"writer wake-ups \d+ \(([0-9.]+) per line written\)"),
+    "broker_batch": re.compile(r"broker rounds \d+ \(average batch ([0-9.]+)\)"),
+}
+
+def server_summary(stem):
     try:
-        with open(f"{results}/{workload}.{name}.{rep}.json") as f:
-            return json.loads(f.read() or "{}")
-    except (OSError, ValueError):
+        with open(f"{stem}.server.log", errors="replace") as f:
+            summaries = [line for line in f if re.search(r"(^|\s)stopped: ", line)]
+    except OSError:
         return {}
+    if not summaries:
+        return {}
+    found = ((key, pattern.search(summaries[-1])) for key, pattern in SUMMARY_NUMBERS.items())
+    return {key: float(match.group(1)) for key, match in found if match}
+
+def load(workload, name, rep):
+    stem = f"{results}/{workload}.{name}.{rep}"
+    try:
+        with open(f"{stem}.json") as f:
+            run = json.loads(f.read() or "{}")
+    except (OSError, ValueError):
+        run = {}
+    return {**run, **server_summary(stem)}
 
 def num(v):
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
@@ -260,7 +311,7 @@ if markdown:
 else:
     print()
     print(legend)
-    fmt_row = "{:<9} {:<32} {:>14} {:>14} {:>7} {:>7} {:>7}"
+    fmt_row = "{:<12} {:<32} {:>14} {:>14} {:>7} {:>7} {:>7}"
     print(fmt_row.format(*cols))
     for r in rows:
         print(fmt_row.format(*r))

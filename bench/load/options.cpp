@@ -15,6 +15,7 @@ struct Preset {
   std::string_view name;
   std::uint32_t clients;
   std::uint32_t recipients;
+  Pattern pattern;
   std::uint32_t window;
   std::uint64_t messages;
   std::size_t size;
@@ -25,18 +26,23 @@ struct Preset {
 // The named workloads. Change a preset and results stop being comparable with older runs.
 constexpr std::array kPresets{
     // fan-out: many clients, each message to a few peers, closed loop.
-    Preset{"fanout", 100, 3, 32, 2000, 64, 0, 0},
+    Preset{"fanout", 100, 3, Pattern::kRandom, 32, 2000, 64, 0, 0},
     // group chat: every message to all 49 others, closed loop.
-    Preset{"group", 50, 49, 8, 400, 64, 0, 0},
+    Preset{"group", 50, 49, Pattern::kRandom, 8, 400, 64, 0, 0},
     // latency: open loop, 20 messages/s per client for 10 s, one recipient.
-    Preset{"latency", 1000, 1, 1, 200, 64, 20, 10},
+    Preset{"latency", 1000, 1, Pattern::kRandom, 1, 200, 64, 20, 10},
     // crowd: many connections, one message each around the ring.
-    Preset{"crowd", 10000, 1, 1, 1, 64, 0, 0},
+    Preset{"crowd", 10000, 1, Pattern::kNext, 1, 1, 64, 0, 0},
+    // crowd-active: many connections all talking, open loop, 2 messages/s each for 10 s.
+    Preset{"crowd-active", 10000, 1, Pattern::kRandom, 1, 20, 64, 2, 10},
 };
+
+constexpr std::string_view kWorkloadNames = "fanout, group, latency, crowd, crowd-active";
 
 // Explicit values from the command line; unset ones come from the preset.
 struct Overrides {
   std::optional<std::uint32_t> clients, recipients, window, connect_concurrency;
+  std::optional<Pattern> pattern;
   std::optional<std::uint64_t> messages;
   std::optional<std::size_t> size;
   std::optional<double> rate, duration_s, deadline_s;
@@ -79,13 +85,26 @@ const Preset& find_preset(std::string_view name) {
   for (const Preset& preset : kPresets) {
     if (preset.name == name) return preset;
   }
-  throw UsageError("unknown workload '" + std::string(name) + "' (fanout, group, latency, crowd)");
+  throw UsageError("unknown workload '" + std::string(name) + "' (" + std::string(kWorkloadNames) +
+                   ")");
+}
+
+Pattern parse_pattern(std::string_view text) {
+  for (const Pattern pattern : {Pattern::kRandom, Pattern::kNext}) {
+    if (text == pattern_name(pattern)) return pattern;
+  }
+  throw UsageError("--pattern: expected random or next, not '" + std::string(text) + "'");
 }
 
 void validate(const Options& options) {
   if (options.clients < 2) throw UsageError("--clients must be at least 2");
-  if (options.recipients < 1 || options.recipients >= options.clients) {
-    throw UsageError("--recipients must be between 1 and clients - 1");
+  if (options.include_self && options.pattern != Pattern::kRandom) {
+    throw UsageError("--include-self needs --pattern random (the ring never addresses its sender)");
+  }
+  const std::uint32_t candidates = options.include_self ? options.clients : options.clients - 1;
+  if (options.recipients < 1 || options.recipients > candidates) {
+    throw UsageError(options.include_self ? "--recipients must be between 1 and clients"
+                                          : "--recipients must be between 1 and clients - 1");
   }
   if (!options.open_loop() && options.window < 1) throw UsageError("--window must be at least 1");
   if (options.messages == 0 && options.duration_s == 0) {
@@ -97,11 +116,20 @@ void validate(const Options& options) {
 
 }  // namespace
 
+const char* pattern_name(Pattern pattern) noexcept {
+  return pattern == Pattern::kNext ? "next" : "random";
+}
+
 const char* usage_text() noexcept {
-  return "usage: a-chat-load --server HOST:PORT --workload fanout|group|latency|crowd\n"
-         "         [--clients N] [--recipients K] [--window W] [--messages M] [--size BYTES]\n"
+  return "usage: a-chat-load --server HOST:PORT\n"
+         "         --workload fanout|group|latency|crowd|crowd-active\n"
+         "         [--clients N] [--recipients K] [--pattern random|next] [--seed N]\n"
+         "         [--include-self] [--window W] [--messages M] [--size BYTES]\n"
          "         [--rate R] [--duration S] [--deadline S] [--connect-concurrency C]\n"
          "         [--json] [--server-pid PID]\n"
+         "  --pattern random: each message to K distinct clients drawn from all of them (never\n"
+         "  the sender unless --include-self), from a PRNG seeded with --seed (default 1);\n"
+         "  next: client i always sends to i+1 .. i+K. crowd uses next, the others random.\n"
          "  --rate R > 0 runs open loop (R messages/s per client, window ignored); with\n"
          "  --duration S and no --messages each client then sends R*S messages. In closed loop\n"
          "  --duration S stops sending after S seconds (--messages 0: no count limit).\n";
@@ -129,6 +157,12 @@ Options parse_options(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") throw HelpRequested{};
     if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--include-self") {
+      options.include_self = true;
+    } else if (arg == "--pattern") {
+      overrides.pattern = parse_pattern(next());
+    } else if (arg == "--seed") {
+      options.seed = parse_integer<std::uint64_t>(arg, next());
     } else if (arg == "--server") {
       options.server_text = std::string(next());
       options.server = parse_server(options.server_text);
@@ -165,6 +199,7 @@ Options parse_options(int argc, char** argv) {
   options.workload = *workload;
   options.clients = overrides.clients.value_or(preset.clients);
   options.recipients = overrides.recipients.value_or(preset.recipients);
+  options.pattern = overrides.pattern.value_or(preset.pattern);
   options.window = overrides.window.value_or(preset.window);
   options.messages = overrides.messages.value_or(preset.messages);
   options.size = overrides.size.value_or(preset.size);

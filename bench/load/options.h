@@ -14,13 +14,23 @@
 
 namespace achat::load {
 
+// Who a message goes to: K distinct clients drawn at random from all of them (every writer of
+// the server gets work), or the next K in the ring (each sender always feeds the same few
+// writers: the server's best case).
+enum class Pattern { kRandom, kNext };
+
+const char* pattern_name(Pattern pattern) noexcept;
+
 struct Options {
   sockaddr_in server{};
   std::string server_text;  // as given, for reports
   std::string workload;
 
   std::uint32_t clients = 0;
-  std::uint32_t recipients = 0;             // K: client i sends to i+1 .. i+K (mod clients)
+  std::uint32_t recipients = 0;             // K: recipients of every message
+  Pattern pattern = Pattern::kRandom;
+  std::uint64_t seed = 1;                   // random pattern: same seed, same recipients
+  bool include_self = false;                // random pattern: a sender may address itself
   std::uint32_t window = 0;                 // closed loop: messages in flight per client
   std::uint64_t messages = 0;               // per client; 0 = until `duration_s` (closed loop only)
   std::size_t size = 0;                     // payload bytes

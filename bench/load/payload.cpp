@@ -1,12 +1,32 @@
 #include "payload.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstring>
+#include <limits>
 
 namespace achat::load {
 
 namespace {
 
 constexpr char kPad = 'x';
+constexpr auto kPadBlock = [] {
+  std::array<char, 64> block{};
+  block.fill(kPad);
+  return block;
+}();
+
+// True if `text` is all pad characters: memcmp a block at a time, not a byte at a time (every
+// delivered line is checked).
+bool all_pad(std::string_view text) {
+  while (!text.empty()) {
+    const std::size_t n = std::min(text.size(), kPadBlock.size());
+    if (std::memcmp(text.data(), kPadBlock.data(), n) != 0) return false;
+    text.remove_prefix(n);
+  }
+  return true;
+}
 
 template <class Int>
 void append_number(std::string& out, Int value) {
@@ -15,12 +35,26 @@ void append_number(std::string& out, Int value) {
   out.append(digits, result.ptr);
 }
 
-// Parses one number followed by `separator` (or the end of text if separator is '\0').
+// Parses one number as append_number writes it (digits only, no leading zero) followed by
+// `separator` (or the end of text if separator is '\0'). A plain loop: at most 19 digits
+// cannot overflow 64 bits, so unlike std::from_chars it checks for overflow once, not per digit
+// (every delivered line is parsed).
 template <class Int>
 bool take_number(std::string_view& text, Int& value, char separator) {
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (result.ec != std::errc() || result.ptr == text.data()) return false;
-  text.remove_prefix(static_cast<std::size_t>(result.ptr - text.data()));
+  constexpr std::size_t kMaxDigits = 19;
+  std::uint64_t number = 0;
+  std::size_t digits = 0;
+  for (; digits < text.size() && digits <= kMaxDigits; ++digits) {
+    const unsigned digit = static_cast<unsigned char>(text[digits]) - unsigned{'0'};
+    if (digit > 9) break;
+    number = number * 10 + digit;
+  }
+  if (digits == 0 || digits > kMaxDigits || (digits > 1 && text.front() == '0') ||
+      number > static_cast<std::uint64_t>(std::numeric_limits<Int>::max())) {
+    return false;
+  }
+  value = static_cast<Int>(number);
+  text.remove_prefix(digits);
   if (separator == '\0') return true;
   if (text.empty() || text.front() != separator) return false;
   text.remove_prefix(1);
@@ -59,10 +93,7 @@ std::optional<Payload> parse_payload(std::string_view text, std::size_t size) {
   const std::size_t header = text.size() - rest.size();
   const std::size_t padding = padding_for(header, size);
   if (rest.size() != padding) return std::nullopt;
-  if (padding > 0 &&
-      (rest.front() != ' ' || rest.find_first_not_of(kPad, 1) != std::string_view::npos)) {
-    return std::nullopt;
-  }
+  if (padding > 0 && (rest.front() != ' ' || !all_pad(rest.substr(1)))) return std::nullopt;
   return payload;
 }
 

@@ -1,6 +1,7 @@
 // Payload: the text of one load-test message, "<sender-index> <seq> <send-ns> <padding>", where
 // the padding (' ' then 'x's) brings the text to the requested size when the header is shorter.
-// Promises: parse_payload(format(p, size), size) == p; anything else parsed is rejected.
+// Promises: for sent_ns >= 0 (CLOCK_MONOTONIC), parse_payload(text, size) == p for the text
+// append_payload(p, size) writes; any other text is rejected.
 #pragma once
 
 #include <cstddef>

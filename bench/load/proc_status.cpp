@@ -1,5 +1,7 @@
 #include "proc_status.h"
 
+#include <time.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -21,6 +23,15 @@ std::optional<ProcSample> sample_process(pid_t pid) {
   }
   if (!have_rss || !have_threads) return std::nullopt;
   return sample;
+}
+
+std::optional<double> process_cpu_seconds(pid_t pid) {
+  clockid_t clock{};
+  timespec ts{};
+  if (::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 }  // namespace achat::load

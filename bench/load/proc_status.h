@@ -1,4 +1,5 @@
-// Reads another process's resident memory and thread count from /proc/PID/status.
+// Samples another process: resident memory and thread count (/proc/PID/status), CPU time (the
+// kernel's CPU clock of the process).
 #pragma once
 
 #include <sys/types.h>
@@ -15,5 +16,11 @@ struct ProcSample {
 
 // nullopt if the process is gone or the file lacks either field.
 std::optional<ProcSample> sample_process(pid_t pid);
+
+// User + system CPU time of all the process's threads so far (exited ones included), in
+// seconds. This is utime + stime of /proc/PID/stat, read from the process's CPU clock
+// (clock_getcpuclockid) to the nanosecond instead of in 10 ms clock ticks, which would be 7%
+// of a 0.15 s relay run. nullopt if the process is gone.
+std::optional<double> process_cpu_seconds(pid_t pid);
 
 }  // namespace achat::load

@@ -20,6 +20,18 @@ std::optional<double> rss_per_connection_bytes(const Options& options, const Res
   return grown_kb * 1024 / options.clients;
 }
 
+// The load generator's CPU time over the timed phase in % of one core: near 100 means the run
+// measured the generator as much as the server.
+double load_cpu_pct(const Results& results) {
+  return results.timed_s > 0 ? results.load_cpu_s / results.timed_s * 100 : 0;
+}
+
+// CPU time per delivered line, in microseconds.
+std::optional<double> us_per_delivery(std::optional<double> cpu_s, const Results& results) {
+  if (!cpu_s || results.deliveries == 0) return std::nullopt;
+  return *cpu_s * 1e6 / static_cast<double>(results.deliveries);
+}
+
 // Writes one flat JSON object: {"key": value, ...}.
 class JsonObject {
  public:
@@ -31,6 +43,10 @@ class JsonObject {
   void number(std::string_view key, double value) {
     this->key(key);
     std::fprintf(out_, "%.3f", value);
+  }
+  // Nothing at all if there is no value.
+  void number(std::string_view key, std::optional<double> value) {
+    if (value) number(key, *value);
   }
   void integer(std::string_view key, std::uint64_t value) {
     this->key(key);
@@ -86,9 +102,12 @@ void text_sample(std::FILE* out, const char* when, const std::optional<ProcSampl
 }  // namespace
 
 void print_text(std::FILE* out, const Options& options, const Results& results) {
-  std::fprintf(out, "workload %s against %s: %" PRIu32 " clients, %" PRIu32 " recipients, ",
+  std::fprintf(out,
+               "workload %s against %s: %" PRIu32 " clients, %" PRIu32
+               " recipients (pattern %s%s, seed %" PRIu64 "), ",
                options.workload.c_str(), options.server_text.c_str(), options.clients,
-               options.recipients);
+               options.recipients, pattern_name(options.pattern),
+               options.include_self ? ", self included" : "", options.seed);
   if (options.open_loop()) {
     std::fprintf(out, "open loop %g msg/s per client", options.rate);
   } else {
@@ -109,6 +128,17 @@ void print_text(std::FILE* out, const Options& options, const Results& results) 
   if (options.open_loop()) {
     std::fprintf(out, "  send lag us      p99 %.1f  max %.1f (load generator behind schedule)\n",
                  results.send_lag.p99_us, results.send_lag.max_us);
+  }
+  std::fprintf(out, "  generator CPU    %.3f s (%.0f%% of a core), %.3f us per delivery\n",
+               results.load_cpu_s, load_cpu_pct(results),
+               us_per_delivery(results.load_cpu_s, results).value_or(0));
+  if (results.server_idle_cpu_pct) {
+    std::fprintf(out, "  server idle CPU  %.1f%% of a core (one idle second after ready)\n",
+                 *results.server_idle_cpu_pct);
+  }
+  if (results.server_cpu_s) {
+    std::fprintf(out, "  server CPU       %.3f s, %.3f us per delivery\n", *results.server_cpu_s,
+                 us_per_delivery(results.server_cpu_s, results).value_or(0));
   }
   text_sample(out, "before connect", results.server_before);
   text_sample(out, "after ready", results.server_ready);
@@ -131,6 +161,9 @@ void print_json(std::FILE* out, const Options& options, const Results& results) 
   json.string("server", options.server_text);
   json.integer("clients", options.clients);
   json.integer("recipients", options.recipients);
+  json.string("pattern", pattern_name(options.pattern));
+  json.integer("seed", options.seed);
+  json.boolean("include_self", options.include_self);
   json.integer("window", options.window);
   json.integer("messages", options.messages);
   json.integer("size", options.size);
@@ -151,6 +184,12 @@ void print_json(std::FILE* out, const Options& options, const Results& results) 
     json.number("send_lag_p99_us", results.send_lag.p99_us);
     json.number("send_lag_max_us", results.send_lag.max_us);
   }
+  json.number("load_cpu_s", results.load_cpu_s);
+  json.number("load_cpu_pct", load_cpu_pct(results));
+  json.number("load_cpu_us_per_delivery", us_per_delivery(results.load_cpu_s, results));
+  json.number("server_idle_cpu_pct", results.server_idle_cpu_pct);
+  json.number("server_cpu_s", results.server_cpu_s);
+  json.number("server_cpu_us_per_delivery", us_per_delivery(results.server_cpu_s, results));
   json_sample(json, "before", results.server_before);
   json_sample(json, "ready", results.server_ready);
   json_sample(json, "end", results.server_end);

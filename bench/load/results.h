@@ -31,9 +31,14 @@ struct Results {
   Percentiles latency;   // receive time - send timestamp in the payload
   Percentiles send_lag;  // open loop: actual - scheduled send time (load generator lag)
 
+  double load_cpu_s = 0;  // the load generator's own CPU time over the timed phase
+
   // The server process, if --server-pid was given: before connecting, after the ready
   // barrier, at the end.
   std::optional<ProcSample> server_before, server_ready, server_end;
+  std::optional<double> server_cpu_s;         // server CPU time over the timed phase
+  std::optional<double> server_idle_cpu_pct;  // over one idle second after the ready barrier;
+                                              // 100 = one core
 };
 
 }  // namespace achat::load

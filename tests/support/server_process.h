@@ -28,6 +28,7 @@ class ServerProcess {
   ~ServerProcess();
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   void signal(int number) const;
   // VmRSS, VmHWM (peak RSS) and Threads from /proc/PID/status.
   std::size_t rss_kib() const;

@@ -1,0 +1,74 @@
+// a-chat-load against the real a-chat-server: with recipients drawn at random every delivery
+// passes the checks, and the server's CPU is reported, idle and per delivered line.
+// Arguments: the server binary (binary_test_main.cpp); ACHAT_LOAD_BINARY names a-chat-load.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server_process.h"
+
+namespace achat::testing {
+namespace {
+
+std::string load_binary() {
+  const char* path = std::getenv("ACHAT_LOAD_BINARY");
+  return path != nullptr ? path : "";
+}
+
+// The number after "key": in a-chat-load's one-line JSON, if it is there.
+std::optional<double> json_number(const std::string& json, const std::string& key) {
+  const std::string quoted = "\"" + key + "\": ";
+  const auto at = json.find(quoted);
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(json.c_str() + at + quoted.size(), nullptr);
+}
+
+Finished run_load(const ServerProcess& server, std::vector<std::string> args) {
+  args.insert(args.end(), {"--server", "127.0.0.1:" + std::to_string(server.port()), "--json",
+                           "--server-pid", std::to_string(server.pid())});
+  return run_to_completion(load_binary(), args);
+}
+
+TEST(LoadGenerator, RandomRecipientsAllCheckedAgainstTheServer) {
+  ASSERT_FALSE(load_binary().empty()) << "ACHAT_LOAD_BINARY is not set";
+  ServerProcess server(server_binary(), {});
+  const Finished run =
+      run_load(server, {"--workload", "fanout", "--clients", "20", "--messages", "300",
+                        "--seed", "7"});
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("\"ok\": true"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\"pattern\": \"random\""), std::string::npos) << run.out;
+  EXPECT_EQ(json_number(run.out, "seed"), 7) << run.out;
+  EXPECT_EQ(json_number(run.out, "deliveries"), 20 * 300 * 3) << run.out;
+  EXPECT_GT(json_number(run.out, "server_cpu_us_per_delivery").value_or(0), 0) << run.out;
+  EXPECT_GT(json_number(run.out, "server_threads_end").value_or(0), 40) << run.out;
+  // Every client logged in, nothing sent: a server that spins or polls would show here.
+  const auto idle = json_number(run.out, "server_idle_cpu_pct");
+  ASSERT_TRUE(idle.has_value()) << run.out;
+  EXPECT_LT(*idle, 10) << run.out;
+}
+
+TEST(LoadGenerator, OpenLoopCrowdReportsLatencyAndSendLag) {
+  ServerProcess server(server_binary(), {});
+  const Finished run = run_load(server, {"--workload", "crowd-active", "--clients", "200",
+                                         "--duration", "1"});
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(json_number(run.out, "deliveries"), 200 * 2) << run.out;
+  EXPECT_TRUE(json_number(run.out, "latency_p999_us").has_value()) << run.out;
+  EXPECT_TRUE(json_number(run.out, "send_lag_p99_us").has_value()) << run.out;
+}
+
+// The ring must stay available: it is the server's best case, kept for comparison.
+TEST(LoadGenerator, NextPatternStillPasses) {
+  ServerProcess server(server_binary(), {});
+  const Finished run = run_load(server, {"--workload", "fanout", "--pattern", "next",
+                                         "--clients", "10", "--messages", "100"});
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("\"pattern\": \"next\""), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace achat::testing
