@@ -8,6 +8,7 @@
 #include "achat/inbox_stream.h"
 #include "achat/line_reader.h"
 #include "achat/protocol.h"
+#include "achat/thread_policy.h"
 
 namespace achat {
 
@@ -50,6 +51,7 @@ std::string ReaderTask::end_reason(std::string seen) {
 }
 
 void ReaderTask::operator()() {
+  schedule_as_batch_thread();
   Connection& self = *connection;
   // From here on the broker sees this reader's end, whatever ends it (an exception included).
   InboxStream stream(std::move(inbox), self.id(), server_stopping);

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include "achat/protocol.h"
+#include "achat/thread_policy.h"
 
 namespace achat {
 
@@ -37,6 +38,7 @@ void close_gracefully(const Socket& socket) {
 }
 
 void WriterTask::operator()() {
+  schedule_as_batch_thread();
   Connection& self = *connection;
   std::array<OutboundLine, kWriteBatch> batch;
   std::array<iovec, kWriteBatch> chunks;

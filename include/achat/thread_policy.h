@@ -1,0 +1,18 @@
+// How the per-connection threads ask the kernel to schedule them.
+#pragma once
+
+#include <sched.h>
+
+namespace achat {
+
+// Puts the calling thread under SCHED_BATCH (no privilege needed; same nice level): the kernel
+// then does not let it preempt a running thread when it wakes up. Readers and writers are
+// woken by the thousand, mostly by the broker; under the default policy each woken writer
+// preempted the broker in the middle of a round, so one round cost a context switch per writer
+// it fed. Measured in bench/RESULTS.md. Failure (a kernel without it) changes nothing else.
+inline void schedule_as_batch_thread() noexcept {
+  const sched_param param{};
+  ::sched_setscheduler(0, SCHED_BATCH, &param);
+}
+
+}  // namespace achat
