@@ -5,11 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-options=(--buildtype=release -Dtests=false -Dbench=false)
-if [ -d build-release ]; then
-  meson configure build-release "${options[@]}" >/dev/null
-else
-  meson setup build-release "${options[@]}" >/dev/null
-fi
+setup=(meson setup build-release --buildtype=release -Dtests=false -Dbench=false)
+[ -d build-release ] && setup+=(--reconfigure)  # a build dir from before the tests option
+"${setup[@]}" >/dev/null
 ninja -C build-release src/a-chat-server src/client/a-chat-client >/dev/null
 exec build-release/src/a-chat-server "$@"

@@ -25,6 +25,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+constexpr int kStatsLineDue = 0;  // not a signal number
+
 // The signals main answers; blocked in every thread so that only sigtimedwait() sees them.
 sigset_t handled_signals() {
   sigset_t signals;
@@ -42,7 +44,7 @@ std::vector<std::string> environment_names() {
   return names;
 }
 
-// Waits for the next signal or the next stats line, whichever comes first; -1 for the latter.
+// Waits for the next signal or the next stats line, whichever comes first.
 int next_signal(const sigset_t& signals, std::chrono::seconds interval, Clock::time_point& next_stats) {
   while (true) {
     if (interval.count() == 0) {
@@ -58,7 +60,7 @@ int next_signal(const sigset_t& signals, std::chrono::seconds interval, Clock::t
     if (signal > 0) return signal;
     if (errno == EAGAIN) {
       next_stats = std::max(next_stats + interval, Clock::now());
-      return -1;
+      return kStatsLineDue;
     }
   }
 }
@@ -71,7 +73,7 @@ void serve_until_stopped(achat::Log& log, const achat::Server& server,
   auto next_stats = Clock::now() + interval;
   while (true) {
     switch (next_signal(signals, interval, next_stats)) {
-      case -1:
+      case kStatsLineDue:
         spdlog::info("{}", reporter.line());
         break;
       case SIGHUP:
