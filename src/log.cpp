@@ -14,24 +14,21 @@
 
 namespace achat {
 
+bool is_log_level(std::string_view level) {
+  // from_str() answers "off" for any name it does not know.
+  return spdlog::level::from_str(std::string(level)) != spdlog::level::off || level == "off";
+}
+
 namespace {
 
 constexpr const char* kLoggerName = "a-chat";
 
 spdlog::level::level_enum parse_level(std::string_view level) {
-  const auto parsed = spdlog::level::from_str(std::string(level));
-  if (parsed == spdlog::level::off && level != "off") {
-    throw std::runtime_error("unknown log level \"" + std::string(level) + "\"");
-  }
-  return parsed;
+  if (!is_log_level(level)) throw std::runtime_error("unknown log level \"" + std::string(level) + "\"");
+  return spdlog::level::from_str(std::string(level));
 }
 
 }  // namespace
-
-bool is_log_level(std::string_view level) {
-  const auto parsed = spdlog::level::from_str(std::string(level));
-  return parsed != spdlog::level::off || level == "off";
-}
 
 Log::Log(const LogSettings& settings)
     : pool_(std::make_shared<spdlog::details::thread_pool>(settings.queue_lines, 1)) {
@@ -64,8 +61,11 @@ Log::~Log() {
       kLoggerName, std::make_shared<spdlog::sinks::stderr_sink_mt>());
   fallback->set_formatter(make_log_formatter(LogStyle::timestamped));
   spdlog::set_default_logger(std::move(fallback));
+  // The pool's destructor lets the worker write every queued line, then joins it; only then is
+  // the logger (with its sink) released, so it is never destroyed under the worker's feet. (The
+  // worker's own reference counting happens inside libspdlog, which TSan cannot see.)
+  pool_.reset();
   logger_.reset();
-  pool_.reset();  // its destructor lets the worker write every queued line, then joins it
 }
 
 void Log::reopen() {

@@ -22,6 +22,7 @@ char journal_priority(spdlog::level::level_enum level) {
   }
 }
 
+// The pattern flag %* (stateless, so any thread may use a clone): "<N>" for the line's level.
 class JournalPriority final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& message, const std::tm&,

@@ -50,7 +50,7 @@ TEST(Logging, AStderrPipeNobodyReadsNeverStopsTheChat) {
 
   server.drain_output();
   server.signal(SIGTERM);
-  ASSERT_EQ(server.wait_exit(kDeadline), 0);
+  ASSERT_EQ(server.wait_exit(kDeadline), 0) << server.log();
   const std::string log = server.log();
   // The queue keeps the newest lines; the summary counts what it dropped.
   EXPECT_NE(log.find("SIGTERM: shutting down"), std::string::npos) << log;
