@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Sets up, builds (release) and starts the a-chat server on 127.0.0.1:8080 in the foreground.
-# Extra arguments go to the server (e.g. --log-level=debug). Ctrl-C stops it gracefully.
+# Sets up (build and run packages only), builds the two programs (release, no tests) and runs the
+# server in the foreground. Arguments go to the server: an address (default 127.0.0.1:8080) and
+# options, e.g. `scripts/serve.sh 127.0.0.1:9000 --log-level=debug`. Ctrl-C stops it gracefully.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-[ -d build-release ] || meson setup build-release --buildtype=release -Dbench=false >/dev/null
+setup=(meson setup build-release --buildtype=release -Dtests=false -Dbench=false)
+[ -d build-release ] && setup+=(--reconfigure)  # a build dir from before the tests option
+"${setup[@]}" >/dev/null
 ninja -C build-release src/a-chat-server src/client/a-chat-client >/dev/null
-exec build-release/src/a-chat-server 127.0.0.1:8080 "$@"
+exec build-release/src/a-chat-server "$@"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what a-chat needs to build, test and run, from Debian 12's packages. Idempotent:
-# apt runs only if something is missing. Needs root (or sudo) the first time.
+# Installs what a-chat needs from Debian 12's packages. Idempotent: apt runs only if something is
+# missing. Needs root (or sudo) the first time.
+#   setup.sh           what building and running the server and client need
+#   setup.sh --tests   that, plus what the tests, benchmarks, fuzzer and unit checks need
 set -euo pipefail
 
 packages=(
@@ -9,10 +11,18 @@ packages=(
   libconcurrentqueue-dev                           # moodycamel lock-free queues
   libspdlog-dev libfmt-dev                         # logging
   libedit-dev                                      # the interactive client's line editor
-  libgtest-dev libgmock-dev libbenchmark-dev       # tests and micro-benchmarks
-  clang libclang-rt-14-dev                         # libFuzzer target
-  tmux                                             # the interactive client's end-to-end test
 )
+case "${1:-}" in
+  "") ;;
+  --tests)
+    packages+=(
+      libgtest-dev libgmock-dev libbenchmark-dev   # tests and micro-benchmarks
+      clang libclang-rt-14-dev                     # libFuzzer target
+      tmux                                         # the interactive client's end-to-end test
+      systemd                                      # systemd-analyze checks the unit
+    ) ;;
+  *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+esac
 
 missing=()
 for package in "${packages[@]}"; do

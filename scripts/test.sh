@@ -6,7 +6,7 @@
 #   ACHAT_FUZZ_SECONDS  fuzzing time per target (default 60)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+bash scripts/setup.sh --tests || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 variants=${ACHAT_VARIANTS:-release address thread fuzz}
 fuzz_seconds=${ACHAT_FUZZ_SECONDS:-60}

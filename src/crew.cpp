@@ -20,6 +20,7 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
     body = nullptr;  // release what the body owned before announcing the end
     std::lock_guard finished_lock(mutex_);
     finished_.push_back(slot);
+    thread_ended_.notify_all();
   };
   boost::thread::attributes attributes;
   attributes.set_stack_size(stack_bytes_);
@@ -31,6 +32,7 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
   }
 }
 
+// A finished thread has nothing left to do but return, so joining it here is brief.
 void Crew::join_finished() {
   for (auto slot : finished_) {
     slot->join();
@@ -40,19 +42,11 @@ void Crew::join_finished() {
 }
 
 void Crew::join_all() {
+  std::unique_lock lock(mutex_);
   while (true) {
-    Threads running;
-    {
-      std::lock_guard lock(mutex_);
-      join_finished();
-      if (threads_.empty()) return;
-      running.splice(running.end(), threads_);
-    }
-    // Joined without the lock, which the ending threads need. They push their (now moved)
-    // slots onto finished_; splice keeps iterators valid, so clear them after.
-    for (auto& thread : running) thread.join();
-    std::lock_guard lock(mutex_);
-    finished_.clear();
+    join_finished();
+    if (threads_.empty()) return;
+    thread_ended_.wait(lock);
   }
 }
 

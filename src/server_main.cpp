@@ -1,21 +1,123 @@
-// a-chat-server: parses options, starts the Server, and stops it gracefully on SIGINT/SIGTERM.
+// a-chat-server: parses options, starts the Server, answers signals, and stops it gracefully on
+// SIGINT/SIGTERM. Exit status: 0 after a graceful stop, 1 if it cannot start, 2 for bad options.
 #include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <cstdio>
 #include <exception>
 #include <optional>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "achat/log.h"
+#include "achat/process_limits.h"
 #include "achat/server.h"
 #include "achat/server_options.h"
 #include "achat/stats_reporter.h"
 #include "metrics_server.h"
+
+extern char** environ;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kStatsLineDue = 0;  // not a signal number
+
+// The signals main answers; blocked in every thread so that only sigtimedwait() sees them.
+sigset_t handled_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (const int signal : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&signals, signal);
+  return signals;
+}
+
+std::vector<std::string> environment_names() {
+  std::vector<std::string> names;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view variable(*entry);
+    names.emplace_back(variable.substr(0, variable.find('=')));
+  }
+  return names;
+}
+
+// Waits for the next signal or the next stats line, whichever comes first.
+int next_signal(const sigset_t& signals, std::chrono::seconds interval, Clock::time_point& next_stats) {
+  while (true) {
+    if (interval.count() == 0) {
+      const int signal = sigwaitinfo(&signals, nullptr);
+      if (signal > 0) return signal;
+      continue;  // EINTR
+    }
+    const auto left = std::max(Clock::duration::zero(), next_stats - Clock::now());
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+    const timespec timeout{static_cast<time_t>(seconds.count()),
+                           static_cast<long>(std::chrono::nanoseconds(left - seconds).count())};
+    const int signal = sigtimedwait(&signals, nullptr, &timeout);
+    if (signal > 0) return signal;
+    if (errno == EAGAIN) {
+      next_stats = std::max(next_stats + interval, Clock::now());
+      return kStatsLineDue;
+    }
+  }
+}
+
+// Serves until SIGINT or SIGTERM; SIGHUP and SIGUSR1 log a stats line on the way.
+void serve_until_stopped(achat::Log& log, const achat::Server& server,
+                         std::chrono::seconds interval) {
+  const sigset_t signals = handled_signals();
+  achat::StatsReporter reporter(server);
+  auto next_stats = Clock::now() + interval;
+  while (true) {
+    switch (next_signal(signals, interval, next_stats)) {
+      case kStatsLineDue:
+        spdlog::info("{}", reporter.line());
+        break;
+      case SIGHUP:
+        log.reopen();
+        spdlog::info("SIGHUP: log reopened; {}", reporter.line());
+        log.flush();
+        break;
+      case SIGUSR1:
+        spdlog::info("SIGUSR1: {}", reporter.line());
+        break;
+      case SIGINT:
+        spdlog::info("SIGINT: shutting down");
+        return;
+      default:
+        spdlog::info("SIGTERM: shutting down");
+        return;
+    }
+  }
+}
+
+int run(achat::ServerOptions& options, achat::Log& log) {
+  try {
+    for (const auto& name : achat::unknown_environment_variables(environment_names())) {
+      spdlog::warn("environment variable {} sets no option (see --help)", name);
+    }
+    spdlog::info("{}; {}", achat::server_version(), achat::fit_to_process_limits(options.config.limits));
+    achat::Server server(options.config);
+    const achat::Log::DropCounting drops(log, server.stats().log_lines_dropped);
+    server.start();
+    std::optional<achat::metrics::MetricsServer> metrics;
+    if (options.metrics_listen) metrics.emplace(server, *options.metrics_listen);
+    serve_until_stopped(log, server, std::chrono::seconds(options.stats_interval_s));
+    metrics.reset();  // before the drain: nothing reads the server while it stops
+    server.stop();
+  } catch (const std::exception& failure) {
+    spdlog::critical("{}", failure.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::string error;
@@ -25,43 +127,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "a-chat-server: %s\n", error.c_str());
     return 2;
   }
-  if (options->help) {
-    std::fputs(achat::server_usage().c_str(), stdout);
+  if (options->help || options->version) {
+    std::fputs(options->help ? achat::server_usage().c_str() : (achat::server_version() + "\n").c_str(),
+               stdout);
     return 0;
   }
-  if (!achat::init_logging(options->log_level)) {
-    std::fprintf(stderr, "a-chat-server: unknown log level \"%s\"\n", options->log_level.c_str());
-    return 2;
-  }
-  // Blocked before any thread starts, so every thread inherits the mask and only sigwait()
-  // below sees these signals.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts (the log's worker is the first), so every thread inherits the mask.
+  const sigset_t signals = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
-
   try {
-    spdlog::info("{}", achat::fit_to_process_limits(options->config.limits));
-    achat::Server server(options->config);
-    server.start();
-    std::optional<achat::metrics::MetricsServer> metrics;
-    if (options->metrics_listen) metrics.emplace(server, *options->metrics_listen);
-    achat::StatsReporter reporter(server);
-    const timespec interval{static_cast<time_t>(options->stats_interval_s), 0};
-    int signal = -1;
-    while (signal != SIGINT && signal != SIGTERM) {
-      signal = options->stats_interval_s > 0 ? sigtimedwait(&stop_signals, nullptr, &interval)
-                                             : sigwaitinfo(&stop_signals, nullptr);
-      if (signal < 0 && errno == EAGAIN) spdlog::info("{}", reporter.line());
-    }
-    spdlog::info("{}: shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-    metrics.reset();  // before the drain: nothing reads the server while it stops
-    server.stop();
+    achat::Log log(options->log);
+    return run(*options, log);
   } catch (const std::exception& failure) {
-    spdlog::critical("{}", failure.what());
+    std::fprintf(stderr, "a-chat-server: %s\n", failure.what());
     return 1;
   }
-  return 0;
 }

@@ -3,63 +3,169 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstddef>
-#include <fstream>
-#include <sys/resource.h>
-#include <variant>
+#include <cstdint>
+#include <set>
+#include <string_view>
+#include <type_traits>
+
+#ifndef ACHAT_VERSION
+#error "ACHAT_VERSION (the meson project version) must be defined"
+#endif
 
 namespace achat {
 
 namespace {
 
-struct Option {
+// Every value an option reads is a number in a range or a piece of text; a bad one is a
+// "problem" completed into an error by where it came from (command line or environment).
+using Problem = std::optional<std::string>;
+
+struct NumberOption {
   const char* name;
   const char* help;
-  std::variant<std::size_t Limits::*, unsigned Limits::*> field;
+  std::uint64_t min;
+  std::uint64_t max;
+  std::uint64_t (*get)(const ServerOptions&);
+  void (*set)(ServerOptions&, std::uint64_t);
 };
 
-const Option kOptions[] = {
-    {"max-line-bytes", "longest line a client may send", &Limits::max_line_bytes},
-    {"max-login-bytes", "longest login", &Limits::max_login_bytes},
-    {"max-recipients", "most names in one recipient list", &Limits::max_recipients},
-    {"max-outbound-bytes", "bytes queued for one client before it is cut as a slow consumer",
-     &Limits::max_outbound_bytes},
-    {"max-queued-bytes",
-     "bytes queued for all clients together; past it the largest backlog is cut (0 = a quarter "
-     "of physical memory, at most 4 GiB)",
-     &Limits::max_queued_bytes},
-    {"max-error-bytes", "unread error replies a client may have before it is cut",
-     &Limits::max_error_bytes},
-    {"max-unrouted-bytes", "bytes one reader may have waiting for the broker before it pauses",
-     &Limits::max_unrouted_bytes},
-    {"max-clients", "connections served at once (0 = sized from process limits)",
-     &Limits::max_clients},
-    {"login-timeout-ms", "time a new connection has to send its login", &Limits::login_timeout_ms},
-    {"write-stall-ms", "time a client with lines pending may go without reading before it is cut",
-     &Limits::write_stall_ms},
-    {"keepalive-idle-s", "idle time before the first TCP keepalive probe", &Limits::keepalive_idle_s},
-    {"keepalive-interval-s", "time between TCP keepalive probes", &Limits::keepalive_interval_s},
-    {"keepalive-probes", "unanswered keepalive probes before a connection is dropped",
-     &Limits::keepalive_probes},
-    {"drain-timeout-ms", "time writers get to deliver on shutdown before connections are cut",
-     &Limits::drain_timeout_ms},
-    {"thread-stack-bytes", "stack size of each reader and writer thread",
-     &Limits::thread_stack_bytes},
-    {"read-chunk-bytes", "bytes per recv() call", &Limits::read_chunk_bytes},
-    {"broker-spin-us", "longest the broker polls an empty inbox before it sleeps (adaptive)",
-     &Limits::broker_spin_us},
-};
-
-template <class Number>
-bool parse_number(const std::string& text, Number& value) {
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return !text.empty() && error == std::errc() && end == text.data() + text.size();
+template <auto field>
+constexpr NumberOption limit(const char* name, const char* help, std::uint64_t min,
+                             std::uint64_t max) {
+  using Field = std::remove_cvref_t<decltype(Limits{}.*field)>;
+  return {name, help, min, max,
+          [](const ServerOptions& options) -> std::uint64_t { return options.config.limits.*field; },
+          [](ServerOptions& options, std::uint64_t value) {
+            options.config.limits.*field = static_cast<Field>(value);
+          }};
 }
 
-std::size_t read_proc_number(const char* path, std::size_t fallback) {
-  std::ifstream file(path);
-  std::size_t value = 0;
-  return file >> value ? value : fallback;
+constexpr std::uint64_t kKiB = 1024;
+constexpr std::uint64_t kMiB = 1024 * kKiB;
+constexpr std::uint64_t kGiB = 1024 * kMiB;
+constexpr std::uint64_t kHourMs = 3'600'000;
+
+// Minimums: the smallest value that still works (a stack glibc can start a thread on, a read
+// no smaller than the first one, a line that holds a login); maximums: far beyond any sane use,
+// low enough that a typo (an extra digit or three) is caught instead of exhausting memory.
+const NumberOption kNumbers[] = {
+    limit<&Limits::max_line_bytes>("max-line-bytes", "longest line a client may send", 64,
+                                   64 * kMiB),
+    limit<&Limits::max_login_bytes>("max-login-bytes", "longest login", 1, 1024),
+    limit<&Limits::max_recipients>("max-recipients", "most names in one recipient list", 1,
+                                   100'000),
+    limit<&Limits::max_outbound_bytes>(
+        "max-outbound-bytes", "bytes queued for one client before it is cut as a slow consumer",
+        4 * kKiB, 4 * kGiB),
+    limit<&Limits::max_queued_bytes>(
+        "max-queued-bytes",
+        "bytes queued for all clients together; past it the largest backlog is cut (0 = a quarter "
+        "of physical memory, at most 4 GiB)",
+        0, 1024 * kGiB),
+    limit<&Limits::max_error_bytes>("max-error-bytes",
+                                    "unread error replies a client may have before it is cut",
+                                    1 * kKiB, 64 * kMiB),
+    limit<&Limits::max_unrouted_bytes>(
+        "max-unrouted-bytes", "bytes one reader may have waiting for the broker before it pauses",
+        4 * kKiB, kGiB),
+    limit<&Limits::max_clients>("max-clients",
+                                "connections served at once, 0 = sized from process limits", 0,
+                                1'000'000),
+    limit<&Limits::login_timeout_ms>("login-timeout-ms",
+                                     "time a new connection has to send its login", 10, kHourMs),
+    limit<&Limits::write_stall_ms>(
+        "write-stall-ms", "time a client with lines pending may go without reading before it is cut",
+        10, kHourMs),
+    // The kernel's own caps: TCP_KEEPIDLE and TCP_KEEPINTVL 32767 s, TCP_KEEPCNT 127.
+    limit<&Limits::keepalive_idle_s>("keepalive-idle-s",
+                                     "idle time before the first TCP keepalive probe", 1, 32'767),
+    limit<&Limits::keepalive_interval_s>("keepalive-interval-s",
+                                         "time between TCP keepalive probes", 1, 32'767),
+    limit<&Limits::keepalive_probes>(
+        "keepalive-probes", "unanswered keepalive probes before a connection is dropped", 1, 127),
+    limit<&Limits::drain_timeout_ms>(
+        "drain-timeout-ms", "time writers get to deliver on shutdown before connections are cut",
+        0, kHourMs),
+    limit<&Limits::thread_stack_bytes>("thread-stack-bytes",
+                                       "stack size of each reader and writer thread", 32 * kKiB,
+                                       kGiB),
+    limit<&Limits::read_chunk_bytes>("read-chunk-bytes", "bytes per recv() call", 256, kMiB),
+    limit<&Limits::broker_spin_us>(
+        "broker-spin-us", "longest the broker polls an empty inbox before it sleeps (adaptive)", 0,
+        1'000'000),
+    {"stats-interval", "seconds between stats lines in the log, 0 = none", 0, 86'400,
+     [](const ServerOptions& options) -> std::uint64_t { return options.stats_interval_s; },
+     [](ServerOptions& options, std::uint64_t value) {
+       options.stats_interval_s = static_cast<unsigned>(value);
+     }},
+    {"log-queue-lines",
+     "log lines queued for the log's writer; when full the oldest is dropped and counted", 16,
+     1'048'576,
+     [](const ServerOptions& options) -> std::uint64_t { return options.log.queue_lines; },
+     [](ServerOptions& options, std::uint64_t value) {
+       options.log.queue_lines = static_cast<std::size_t>(value);
+     }},
+};
+
+struct TextOption {
+  const char* name;
+  const char* usage;  // left column of --help
+  const char* help;
+  Problem (*apply)(ServerOptions&, const std::string&);
+};
+
+const TextOption kTexts[] = {
+    {"log-level", "--log-level LEVEL", "trace, debug, info, warn, error, critical, off (default info)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       if (!is_log_level(value)) {
+         return "needs one of trace, debug, info, warn, error, critical, off, got \"" + value + "\"";
+       }
+       options.log.level = value;
+       return std::nullopt;
+     }},
+    {"log-file", "--log-file PATH", "append the log to PATH, reopened on SIGHUP (default stderr)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       if (value.empty()) return "needs a file path";
+       options.log.file = value;
+       return std::nullopt;
+     }},
+    {"metrics-listen", "--metrics-listen HOST:PORT",
+     "serve HTTP GET /metrics (Prometheus) and /connz (default off)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       options.metrics_listen = Endpoint::parse(value);
+       if (!options.metrics_listen) return Endpoint::bad_address_error(value);
+       return std::nullopt;
+     }},
+};
+
+template <class Option, std::size_t N>
+const Option* find(const Option (&options)[N], std::string_view name) {
+  const auto* found = std::find_if(std::begin(options), std::end(options),
+                                   [&](const Option& option) { return name == option.name; });
+  return found == std::end(options) ? nullptr : found;
+}
+
+bool is_option(std::string_view name) { return find(kNumbers, name) || find(kTexts, name); }
+
+Problem apply(ServerOptions& options, std::string_view name, const std::string& value) {
+  if (const auto* text = find(kTexts, name)) return text->apply(options, value);
+  const auto* number = find(kNumbers, name);
+  std::uint64_t parsed = 0;
+  const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (value.empty() || error != std::errc() || end != value.data() + value.size() ||
+      parsed < number->min || parsed > number->max) {
+    return "needs an integer from " + std::to_string(number->min) + " to " +
+           std::to_string(number->max) + ", got \"" + value + "\"";
+  }
+  number->set(options, parsed);
+  return std::nullopt;
+}
+
+Problem apply_endpoint(ServerOptions& options, const std::string& value) {
+  const auto endpoint = Endpoint::parse(value);
+  if (!endpoint) return Endpoint::bad_address_error(value);
+  options.config.endpoint = *endpoint;
+  return std::nullopt;
 }
 
 // ACHAT_MAX_LINE_BYTES for max-line-bytes.
@@ -69,156 +175,122 @@ std::string environment_name(std::string_view option) {
   return name;
 }
 
-// The environment's settings as command-line arguments, to be parsed before the real ones.
-std::vector<std::string> arguments_from(const EnvironmentLookup& environment) {
-  std::vector<std::string> args;
-  if (!environment) return args;
-  if (const char* listen = environment("ACHAT_LISTEN")) args.emplace_back(listen);
-  std::vector<std::string> names{"log-level", "stats-interval", "metrics-listen"};
-  for (const Option& option : kOptions) names.emplace_back(option.name);
-  for (const auto& name : names) {
-    if (const char* value = environment(environment_name(name).c_str())) {
-      args.push_back("--" + name + "=" + value);
+constexpr const char* kListenVariable = "ACHAT_LISTEN";
+
+std::vector<std::string> option_names() {
+  std::vector<std::string> names;
+  for (const auto& option : kNumbers) names.emplace_back(option.name);
+  for (const auto& option : kTexts) names.emplace_back(option.name);
+  return names;
+}
+
+std::optional<std::string> apply_environment(ServerOptions& options,
+                                             const EnvironmentLookup& environment) {
+  if (!environment) return std::nullopt;
+  if (const char* listen = environment(kListenVariable)) {
+    if (auto problem = apply_endpoint(options, listen)) {
+      return std::string(kListenVariable) + "=" + listen + ": " + *problem;
     }
   }
-  return args;
+  for (const auto& name : option_names()) {
+    const std::string variable = environment_name(name);
+    if (const char* value = environment(variable.c_str())) {
+      if (auto problem = apply(options, name, value)) {
+        return variable + "=" + value + ": option --" + name + " " + *problem;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> apply_command_line(ServerOptions& options,
+                                              const std::vector<std::string>& args) {
+  bool have_endpoint = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      options.help = true;
+    } else if (arg == "--version" || arg == "-V") {
+      options.version = true;
+    } else if (arg.rfind("--", 0) == 0) {
+      std::string name = arg.substr(2);
+      std::optional<std::string> value;
+      if (const auto equals = name.find('='); equals != std::string::npos) {
+        value = name.substr(equals + 1);
+        name.resize(equals);
+      }
+      if (!is_option(name)) return "unknown option --" + name + " (see --help)";
+      if (!value && i + 1 < args.size()) value = args[++i];
+      if (!value) return "option --" + name + " needs a value";
+      if (auto problem = apply(options, name, *value)) return "option --" + name + " " + *problem;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return "unknown option " + arg + " (see --help)";
+    } else if (have_endpoint) {
+      return "unexpected argument: " + arg;
+    } else {
+      if (auto problem = apply_endpoint(options, arg)) return *problem;
+      have_endpoint = true;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& command_line,
+std::optional<ServerOptions> parse_server_options(const std::vector<std::string>& args,
                                                   std::string& error,
                                                   const EnvironmentLookup& environment) {
   ServerOptions options;
-  std::vector<std::string> args = arguments_from(environment);
-  const std::size_t from_environment = args.size();
-  args.insert(args.end(), command_line.begin(), command_line.end());
-  bool have_endpoint = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (i == from_environment) have_endpoint = false;  // the command line may override ACHAT_LISTEN
-    if (arg == "--help" || arg == "-h") {
-      options.help = true;
-      continue;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      if (have_endpoint) {
-        error = "unexpected argument: " + arg;
-        return std::nullopt;
-      }
-      auto endpoint = Endpoint::parse(arg);
-      if (!endpoint) {
-        error = Endpoint::bad_address_error(arg);
-        return std::nullopt;
-      }
-      options.config.endpoint = *endpoint;
-      have_endpoint = true;
-      continue;
-    }
-    std::string name = arg.substr(2);
-    std::string value;
-    if (const auto equals = name.find('='); equals != std::string::npos) {
-      value = name.substr(equals + 1);
-      name.resize(equals);
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      error = "option --" + name + " needs a value";
-      return std::nullopt;
-    }
-    if (name == "log-level") {
-      options.log_level = value;
-      continue;
-    }
-    if (name == "stats-interval") {
-      if (!parse_number(value, options.stats_interval_s)) {
-        error = "option --stats-interval needs a number of seconds, got \"" + value + "\"";
-        return std::nullopt;
-      }
-      continue;
-    }
-    if (name == "metrics-listen") {
-      options.metrics_listen = Endpoint::parse(value);
-      if (!options.metrics_listen) {
-        error = "option --metrics-listen: bad address \"" + value +
-                "\": expected HOST:PORT, [IPv6]:PORT or :PORT";
-        return std::nullopt;
-      }
-      continue;
-    }
-    const auto* option = std::find_if(std::begin(kOptions), std::end(kOptions),
-                                      [&](const Option& o) { return name == o.name; });
-    if (option == std::end(kOptions)) {
-      error = "unknown option --" + name + " (see --help)";
-      return std::nullopt;
-    }
-    const bool parsed = std::visit(
-        [&](auto field) { return parse_number(value, options.config.limits.*field); },
-        option->field);
-    if (!parsed) {
-      error = "option --" + name + " needs a non-negative integer, got \"" + value + "\"";
-      return std::nullopt;
-    }
+  auto problem = apply_environment(options, environment);
+  if (!problem) problem = apply_command_line(options, args);
+  if (problem) {
+    error = *problem;
+    return std::nullopt;
   }
   return options;
 }
 
 std::string server_usage() {
-  const Limits defaults;
+  const ServerOptions defaults;
   std::string text =
       "usage: a-chat-server [HOST:PORT] [options]\n"
       "A chat server: a client's first line is its login, then `alice, bob: text` sends\n"
       "`from <login>: text` to each listed peer. Default address 127.0.0.1:8080.\n\n"
-      "options (--name=value or --name value):\n"
-      "  --log-level LEVEL          trace, debug, info, warn, error, off (default info)\n"
-      "  --stats-interval SECONDS   period of the stats line in the log, 0 = none (default 60)\n"
-      "  --metrics-listen HOST:PORT serve HTTP GET /metrics (Prometheus) and /connz (default off)\n";
-  for (const Option& option : kOptions) {
-    const std::string value =
-        std::visit([&](auto field) { return std::to_string(defaults.*field); }, option.field);
-    std::string left = "  --" + std::string(option.name) + " N";
-    left.resize(std::max<std::size_t>(left.size() + 1, 29), ' ');
-    text += left + option.help + " (default " + value + ")\n";
+      "options (--name=value or --name value; numbers as MIN..MAX (default)):\n";
+  constexpr std::size_t kHelpColumn = 29;
+  auto add = [&](std::string left, const std::string& help) {
+    left.resize(std::max(left.size() + 1, kHelpColumn), ' ');
+    text += "  " + left + help + "\n";
+  };
+  for (const auto& option : kTexts) add(option.usage, option.help);
+  for (const auto& option : kNumbers) {
+    add("--" + std::string(option.name) + " N", option.help);
+    add("", std::to_string(option.min) + ".." + std::to_string(option.max) + " (default " +
+                std::to_string(option.get(defaults)) + ")");
   }
+  add("--version, -V", "print the version and exit");
+  add("--help, -h", "this text");
   text +=
-      "  --help                     this text\n\n"
-      "Every option can also be set in the environment as ACHAT_<NAME> (upper case, '_' for '-',\n"
+      "\nEvery option can also be set in the environment as ACHAT_<NAME> (upper case, '_' for '-',\n"
       "e.g. ACHAT_MAX_CLIENTS=5000) and the address as ACHAT_LISTEN; the command line wins.\n"
-      "SIGINT or SIGTERM: stop accepting, deliver what was accepted, exit 0.\n";
+      "An ACHAT_ variable that sets nothing gets a warning in the log.\n\n"
+      "signals: SIGINT or SIGTERM: stop accepting, deliver what was accepted, exit 0.\n"
+      "  SIGHUP: reopen --log-file, flush the log, log a stats line. SIGUSR1: log a stats line.\n"
+      "exit status: 0 after a graceful stop, 1 if the server cannot start (address in use,\n"
+      "  log file not writable), 2 for a bad option.\n";
   return text;
 }
 
-std::size_t raise_fd_limit() {
-  rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
-  getrlimit(RLIMIT_NOFILE, &files);
-  return static_cast<std::size_t>(files.rlim_cur);
-}
+std::string server_version() { return "a-chat-server " ACHAT_VERSION; }
 
-std::string fit_to_process_limits(Limits& limits) {
-  rlimit files{};
-  files.rlim_cur = raise_fd_limit();
-  rlimit tasks{};
-  getrlimit(RLIMIT_NPROC, &tasks);
-  constexpr std::size_t kReservedFds = 64;       // listener, logs, stdio, headroom
-  constexpr std::size_t kReservedThreads = 64;   // accept, broker, main and other processes
-  constexpr std::size_t kMapsPerThread = 2;      // stack + guard page
-  constexpr std::size_t kReservedMaps = 1000;    // libraries, heap arenas
-  const std::size_t fds = files.rlim_cur > kReservedFds ? files.rlim_cur - kReservedFds : 1;
-  std::size_t threads = std::min<std::size_t>(
-      {read_proc_number("/proc/sys/kernel/pid_max", 32768),
-       read_proc_number("/proc/sys/kernel/threads-max", 32768),
-       tasks.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(tasks.rlim_cur)});
-  threads = threads > kReservedThreads ? threads - kReservedThreads : 2;
-  const std::size_t maps = read_proc_number("/proc/sys/vm/max_map_count", 65530);
-  const std::size_t by_maps = maps > kReservedMaps ? (maps - kReservedMaps) / (2 * kMapsPerThread) : 1;
-  const std::size_t fitted = std::max<std::size_t>(1, std::min({fds, threads / 2, by_maps}));
-  if (limits.max_clients == 0) limits.max_clients = fitted;
-  return "fd limit " + std::to_string(files.rlim_cur) + ", max clients " +
-         std::to_string(limits.max_clients) + " (process limits allow " + std::to_string(fitted) + ")";
+std::vector<std::string> unknown_environment_variables(const std::vector<std::string>& names) {
+  std::set<std::string> known{kListenVariable};
+  for (const auto& name : option_names()) known.insert(environment_name(name));
+  std::vector<std::string> unknown;
+  for (const auto& name : names) {
+    if (name.rfind("ACHAT_", 0) == 0 && !known.contains(name)) unknown.push_back(name);
+  }
+  return unknown;
 }
 
 }  // namespace achat

@@ -231,8 +231,10 @@ TEST(Hostile, ConnectionFloodPastTheLimitRefusesTheExcessOnly) {
 }
 
 TEST(Hostile, ThreadCreationFailureRefusesThatConnectionAndKeepsServing) {
-  // A stack no mmap can satisfy: every thread creation fails, as at the process's thread limit.
-  ServerProcess server(server_binary(), {"--thread-stack-bytes=200000000000000"});
+  // Stacks of 1 GiB (the largest allowed) in an address space capped 256 MiB above its size:
+  // every thread creation fails, as at the process's thread limit.
+  ServerProcess server(server_binary(), {"--thread-stack-bytes=1073741824"});
+  server.limit_address_space(256 * 1024 * 1024);
   for (int attempt = 0; attempt < 3; ++attempt) {
     TestClient client(server.port());
     EXPECT_EQ(client.read_line(), "error: server full");

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <string>
+#include <vector>
 
 #include "server_process.h"
 #include "test_client.h"
@@ -71,7 +72,10 @@ TEST(Operations, PeriodicStatsLineAndFinalSummaryCountTheLoad) {
   for (int i = 0; i < 100; ++i) burst += "alice, bob: " + std::to_string(i) + "\n";
   alice.send(burst);
   for (int i = 0; i < 100; ++i) ASSERT_EQ(bob.read_line(), "from alice: " + std::to_string(i));
-  ASSERT_TRUE(server.wait_for_log("stats: connections 2, threads 4, routed ", kDeadline)) << server.log();
+  ASSERT_TRUE(server.wait_for_log("stats: connections 2, threads 4, queued ", kDeadline)) << server.log();
+  EXPECT_TRUE(server.wait_for_log(" s: routed ", kDeadline)) << server.log();
+  EXPECT_TRUE(logged(server, "| totals: refused 0 connections and 0 logins, not online 0, cut 0 slow"))
+      << server.log();
   server.signal(SIGTERM);
   ASSERT_EQ(server.wait_exit(kDeadline), 0);
   // 2 ready messages + 100 messages; each of the 100 goes to two recipients; then each client
@@ -79,6 +83,58 @@ TEST(Operations, PeriodicStatsLineAndFinalSummaryCountTheLoad) {
   EXPECT_TRUE(logged(server, "logins 2 (refused 0), messages accepted 102, deliveries routed 202, "
                              "lines written 204, undeliverable 0"))
       << server.log();
+}
+
+TEST(Operations, Sigusr1LogsAStatsLineAndTheServerCarriesOn) {
+  ServerProcess server(server_binary(), {"--stats-interval=0"});
+  auto alice = TestClient::online(server.port(), "alice");
+  alice.send("alice, nobody: hi\n");
+  ASSERT_EQ(alice.read_line(), "from alice: hi");
+  ASSERT_EQ(alice.read_line(), "error: not online: nobody");
+  server.signal(SIGUSR1);
+  ASSERT_TRUE(server.wait_for_log("SIGUSR1: stats: connections 1, threads 2, queued ", kDeadline))
+      << server.log();
+  server.signal(SIGHUP);  // on stderr there is nothing to reopen: a stats line all the same
+  ASSERT_TRUE(server.wait_for_log("SIGHUP: log reopened; stats: connections 1", kDeadline)) << server.log();
+  alice.send("alice: still served\n");
+  EXPECT_EQ(alice.read_line(), "from alice: still served");
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(kDeadline), 0);
+}
+
+TEST(Operations, VersionPrintsTheProjectVersion) {
+  for (const char* flag : {"--version", "-V"}) {
+    const auto run = run_to_completion(server_binary(), {flag});
+    EXPECT_EQ(run.status, 0) << flag;
+    EXPECT_EQ(run.out, "a-chat-server 0.1.0\n") << flag;
+  }
+}
+
+TEST(Operations, BadOptionsNameTheOptionAndItsRangeAndExitTwo) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--bogus"}, "unknown option --bogus (see --help)"},
+      {{"--read-chunk-bytes=0"}, "option --read-chunk-bytes needs an integer from 256 to 1048576, got \"0\""},
+      {{"--max-line-bytes=0"}, "option --max-line-bytes needs an integer from 64 to 67108864, got \"0\""},
+      {{"--thread-stack-bytes=1"},
+       "option --thread-stack-bytes needs an integer from 32768 to 1073741824, got \"1\""},
+  };
+  for (const auto& [args, expected] : cases) {
+    const auto run = run_to_completion(server_binary(), args);
+    EXPECT_EQ(run.status, 2) << args[0];
+    EXPECT_EQ(run.out, "a-chat-server: " + expected + "\n");
+  }
+  const auto from_environment =
+      run_to_completion("/usr/bin/env", {"ACHAT_MAX_CLIENTS=lots", server_binary()});
+  EXPECT_EQ(from_environment.status, 2);
+  EXPECT_EQ(from_environment.out, "a-chat-server: ACHAT_MAX_CLIENTS=lots: option --max-clients needs an "
+                                  "integer from 0 to 1000000, got \"lots\"\n");
+}
+
+TEST(Operations, AnUnknownAchatVariableIsWarnedAbout) {
+  ServerProcess server(server_binary(), {}, ServerLaunch{.environment = {"ACHAT_MAX_CLEINTS=5"}});
+  EXPECT_TRUE(logged(server, "warning environment variable ACHAT_MAX_CLEINTS sets no option (see --help)"))
+      << server.log();
+  EXPECT_FALSE(logged(server, "ACHAT_LISTEN")) << server.log();
 }
 
 }  // namespace

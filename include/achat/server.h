@@ -42,6 +42,7 @@ class Server {
   void start();
   void stop();  // idempotent; blocks until every thread has ended
   const Stats& stats() const { return stats_; }
+  Stats& stats() { return stats_; }  // for counts kept outside the server: dropped log lines
   std::size_t connections() const { return registry_.size(); }
   std::size_t threads() const { return crew_.running(); }
   // Cost (see queued_cost) of what is queued for writers across all connections, and its budget.

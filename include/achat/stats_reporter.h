@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -9,19 +10,45 @@
 
 namespace achat {
 
-// Owned and called by one thread (main). Remembers the counters at the previous line.
+// The server's gauges and counters at one instant.
+struct StatsSample {
+  std::chrono::steady_clock::time_point at;
+  std::size_t connections = 0;
+  std::size_t threads = 0;
+  std::int64_t queued_bytes = 0;
+  std::uint64_t routed = 0;
+  std::uint64_t written = 0;
+  std::uint64_t writer_wakeups = 0;
+  std::uint64_t broker_rounds = 0;
+  std::uint64_t broker_events = 0;
+  std::uint64_t connections_refused = 0;
+  std::uint64_t logins_refused = 0;
+  std::uint64_t not_online = 0;
+  std::uint64_t slow_consumers = 0;
+  std::uint64_t stalled_consumers = 0;
+  std::uint64_t error_floods = 0;
+  std::uint64_t budget_cuts = 0;
+  std::uint64_t log_lines_dropped = 0;
+};
+
+StatsSample sample_stats(const Server& server);
+
+// "stats: connections 2, threads 4, queued 0 bytes | last 5.0 s: routed 1.4/s, written 1.4/s,
+//  writer wake-ups per line 0.50, broker average batch 1.25 | totals: refused 0 connections and
+//  0 logins, not online 0, cut 0 slow, 0 stalled, 0 error floods, 0 over budget, log lines
+//  dropped 0". Rates and ratios cover the interval from `previous` to `now` ("-" when nothing
+//  was written or routed in it); totals count since the server started.
+std::string stats_line(const StatsSample& previous, const StatsSample& now);
+
+// Owned and called by one thread (main). Remembers the sample of the previous line.
 class StatsReporter {
  public:
   explicit StatsReporter(const Server& server);
-  // "stats: connections 12, threads 24, routed 1500/s, written 1490/s, queued 2048 bytes,
-  //  refused 0 connections and 1 logins, slow consumers 0"
   std::string line();
 
  private:
   const Server& server_;
-  std::chrono::steady_clock::time_point last_time_;
-  std::uint64_t last_routed_ = 0;
-  std::uint64_t last_written_ = 0;
+  StatsSample previous_;
 };
 
 }  // namespace achat

@@ -77,7 +77,7 @@ void chat(const std::string& address) {
 
 TEST(ClientServer, ChatOverIPv6) {
   if (!has_ipv6_loopback()) GTEST_SKIP() << "this machine has no IPv6 loopback (::1)";
-  ServerProcess server(server_path(), {}, "[::1]:0");
+  ServerProcess server(server_path(), {}, achat::testing::ServerLaunch{.address = "[::1]:0"});
   ASSERT_NO_FATAL_FAILURE(chat("[::1]:" + std::to_string(server.port())));
   // The server names IPv6 peers in brackets.
   EXPECT_TRUE(logged_connection_from(server, R"(\[::1\]:\d+)")) << server.log();
@@ -90,7 +90,7 @@ TEST(ClientServer, ClientResolvesLocalhost) {
 
 TEST(ClientServer, ServerListensOnEveryInterfaceForBothFamilies) {
   if (!has_ipv6_loopback()) GTEST_SKIP() << "this machine has no IPv6 loopback (::1)";
-  ServerProcess server(server_path(), {}, ":0");
+  ServerProcess server(server_path(), {}, achat::testing::ServerLaunch{.address = ":0"});
   const std::string port = std::to_string(server.port());
   OnlineClient over_ipv4("127.0.0.1:" + port, "four");
   OnlineClient over_ipv6("[::1]:" + port, "six");

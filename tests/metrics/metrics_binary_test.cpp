@@ -44,7 +44,7 @@ TEST(MetricsOption, FromTheCommandLineOrTheEnvironmentCommandLineWins) {
 TEST(MetricsOption, RejectsAnAddressThatIsNotHostPort) {
   std::string error;
   EXPECT_FALSE(parse_server_options({"--metrics-listen=localhost"}, error));
-  EXPECT_EQ(error, "option --metrics-listen: bad address \"localhost\": expected HOST:PORT, "
+  EXPECT_EQ(error, "option --metrics-listen bad address \"localhost\": expected HOST:PORT, "
                    "[IPv6]:PORT or :PORT");
   const auto finished = run_to_completion(server_binary(), {"--metrics-listen=:99999"});
   EXPECT_EQ(finished.status, 2) << finished.out;

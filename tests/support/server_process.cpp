@@ -7,8 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "temp_dir.h"
+#include "test_client.h"
 
 extern char** environ;
 
@@ -16,10 +23,47 @@ namespace achat::testing {
 
 namespace {
 
+constexpr const char* kListening = "listening on ";
+
+// The environment of this process plus `extra` (NAME=value entries, which win).
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+  std::vector<std::string> entries;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string variable(*entry);
+    const std::string name = variable.substr(0, variable.find('=') + 1);
+    const bool overridden = std::any_of(extra.begin(), extra.end(), [&](const std::string& e) {
+      return e.rfind(name, 0) == 0;
+    });
+    if (!overridden) entries.push_back(variable);
+  }
+  entries.insert(entries.end(), extra.begin(), extra.end());
+  return entries;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> result;
+  for (auto& text : strings) result.push_back(text.data());
+  result.push_back(nullptr);
+  return result;
+}
+
+// "DEVICE:INODE" of the pipe, as systemd formats JOURNAL_STREAM.
+std::string journal_stream_of(int fd) {
+  struct stat pipe_stat {};
+  ::fstat(fd, &pipe_stat);
+  return "JOURNAL_STREAM=" + std::to_string(pipe_stat.st_dev) + ":" + std::to_string(pipe_stat.st_ino);
+}
+
 pid_t spawn_with_output(const std::string& binary, const std::vector<std::string>& args,
-                        int& output_fd, bool merge_stdout) {
+                        int& output_fd, bool merge_stdout, const ServerLaunch& launch = {}) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (!launch.drain_output && ::fcntl(pipe_fds[1], F_SETPIPE_SZ, 4096) < 0) {
+    throw std::runtime_error("cannot shrink the pipe");
+  }
+  std::vector<std::string> extra = launch.environment;
+  if (launch.journal_stream) extra.push_back(journal_stream_of(pipe_fds[1]));
+  std::vector<std::string> environment = environment_with(extra);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
@@ -29,7 +73,8 @@ pid_t spawn_with_output(const std::string& binary, const std::vector<std::string
   for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(),
+                               pointers(environment).data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
   if (rc != 0) {
@@ -42,33 +87,39 @@ pid_t spawn_with_output(const std::string& binary, const std::vector<std::string
 
 int decode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
+bool has_listening_line(const std::string& log_text) {
+  const auto at = log_text.find(kListening);
+  return at != std::string::npos && log_text.find('\n', at) != std::string::npos;
+}
+
+// The port follows the last ':' of the "listening on" line, whatever form the host takes
+// ("127.0.0.1:PORT", "[::1]:PORT").
+std::uint16_t port_from(const std::string& log_text) {
+  std::string line = log_text.substr(log_text.find(kListening));
+  line.resize(line.find('\n'));
+  return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
 }  // namespace
 
 ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& options,
-                             const std::string& address) {
-  std::vector<std::string> args{address};
+                             const ServerLaunch& launch)
+    : draining_(launch.drain_output) {
+  std::vector<std::string> args{launch.address};
   args.insert(args.end(), options.begin(), options.end());
-  pid_ = spawn_with_output(binary, args, output_fd_, /*merge_stdout=*/true);
+  pid_ = spawn_with_output(binary, args, output_fd_, /*merge_stdout=*/true, launch);
   collector_ = std::thread([this] { collect_output(); });
-  const std::string listening = "listening on ";
-  const bool started = [&] {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(20), [&] {
-      const auto at = log_.find(listening);
-      return at != std::string::npos && log_.find('\n', at) != std::string::npos;
-    });
-  }();
+  auto output = [&] { return launch.log_file.empty() ? log() : read_file(launch.log_file); };
+  const bool started = eventually([&] { return has_listening_line(output()); }, std::chrono::seconds(20));
   if (!started) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
+    drain_output();
     collector_.join();
     ::close(output_fd_);
     throw std::runtime_error("server did not start: " + log_);
   }
-  // The port follows the last ':' of that line, whatever form the host takes ("::1:PORT").
-  std::string line = log().substr(log().find(listening));
-  line.resize(line.find('\n'));
-  port_ = static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+  port_ = port_from(output());
 }
 
 ServerProcess::~ServerProcess() {
@@ -76,15 +127,29 @@ ServerProcess::~ServerProcess() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
+  drain_output();
   collector_.join();  // the pipe closed with the process
   ::close(output_fd_);
+}
+
+void ServerProcess::drain_output() {
+  std::lock_guard lock(mutex_);
+  draining_ = true;
+  changed_.notify_all();
 }
 
 void ServerProcess::collect_output() {
   char chunk[4096];
   ssize_t n;
-  while ((n = ::read(output_fd_, chunk, sizeof chunk)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n <= 0) continue;
+  while (true) {
+    {
+      // Undrained: stop reading once the port is known, until drain_output().
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return draining_ || log_.find(kListening) == std::string::npos; });
+    }
+    n = ::read(output_fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
     std::lock_guard lock(mutex_);
     log_.append(chunk, static_cast<std::size_t>(n));
     changed_.notify_all();
@@ -114,6 +179,11 @@ std::size_t status_field(pid_t pid, const std::string& field) {
 std::size_t ServerProcess::rss_kib() const { return status_field(pid_, "VmRSS"); }
 std::size_t ServerProcess::peak_rss_kib() const { return status_field(pid_, "VmHWM"); }
 std::size_t ServerProcess::threads() const { return status_field(pid_, "Threads"); }
+
+void ServerProcess::limit_address_space(std::size_t headroom_bytes) const {
+  const rlimit cap{status_field(pid_, "VmSize") * 1024 + headroom_bytes, RLIM_INFINITY};
+  if (::prlimit(pid_, RLIMIT_AS, &cap, nullptr) != 0) throw std::runtime_error("prlimit failed");
+}
 
 std::string ServerProcess::log() const {
   std::lock_guard lock(mutex_);

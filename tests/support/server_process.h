@@ -15,14 +15,29 @@
 
 namespace achat::testing {
 
-// Owned by one test thread. Starts the binary on `address` (default 127.0.0.1:0) with `options`
-// and waits until it logs its port. A helper thread reads its output as it comes, so a chatty
-// server never blocks on a full pipe. The destructor kills the process (SIGKILL) if it is still
-// running.
+// How a ServerProcess is started and its output read; the defaults suit most tests.
+struct ServerLaunch {
+  // NAME=value entries added to the environment the server inherits.
+  std::vector<std::string> environment{};
+  // False: stdout and stderr go to a pipe of one page that is read only until the port is
+  // known, then not at all until drain_output(), so the server soon finds its log output full.
+  bool drain_output = true;
+  // True: JOURNAL_STREAM names the output pipe, as systemd sets it for a service.
+  bool journal_stream = false;
+  // Non-empty: the test passes --log-file with this path; the port is read from that file.
+  std::string log_file{};
+  // Where the server listens (its first argument).
+  std::string address = "127.0.0.1:0";
+};
+
+// Owned by one test thread. Starts the binary on launch.address with `options` and waits until it
+// logs its port. A helper thread reads its output as it comes (unless launch.drain_output is
+// false), so a chatty server never blocks on a full pipe. The destructor kills the process
+// (SIGKILL) if it is still running.
 class ServerProcess {
  public:
   ServerProcess(const std::string& binary, const std::vector<std::string>& options,
-                const std::string& address = "127.0.0.1:0");
+                const ServerLaunch& launch = {});
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
   ~ServerProcess();
@@ -34,12 +49,18 @@ class ServerProcess {
   std::size_t rss_kib() const;
   std::size_t peak_rss_kib() const;
   std::size_t threads() const;
+  // Caps the process's address space (RLIMIT_AS) at its current size plus `headroom_bytes`:
+  // a larger mapping, such as a bigger thread stack, then fails.
+  void limit_address_space(std::size_t headroom_bytes) const;
   // The exit status if the process exits before the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds deadline);
   // True once `text` appears in the output before the deadline.
   bool wait_for_log(const std::string& text, std::chrono::milliseconds deadline);
   // Everything the process has written so far (all of it after wait_exit).
   std::string log() const;
+  // Starts (again) reading the output of a server launched with drain_output false; wait_exit()
+  // needs it, since the output closes only once read to the end.
+  void drain_output();
 
  private:
   void collect_output();
@@ -51,6 +72,7 @@ class ServerProcess {
   std::condition_variable changed_;
   std::string log_;            // guarded by mutex_
   bool output_closed_ = false; // guarded by mutex_
+  bool draining_ = true;       // guarded by mutex_
   std::thread collector_;
 };
 
