@@ -1,5 +1,7 @@
 #include "achat/crew.h"
 
+#include "achat/thread_name.h"
+
 #include <exception>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +12,7 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
   join_finished();
   const auto slot = threads_.emplace(threads_.end());
   auto run = [this, slot, role = std::move(role), body = std::move(body)]() mutable {
+    name_this_thread(role);
     try {
       body();
     } catch (const std::exception& error) {

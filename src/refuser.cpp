@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "achat/protocol.h"
+#include "achat/thread_name.h"
 #include "achat/writer.h"
 
 namespace achat {
@@ -78,6 +79,7 @@ Refuser::Refuser() {
   boost::thread::attributes attributes;
   attributes.set_stack_size(256 * 1024);
   thread_ = boost::thread(attributes, [incoming = std::move(incoming)]() mutable {
+    name_this_thread("refuser");
     linger_all(std::move(incoming));
   });
 }

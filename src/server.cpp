@@ -13,6 +13,7 @@
 #include "achat/broker.h"
 #include "achat/protocol.h"
 #include "achat/reader.h"
+#include "achat/thread_name.h"
 #include "achat/writer.h"
 
 namespace achat {
@@ -57,9 +58,13 @@ void Server::start() {
   auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(std::chrono::nanoseconds(0)));
   broker_thread_ = boost::thread(
       [broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
-                       stats_, registry_.budget())]() mutable { broker.run(); });
+                       stats_, registry_.budget())]() mutable {
+        name_this_thread("broker");
+        broker.run();
+      });
   accept_thread_ = boost::thread(
       [this, inbox = std::move(inbox), reaper = std::move(reaper)]() mutable {
+        name_this_thread("accept");
         accept_loop(std::move(inbox), std::move(reaper));
       });
   spdlog::info("listening on {}", listener_.local_name().value_or(config_.endpoint.host + ":" + std::to_string(port_)));
