@@ -204,7 +204,7 @@ json_get() {
 # The metrics shown for each workload, in order. wakeups_per_line and broker_batch are read from
 # the a-chat server's log; load_cpu_pct near 100 means the generator, not the server, set the pace.
 metrics_of() {
-  local server_work="server_cpu_us_per_delivery server_idle_cpu_pct wakeups_per_line broker_batch"
+  local server_work="server_cpu_us_per_delivery server_switches_per_delivery server_idle_cpu_pct wakeups_per_line broker_batch"
   case $1 in
     fanout|fanout-next|group)
       echo delivered_per_s sent_per_s latency_p50_us latency_p99_us latency_p999_us login_ms \

@@ -23,4 +23,10 @@ std::optional<ProcSample> sample_process(pid_t pid);
 // of a 0.15 s relay run. nullopt if the process is gone.
 std::optional<double> process_cpu_seconds(pid_t pid);
 
+// Context switches (voluntary and involuntary) of the process's live threads so far, summed
+// over /proc/PID/task/*/status: how often its threads slept or were preempted. Threads that
+// have exited are not counted, so read it while the threads in question run. nullopt if the
+// process is gone.
+std::optional<std::uint64_t> process_context_switches(pid_t pid);
+
 }  // namespace achat::load

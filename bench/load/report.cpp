@@ -190,6 +190,10 @@ void print_json(std::FILE* out, const Options& options, const Results& results) 
   json.number("server_idle_cpu_pct", results.server_idle_cpu_pct);
   json.number("server_cpu_s", results.server_cpu_s);
   json.number("server_cpu_us_per_delivery", us_per_delivery(results.server_cpu_s, results));
+  if (results.server_switches && results.deliveries > 0) {
+    json.number("server_switches_per_delivery",
+                static_cast<double>(*results.server_switches) / static_cast<double>(results.deliveries));
+  }
   json_sample(json, "before", results.server_before);
   json_sample(json, "ready", results.server_ready);
   json_sample(json, "end", results.server_end);

@@ -37,6 +37,7 @@ struct Results {
   // barrier, at the end.
   std::optional<ProcSample> server_before, server_ready, server_end;
   std::optional<double> server_cpu_s;         // server CPU time over the timed phase
+  std::optional<std::uint64_t> server_switches;  // its threads' context switches, same phase
   std::optional<double> server_idle_cpu_pct;  // over one idle second after the ready barrier;
                                               // 100 = one core
 };

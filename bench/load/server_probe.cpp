@@ -26,13 +26,18 @@ void ServerProbe::end_idle() {
 }
 
 void ServerProbe::start_timed() {
-  if (pid_) timed_start_cpu_s_ = process_cpu_seconds(*pid_);
+  if (!pid_) return;
+  timed_start_cpu_s_ = process_cpu_seconds(*pid_);
+  timed_start_switches_ = process_context_switches(*pid_);
 }
 
 void ServerProbe::end_timed() {
-  if (!pid_ || !timed_start_cpu_s_) return;
-  if (const auto end_cpu_s = process_cpu_seconds(*pid_)) {
-    results_.server_cpu_s = *end_cpu_s - *timed_start_cpu_s_;
+  if (!pid_) return;
+  const auto end_cpu_s = process_cpu_seconds(*pid_);
+  if (timed_start_cpu_s_ && end_cpu_s) results_.server_cpu_s = *end_cpu_s - *timed_start_cpu_s_;
+  const auto end_switches = process_context_switches(*pid_);
+  if (timed_start_switches_ && end_switches && *end_switches >= *timed_start_switches_) {
+    results_.server_switches = *end_switches - *timed_start_switches_;
   }
 }
 

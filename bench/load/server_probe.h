@@ -35,6 +35,7 @@ class ServerProbe {
   Nanos idle_start_ = 0;
   std::optional<double> idle_start_cpu_s_;
   std::optional<double> timed_start_cpu_s_;
+  std::optional<std::uint64_t> timed_start_switches_;
 };
 
 }  // namespace achat::load
