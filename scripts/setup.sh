@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev       # tests and micro-benchmarks
   clang libclang-rt-14-dev                         # libFuzzer target
   tmux                                             # the interactive client's end-to-end test
+  nats-server libnats-dev                          # cluster mode: claims and node-to-node lines
 )
 
 missing=()

@@ -15,8 +15,9 @@ constexpr std::size_t kEventBatch = 64;
 }  // namespace
 
 Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-               Stats& stats)
-    : inbox_(std::move(inbox)), reaper_(std::move(reaper)), limits_(limits), stats_(stats) {}
+               Stats& stats, std::unique_ptr<ClusterRoutes> cluster)
+    : inbox_(std::move(inbox)), reaper_(std::move(reaper)), limits_(limits), stats_(stats),
+      cluster_(std::move(cluster)) {}
 
 void Broker::run() {
   std::array<BrokerEvent, kEventBatch> events;
@@ -35,6 +36,7 @@ void Broker::run() {
     reap_available();
   }
   // Every reader is gone and has been routed: nothing more can arrive for any writer.
+  cluster_.reset();
   for (auto& [id, peer] : peers_) close_outbox(peer);
   with_pending_.clear();
   std::array<WriterDone, kEventBatch> done;
@@ -76,6 +78,7 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   peer.connection = std::move(request.connection);
   peer.name = std::move(request.name);
   peer.outbox = std::move(request.outbox);
+  peer.lease = std::move(request.lease);
   // Logged here rather than on the reader's small stack, which then never holds a formatter.
   spdlog::info("{} ({}): online", peer.name, peer.address);
   Peer& online = peers_.emplace(id, std::move(peer)).first->second;
@@ -92,6 +95,10 @@ void Broker::handle(ChatMessage& message) {
     const auto online = online_.find(name);
     Peer* recipient = online == online_.end() ? nullptr : online->second;
     // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
+    if (!recipient && cluster_ && cluster_->forward(name, stamp, message.delivery)) {
+      Stats::add(stats_.deliveries_routed);
+      return;
+    }
     if (!recipient || !recipient->outbox) {
       unknown.append(unknown.empty() ? "" : ", ").append(name);
       return;
@@ -102,6 +109,27 @@ void Broker::handle(ChatMessage& message) {
     deliver(*recipient, message.delivery);
   });
   if (!unknown.empty()) notify(sender->second, "not online: " + unknown);
+}
+
+// Lines another node routed here: its sender was told about recipients online nowhere, so a
+// recipient gone since then only counts as undeliverable.
+void Broker::handle(RemoteDelivery& remote) {
+  const std::uint64_t stamp = ++message_count_;
+  for_each_recipient(remote.recipients, [&](std::string_view name) {
+    const auto online = online_.find(name);
+    if (online == online_.end() || !online->second->outbox) {
+      Stats::add(stats_.lines_undeliverable);
+      return;
+    }
+    if (online->second->last_message == stamp) return;
+    online->second->last_message = stamp;
+    Stats::add(stats_.deliveries_routed);
+    deliver(*online->second, remote.delivery);
+  });
+}
+
+void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
+  if (cluster_) cluster_->apply(*change);
 }
 
 void Broker::deliver(Peer& peer, OutboundLine line) {
@@ -139,6 +167,7 @@ void Broker::flush(Peer& peer) {
 }
 
 void Broker::flush_all() {
+  if (cluster_) cluster_->flush();
   for (const ConnectionId id : with_pending_) {
     if (const auto found = peers_.find(id); found != peers_.end()) flush(found->second);
   }

@@ -61,15 +61,22 @@ void ReaderTask::operator()() {
     spdlog::info("{}: login refused: {}", self.address(), *problem);
     return;
   }
+  auto refuse_login = [&](const std::string& refusal) {
+    Stats::add(stats.logins_refused);
+    reply_error(refusal + ", disconnecting");
+    spdlog::info("{}: login refused: {}", self.address(), refusal);
+  };
+  std::unique_ptr<LoginLease> lease;
+  if (cluster) {
+    std::string refusal;
+    lease = cluster->claim(name, refusal);
+    if (!lease) return refuse_login(refusal);
+  }
   std::promise<LoginVerdict> promise;
   auto verdict_ready = promise.get_future();
-  inbox.send(std::make_unique<LoginRequest>(LoginRequest{connection, name, outbox, std::move(promise)}));
-  if (auto refusal = verdict_ready.get()) {
-    Stats::add(stats.logins_refused);
-    reply_error(*refusal + ", disconnecting");
-    spdlog::info("{}: login refused: {}", self.address(), *refusal);
-    return;
-  }
+  inbox.send(std::make_unique<LoginRequest>(
+      LoginRequest{connection, name, outbox, std::move(promise), std::move(lease)}));
+  if (auto refusal = verdict_ready.get()) return refuse_login(*refusal);
   Stats::add(stats.logins);
   self.set_login(name);
 

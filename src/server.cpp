@@ -40,9 +40,14 @@ void Server::start() {
   auto [inbox, inbox_receiver] = make_channel<BrokerEvent>(kChannelInitialCapacity,
                                                              static_cast<int>(config_.limits.broker_spins));
   auto [reaper, reaper_receiver] = make_channel<WriterDone>();
+  std::unique_ptr<ClusterRoutes> routes;
+  if (config_.cluster.enabled()) {
+    cluster_ = join_cluster(config_.cluster, inbox);
+    routes = cluster_->routes();
+  }
   broker_thread_ = boost::thread(
       [this, broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
-                             stats_)]() mutable { broker.run(); });
+                             stats_, std::move(routes))]() mutable { broker.run(); });
   accept_thread_ = boost::thread(
       [this, inbox = std::move(inbox), reaper = std::move(reaper)]() mutable {
         accept_loop(std::move(inbox), std::move(reaper));
@@ -56,6 +61,7 @@ void Server::stop() {
     listener_.shutdown_read();  // wakes accept(); the accept thread then drops its senders
     if (accept_thread_.joinable()) accept_thread_.join();
     registry_.shutdown_reads();  // every reader sees end of stream; their streams end
+    if (cluster_) cluster_->stop_receiving();  // other nodes' lines and claims stop too
     if (broker_thread_.joinable()) {
       const auto deadline = boost::chrono::milliseconds(config_.limits.drain_timeout_ms);
       if (!broker_thread_.try_join_for(deadline)) {
@@ -65,6 +71,7 @@ void Server::stop() {
       }
     }
     crew_.join_all();
+    cluster_.reset();  // releases this node's logins
     spdlog::info("stopped: {}", stats_.summary());
   });
 }
@@ -114,7 +121,8 @@ void Server::serve(Socket socket, const Sender<BrokerEvent>& inbox,
     return;
   }
   try {
-    crew_.spawn("reader", ReaderTask{connection, inbox, outbox, config_.limits, stats_, stopping_});
+    crew_.spawn("reader", ReaderTask{connection, inbox, outbox, config_.limits, stats_, stopping_,
+                                     cluster_.get()});
   } catch (const boost::thread_resource_error& error) {
     Stats::add(stats_.connections_refused);
     enqueue_line(outbox, *connection, std::make_shared<const std::string>(format_error("server full")));

@@ -6,7 +6,10 @@
 #include <cstddef>
 #include <fstream>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <variant>
+
+#include "cluster/claim_record.h"
 
 namespace achat {
 
@@ -62,7 +65,7 @@ std::vector<std::string> arguments_from(const EnvironmentLookup& environment) {
   std::vector<std::string> args;
   if (!environment) return args;
   if (const char* listen = environment("ACHAT_LISTEN")) args.emplace_back(listen);
-  std::vector<std::string> names{"log-level", "stats-interval"};
+  std::vector<std::string> names{"log-level", "stats-interval", "cluster", "node-id", "claim-ttl-ms"};
   for (const Option& option : kOptions) names.emplace_back(option.name);
   for (const auto& name : names) {
     if (const char* value = environment(environment_name(name).c_str())) {
@@ -70,6 +73,47 @@ std::vector<std::string> arguments_from(const EnvironmentLookup& environment) {
     }
   }
   return args;
+}
+
+// "nats://a:4222,nats://b:4222" as a list; false if any entry is not a nats:// URL.
+bool parse_cluster_urls(const std::string& text, std::vector<std::string>& urls) {
+  urls.clear();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string url = text.substr(start, comma - start);
+    if (url.rfind("nats://", 0) != 0 || url.size() == 7) return false;
+    urls.push_back(url);
+    start = comma + 1;
+  }
+  return true;
+}
+
+// The host name up to its first dot: "node1" for node1.example.org.
+std::string short_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  std::string host(name);
+  return host.substr(0, host.find('.'));
+}
+
+// Parses one cluster option; false with `error` set if its value is bad.
+bool parse_cluster_option(const std::string& name, const std::string& value, ClusterConfig& cluster,
+                          std::string& error) {
+  if (name == "cluster" && !parse_cluster_urls(value, cluster.servers)) {
+    error = "option --cluster needs nats://HOST:PORT[,nats://HOST:PORT...], got \"" + value + "\"";
+    return false;
+  }
+  if (name == "node-id") cluster.node_id = value;
+  if (name == "claim-ttl-ms" && (!parse_number(value, cluster.claim_ttl_ms) || cluster.claim_ttl_ms < 300)) {
+    error = "option --claim-ttl-ms needs a number of milliseconds (300 or more), got \"" + value + "\"";
+    return false;
+  }
+  return true;
+}
+
+bool is_cluster_option(const std::string& name) {
+  return name == "cluster" || name == "node-id" || name == "claim-ttl-ms";
 }
 
 }  // namespace
@@ -125,6 +169,10 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       }
       continue;
     }
+    if (is_cluster_option(name)) {
+      if (!parse_cluster_option(name, value, options.config.cluster, error)) return std::nullopt;
+      continue;
+    }
     const auto* option = std::find_if(std::begin(kOptions), std::end(kOptions),
                                       [&](const Option& o) { return name == o.name; });
     if (option == std::end(kOptions)) {
@@ -139,6 +187,12 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
       return std::nullopt;
     }
   }
+  ClusterConfig& cluster = options.config.cluster;
+  if (cluster.enabled() && cluster.node_id.empty()) cluster.node_id = short_host_name();
+  if (cluster.enabled() && !cluster::is_valid_node_id(cluster.node_id)) {
+    error = "option --node-id needs 1 to 64 of [A-Za-z0-9_-], got \"" + cluster.node_id + "\"";
+    return std::nullopt;
+  }
   return options;
 }
 
@@ -150,7 +204,11 @@ std::string server_usage() {
       "`from <login>: text` to each listed peer. Default address 127.0.0.1:8080.\n\n"
       "options (--name=value or --name value):\n"
       "  --log-level LEVEL          trace, debug, info, warn, error, off (default info)\n"
-      "  --stats-interval SECONDS   period of the stats line in the log, 0 = none (default 60)\n";
+      "  --stats-interval SECONDS   period of the stats line in the log, 0 = none (default 60)\n"
+      "  --cluster URLS             join a cluster through NATS: nats://HOST:PORT[,nats://...]\n"
+      "                             (default: none, a single standalone server)\n"
+      "  --node-id NAME             this node's name in the cluster (default: the host name)\n"
+      "  --claim-ttl-ms N           how long a crashed node's logins stay taken (default 15000)\n";
   for (const Option& option : kOptions) {
     const std::string value =
         std::visit([&](auto field) { return std::to_string(defaults.*field); }, option.field);

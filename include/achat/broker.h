@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "achat/channel.h"
+#include "achat/cluster.h"
 #include "achat/connection.h"
 #include "achat/events.h"
 #include "achat/limits.h"
@@ -26,10 +27,12 @@ namespace achat {
 //   reading, only after every reader's events are routed;
 // - run() returns when the inbox is closed (listener and every reader gone) and every writer
 //   has reported done.
+// In a cluster, `cluster` routes names online on other nodes (and is destroyed when run()
+// returns, closing the publisher's channel); standalone it is null.
 class Broker {
  public:
   Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-         Stats& stats);
+         Stats& stats, std::unique_ptr<ClusterRoutes> cluster = nullptr);
   void run();
 
  private:
@@ -44,6 +47,7 @@ class Broker {
     // end of the batch (one wake-up and one sendmsg for many lines).
     std::vector<OutboundLine> pending;
     std::int64_t pending_bytes = 0;
+    std::unique_ptr<LoginLease> lease;  // the cluster-wide claim, released with the peer
   };
 
   struct NameHash {
@@ -57,6 +61,8 @@ class Broker {
   void handle(std::unique_ptr<LoginRequest>& request);
   void handle(ChatMessage& message);
   void handle(ReaderGone& gone);
+  void handle(RemoteDelivery& remote);
+  void handle(std::unique_ptr<DirectoryChange>& change);
   void reap(const WriterDone& done);
   void reap_available();
   void deliver(Peer& peer, OutboundLine line);
@@ -75,6 +81,7 @@ class Broker {
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
   std::vector<ConnectionId> with_pending_;  // peers whose `pending` is not empty
   std::uint64_t message_count_ = 0;
+  std::unique_ptr<ClusterRoutes> cluster_;
 };
 
 }  // namespace achat

@@ -13,6 +13,13 @@
 
 namespace achat {
 
+// Held by an online login while its name is taken cluster-wide (see include/achat/cluster.h);
+// destroying it gives the name back. Never blocks; any thread may destroy it.
+class LoginLease {
+ public:
+  virtual ~LoginLease() = default;
+};
+
 // The broker's answer to a login: nullopt if accepted, else the reason it was refused.
 using LoginVerdict = std::optional<std::string>;
 
@@ -23,6 +30,7 @@ struct LoginRequest {
   std::string name;
   Sender<OutboundLine> outbox;
   std::promise<LoginVerdict> verdict;
+  std::unique_ptr<LoginLease> lease;  // the cluster-wide claim; none when standalone
 };
 
 // A parsed chat line from an online connection, already formatted for its recipients.
@@ -39,10 +47,24 @@ struct ReaderGone {
   bool server_stopping = false;
 };
 
+// Lines from another node of the cluster for recipients here, in the order that node sent them.
+struct RemoteDelivery {
+  std::string recipients;  // comma-separated, as in a chat line
+  OutboundLine delivery;
+};
+
+// A change in the cluster's claims: `name` taken by `node`, or released if `node` is empty.
+struct DirectoryChange {
+  std::string name;
+  std::string node;
+};
+
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.
 // The rare, large LoginRequest is boxed so every queue slot stays small (64 bytes): each reader's
 // producer keeps a block of slots in the inbox for as long as it lives.
-using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, ReaderGone>;
+// The rare DirectoryChange is boxed for the same reason.
+using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, ReaderGone,
+                                 RemoteDelivery, std::unique_ptr<DirectoryChange>>;
 
 // A writer has finished: everything queued for it was written or counted as undeliverable.
 struct WriterDone {

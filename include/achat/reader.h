@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "achat/channel.h"
+#include "achat/cluster.h"
 #include "achat/connection.h"
 #include "achat/events.h"
 #include "achat/limits.h"
@@ -17,7 +18,8 @@ namespace achat {
 // an error line through its own writer and are dropped; a line over the limit, a bad or refused
 // login, or a login timeout end the connection after the error line. When it returns, for any
 // reason, it has released its senders: its stream's end reaches the broker and its writer's
-// channel loses one of its two senders (the broker holds the other).
+// channel loses one of its two senders (the broker holds the other). In a cluster the login is
+// first claimed cluster-wide, blocking this thread (never the broker) on NATS.
 struct ReaderTask {
   std::shared_ptr<Connection> connection;
   Sender<BrokerEvent> inbox;
@@ -25,6 +27,7 @@ struct ReaderTask {
   const Limits& limits;
   Stats& stats;
   const std::atomic<bool>& server_stopping;
+  ClusterNode* cluster;  // null when standalone
 
   void operator()();
 };
