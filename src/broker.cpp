@@ -183,11 +183,14 @@ void Broker::handle(ReaderGone& gone) {
 }
 
 // The peer can receive nothing more; its connection (and so its socket) is released as soon as
-// its reader and writer are done with it, while the name stays taken until WriterDone.
+// its reader and writer are done with it, while the name stays taken until WriterDone. Its
+// cluster claim goes now: nothing can reach or come from this session any more, and a WriterDone
+// does not wake the broker, so waiting for it could hold the claim until the next event.
 void Broker::close_outbox(Peer& peer) {
   flush(peer);
   peer.outbox.reset();
   peer.connection.reset();
+  peer.lease.reset();
 }
 
 }  // namespace achat

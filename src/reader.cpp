@@ -61,10 +61,10 @@ void ReaderTask::operator()() {
     spdlog::info("{}: login refused: {}", self.address(), *problem);
     return;
   }
-  auto refuse_login = [&](const std::string& refusal) {
+  auto refuse_login = [&](const std::string& error_line) {
     Stats::add(stats.logins_refused);
-    reply_error(refusal + ", disconnecting");
-    spdlog::info("{}: login refused: {}", self.address(), refusal);
+    reply_error(error_line);
+    spdlog::info("{}: login refused: {}", self.address(), error_line);
   };
   std::unique_ptr<LoginLease> lease;
   if (cluster) {
@@ -76,7 +76,7 @@ void ReaderTask::operator()() {
   auto verdict_ready = promise.get_future();
   inbox.send(std::make_unique<LoginRequest>(
       LoginRequest{connection, name, outbox, std::move(promise), std::move(lease)}));
-  if (auto refusal = verdict_ready.get()) return refuse_login(*refusal);
+  if (auto refusal = verdict_ready.get()) return refuse_login(*refusal + ", disconnecting");
   Stats::add(stats.logins);
   self.set_login(name);
 

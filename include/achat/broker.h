@@ -47,7 +47,7 @@ class Broker {
     // end of the batch (one wake-up and one sendmsg for many lines).
     std::vector<OutboundLine> pending;
     std::int64_t pending_bytes = 0;
-    std::unique_ptr<LoginLease> lease;  // the cluster-wide claim, released with the peer
+    std::unique_ptr<LoginLease> lease;  // the cluster-wide claim, released with the outbox
   };
 
   struct NameHash {

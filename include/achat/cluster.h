@@ -43,8 +43,9 @@ class ClusterNode {
  public:
   virtual ~ClusterNode() = default;
   // Takes `name` cluster-wide, blocking on NATS (so: reader threads, never the broker). On
-  // refusal returns nullptr and sets `refusal` ("login ... is already online", or "cluster
-  // unavailable, try again" while NATS cannot answer).
+  // refusal returns nullptr and sets `refusal` to the error line's text: `login "NAME" is
+  // already online, disconnecting`, or `cluster unavailable, try again` while NATS cannot
+  // answer. Either way the connection is then closed.
   virtual std::unique_ptr<LoginLease> claim(const std::string& name, std::string& refusal) = 0;
   // The broker's routes; call once.
   virtual std::unique_ptr<ClusterRoutes> routes() = 0;

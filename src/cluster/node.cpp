@@ -135,7 +135,7 @@ std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& re
       return std::make_unique<Lease>(book_, book_.hold(std::move(claim)));
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);
-      refusal = "login \"" + name + "\" is already online";
+      refusal = "login \"" + name + "\" is already online, disconnecting";
       return nullptr;
     case ClaimOutcome::unavailable:
       break;
