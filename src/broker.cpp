@@ -129,7 +129,17 @@ void Broker::handle(RemoteDelivery& remote) {
 }
 
 void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
-  if (cluster_) cluster_->apply(*change);
+  if (!cluster_ || !cluster_->apply(*change)) return;
+  const auto local = online_.find(change->name);
+  if (local == online_.end()) return;
+  Peer& peer = *local->second;
+  // Another node claimed the name after this session did: this node's claim expired while it
+  // could not reach NATS. Two sessions must not speak under one name, so this one ends.
+  if (!peer.lease || peer.lease->revision() >= change->revision) return;
+  spdlog::warn("{} ({}): login taken on node {}: disconnecting", peer.name, peer.address, change->node);
+  notify(peer, "login \"" + peer.name + "\" was taken on another node, disconnecting");
+  peer.connection->socket().shutdown_read();  // the reader ends, so the writer can finish
+  close_outbox(peer);
 }
 
 void Broker::deliver(Peer& peer, OutboundLine line) {

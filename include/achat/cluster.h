@@ -33,7 +33,8 @@ class ClusterRoutes {
   virtual bool forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) = 0;
   // Hands everything forward() queued to the publishing thread, in order.
   virtual void flush() = 0;
-  virtual void apply(const DirectoryChange& change) = 0;
+  // Records the change; true if it is a claim of the name by another node.
+  virtual bool apply(const DirectoryChange& change) = 0;
 };
 
 // This process's membership in the cluster: its NATS connection and the threads that talk to

@@ -18,6 +18,9 @@ namespace achat {
 class LoginLease {
  public:
   virtual ~LoginLease() = default;
+  // Where the claim stands in the cluster's order of claims: a later claim of the same name
+  // by another node means this one was lost.
+  virtual std::uint64_t revision() const noexcept = 0;
 };
 
 // The broker's answer to a login: nullopt if accepted, else the reason it was refused.
@@ -53,10 +56,12 @@ struct RemoteDelivery {
   OutboundLine delivery;
 };
 
-// A change in the cluster's claims: `name` taken by `node`, or released if `node` is empty.
+// A change in the cluster's claims: `name` taken (or its claim refreshed) by `node`, or
+// released if `node` is empty; `revision` orders the changes of all names.
 struct DirectoryChange {
   std::string name;
   std::string node;
+  std::uint64_t revision = 0;
 };
 
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.

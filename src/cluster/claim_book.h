@@ -59,14 +59,18 @@ class ClaimBook {
 // guarded delete. Must not outlive the ClaimBook (the ClusterNode).
 class Lease final : public LoginLease {
  public:
-  Lease(ClaimBook& book, ClaimBook::Id id) : book_(book), id_(id) {}
+  Lease(ClaimBook& book, ClaimBook::Id id, std::uint64_t revision)
+      : book_(book), id_(id), revision_(revision) {}
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   ~Lease() override { book_.release(id_); }
 
+  std::uint64_t revision() const noexcept override { return revision_; }
+
  private:
   ClaimBook& book_;
   const ClaimBook::Id id_;
+  const std::uint64_t revision_;  // of the claim's creation; refreshes do not change it
 };
 
 }  // namespace achat::cluster

@@ -2,12 +2,13 @@
 
 namespace achat::cluster {
 
-void Directory::apply(const DirectoryChange& change, Clock::time_point now) {
+bool Directory::apply(const DirectoryChange& change, Clock::time_point now) {
   if (change.node.empty() || change.node == self_) {
     entries_.erase(change.name);
-    return;
+    return false;
   }
   entries_.insert_or_assign(change.name, Entry{change.node, now});
+  return true;
 }
 
 const std::string* Directory::node_of(std::string_view name, Clock::time_point now) {

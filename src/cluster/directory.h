@@ -21,7 +21,8 @@ class Directory {
 
   Directory(std::string self, std::chrono::milliseconds ttl) : self_(std::move(self)), ttl_(ttl) {}
 
-  void apply(const DirectoryChange& change, Clock::time_point now);
+  // True if the change is a claim by another node.
+  bool apply(const DirectoryChange& change, Clock::time_point now);
   // The other node that has `name` online, or nullptr (this node's own logins are the
   // broker's to route).
   const std::string* node_of(std::string_view name, Clock::time_point now);

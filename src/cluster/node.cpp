@@ -61,6 +61,8 @@ NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& n
   check(natsOptions_SetServers(options.get(), servers.data(), static_cast<int>(servers.size())),
         "server list");
   check(natsOptions_SetNoRandomize(options.get(), true), "server order");
+  // Only the servers the operator listed: a node's failover path is what its command line says.
+  check(natsOptions_SetIgnoreDiscoveredServers(options.get(), true), "server list");
   check(natsOptions_SetName(options.get(), ("a-chat " + node).c_str()), "name");
   check(natsOptions_SetMaxReconnect(options.get(), -1), "reconnects");
   check(natsOptions_SetReconnectWait(options.get(), kReconnectWaitMs), "reconnect wait");
@@ -132,7 +134,10 @@ std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& re
   switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
     case ClaimOutcome::done:
       ClusterStats::add(stats_.claims);
-      return std::make_unique<Lease>(book_, book_.hold(std::move(claim)));
+    {
+      const std::uint64_t revision = claim.revision;
+      return std::make_unique<Lease>(book_, book_.hold(std::move(claim)), revision);
+    }
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);
       refusal = "login \"" + name + "\" is already online, disconnecting";

@@ -26,6 +26,8 @@ void Routes::flush() {
   pending_.clear();
 }
 
-void Routes::apply(const DirectoryChange& change) { directory_.apply(change, Directory::Clock::now()); }
+bool Routes::apply(const DirectoryChange& change) {
+  return directory_.apply(change, Directory::Clock::now());
+}
 
 }  // namespace achat::cluster

@@ -29,7 +29,7 @@ class Routes final : public ClusterRoutes {
 
   bool forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) override;
   void flush() override;
-  void apply(const DirectoryChange& change) override;
+  bool apply(const DirectoryChange& change) override;
 
  private:
   Directory directory_;

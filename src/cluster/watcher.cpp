@@ -49,7 +49,7 @@ void Watcher::handle(kvEntry* entry) {
   if (!login) return;
   const kvOperation operation = kvEntry_Operation(entry);
   if (operation != kvOp_Put) {
-    inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), {}}));
+    inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), {}, kvEntry_Revision(entry)}));
     return;
   }
   const auto* value = static_cast<const char*>(kvEntry_Value(entry));
@@ -64,7 +64,8 @@ void Watcher::handle(kvEntry* entry) {
     }
     return;
   }
-  inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), std::move(owner->node)}));
+  inbox.send(std::make_unique<DirectoryChange>(
+      DirectoryChange{std::move(*login), std::move(owner->node), kvEntry_Revision(entry)}));
 }
 
 }  // namespace achat::cluster

@@ -72,15 +72,15 @@ TEST(SequenceCheck, CountsGapsDropsRepeatsAndStartsOverOnARestart) {
 TEST(Directory, KnowsOtherNodesNamesUntilReleasedOrExpired) {
   Directory directory("self", 3000ms);
   const auto t0 = Directory::Clock::now();
-  directory.apply({"bob", "b"}, t0);
-  directory.apply({"carol", "c"}, t0);
-  directory.apply({"me", "self"}, t0);
+  EXPECT_TRUE(directory.apply({"bob", "b", 1}, t0));
+  EXPECT_TRUE(directory.apply({"carol", "c", 2}, t0));
+  EXPECT_FALSE(directory.apply({"me", "self", 3}, t0));
   ASSERT_TRUE(directory.node_of("bob", t0 + 1s));
   EXPECT_EQ(*directory.node_of("bob", t0 + 1s), "b");
   EXPECT_EQ(directory.node_of("me", t0), nullptr);  // this node's names are the broker's
-  directory.apply({"bob", ""}, t0 + 1s);
+  EXPECT_FALSE(directory.apply({"bob", "", 4}, t0 + 1s));
   EXPECT_EQ(directory.node_of("bob", t0 + 1s), nullptr);
-  directory.apply({"carol", "c"}, t0 + 2s);  // a refresh
+  directory.apply({"carol", "c", 5}, t0 + 2s);  // a refresh
   EXPECT_TRUE(directory.node_of("carol", t0 + 4s));
   EXPECT_EQ(directory.node_of("carol", t0 + 6s), nullptr);  // its node stopped refreshing
   EXPECT_EQ(directory.size(), 0u);

@@ -67,6 +67,23 @@ TEST_F(ThreeNodes, ANodeWhoseNatsServerDiesReconnectsAndChatResumes) {
   EXPECT_TRUE(login_when_free(node.port(), "newcomer"));
 }
 
+TEST_F(ThreeNodes, ASessionWhoseClaimLapsedWhileItsNodeWasCutOffEndsWhenTheNodeReturns) {
+  // Node d knows one server only, not the bucket's: killing it cuts d off from the cluster.
+  const std::string holder = nats_.bucket_holder();
+  ASSERT_FALSE(holder.empty());
+  const std::size_t lone = holder == "n1" ? 1 : 0;
+  auto d = start_node("d", nats_[lone].url(), kTtlMs);
+  auto stranded = TestClient::online(d->port(), "alice");
+  nats_[lone].kill(SIGKILL);
+  auto alice = login_when_free(nodes_[2]->port(), "alice");  // once d's claim has expired
+  ASSERT_TRUE(alice);
+  nats_[lone].start();
+  EXPECT_EQ(stranded.read_line(kClusterDeadline), "error: login \"alice\" was taken on another node, disconnecting");
+  EXPECT_TRUE(stranded.closed_by_server());
+  alice->send("alice: still me\n");
+  EXPECT_EQ(alice->read_line(), "from alice: still me");
+}
+
 // One NATS server that goes away and comes back, under one node.
 class NatsOutage : public ::testing::Test {
  protected:
