@@ -33,7 +33,6 @@ class ClaimsBucket {
   // answer; call again later. Watcher thread only.
   bool bind();
   bool bound() const noexcept { return bound_.load(std::memory_order_acquire); }
-  kvStore* store() const noexcept { return kv_.get(); }  // only once bound()
 
   // Writes `value` under `key` if no live claim has it; sets `revision` on success.
   ClaimOutcome create(const std::string& key, const std::string& value, std::uint64_t& revision);

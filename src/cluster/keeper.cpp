@@ -23,9 +23,20 @@ void Keeper::operator()() {
       next_refresh = std::chrono::steady_clock::now() + period;
     }
   }
+  // Shutdown: one request at a time, each bounded by the request timeout; once NATS fails to
+  // answer, the rest are left to expire rather than making the exit wait for every one.
   const auto remaining = book.take_all();
-  for (const auto& claim : remaining) remove(claim);
-  if (!remaining.empty()) spdlog::info("cluster: released {} logins on shutdown", remaining.size());
+  std::size_t released = 0;
+  for (const auto& claim : remaining) {
+    if (!remove(claim)) break;
+    ++released;
+  }
+  if (released < remaining.size()) {
+    ClusterStats::add(stats.releases_failed, remaining.size() - released - 1);
+  }
+  if (!remaining.empty()) {
+    spdlog::info("cluster: released {} of {} logins on shutdown", released, remaining.size());
+  }
 }
 
 void Keeper::refresh_all() {
@@ -56,15 +67,18 @@ void Keeper::refresh_all() {
   }
 }
 
-void Keeper::remove(const ClaimBook::Claim& claim) {
+bool Keeper::remove(const ClaimBook::Claim& claim) {
+  const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
   const ClaimOutcome outcome =
-      bucket.bound() ? bucket.remove(claim.key, claim.revision) : ClaimOutcome::unavailable;
+      reachable ? bucket.remove(claim.key, claim.revision) : ClaimOutcome::unavailable;
   if (outcome == ClaimOutcome::unavailable) {
     ClusterStats::add(stats.releases_failed);
     spdlog::warn("cluster: could not release {}: it expires after the claim TTL",
                  login_for_log(claim.key));
+    return false;
   }
   // conflict: the claim had already expired and been taken again; it is not ours to delete.
+  return true;
 }
 
 }  // namespace achat::cluster

@@ -27,7 +27,7 @@ struct Keeper {
 
  private:
   void refresh_all();
-  void remove(const ClaimBook::Claim& claim);
+  bool remove(const ClaimBook::Claim& claim);  // false if NATS did not answer
 };
 
 }  // namespace achat::cluster

@@ -66,6 +66,8 @@ NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& n
   check(natsOptions_SetName(options.get(), ("a-chat " + node).c_str()), "name");
   check(natsOptions_SetMaxReconnect(options.get(), -1), "reconnects");
   check(natsOptions_SetReconnectWait(options.get(), kReconnectWaitMs), "reconnect wait");
+  // A request in flight when the connection drops fails at once instead of at its timeout.
+  check(natsOptions_SetFailRequestsOnDisconnect(options.get(), true), "requests on disconnect");
   check(natsOptions_SetPingInterval(options.get(), kPingIntervalMs), "ping interval");
   check(natsOptions_SetMaxPingsOut(options.get(), kMaxPingsOut), "pings");
   check(natsOptions_SetRetryOnFailedConnect(options.get(), true, log_reconnected,
@@ -103,7 +105,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
 
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
-  crew_.spawn("cluster watcher", Watcher{*bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
+  crew_.spawn("cluster watcher", Watcher{connection, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
   crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
               Publisher{connection, std::move(forwards_receiver), self_.node, self_.incarnation, stats_});
@@ -116,7 +118,9 @@ Node::~Node() {
   forwards_.reset();
   book_.stop();
   crew_.join_all();
-  natsConnection_FlushTimeout(connection_.get(), kRequestTimeout.count());
+  if (natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED) {
+    natsConnection_FlushTimeout(connection_.get(), kRequestTimeout.count());  // the last lines out
+  }
   spdlog::info("cluster: {}", stats_.summary());
   subscription_.reset();
   bucket_.reset();

@@ -10,18 +10,37 @@ namespace {
 constexpr std::int64_t kPollMs = 200;
 // Back-off while the bucket cannot be bound or watched (NATS down, JetStream not ready).
 constexpr std::chrono::milliseconds kRetry{500};
+constexpr std::int64_t kWatchRequestMs = 500;
 
 }  // namespace
 
 void Watcher::operator()() {
+  // The watch's own JetStream requests (create and delete its consumer) wait less than the
+  // claims' do: stopping while NATS is away then costs kWatchRequestMs, not a claim's timeout.
+  jsOptions options;
+  jsOptions_Init(&options);
+  options.Wait = kWatchRequestMs;
+  jsCtx* raw_js = nullptr;
+  if (natsConnection_JetStream(&raw_js, connection, &options) != NATS_OK) {
+    spdlog::error("cluster: cannot watch claims: {}", last_nats_error(NATS_ERR));
+    return;
+  }
+  JetStreamHandle js(raw_js);
   while (!stop.stopped()) {
-    kvWatcher* raw = nullptr;
-    if (!bucket.bind() || kvStore_WatchAll(&raw, bucket.store(), nullptr) != NATS_OK) {
+    kvStore* raw_kv = nullptr;
+    if (!bucket.bind() || js_KeyValue(&raw_kv, js.get(), kClaimsBucket) != NATS_OK) {
       stop.wait_for(kRetry);
       continue;
     }
-    KvWatcherHandle watcher(raw);
+    KvStoreHandle kv(raw_kv);
+    kvWatcher* raw_watcher = nullptr;
+    if (kvStore_WatchAll(&raw_watcher, kv.get(), nullptr) != NATS_OK) {
+      stop.wait_for(kRetry);
+      continue;
+    }
+    KvWatcherHandle watcher(raw_watcher);
     follow(watcher.get());
+    if (stop.stopped()) inbox.reset();  // the broker's inbox need not wait for the teardown
   }
 }
 

@@ -13,14 +13,15 @@
 
 namespace achat::cluster {
 
-// Runs on its own thread: kvWatcher_Next blocks. Until the bucket can be bound it retries
-// every kRetry. Then it replays the current claims and follows the changes, sending each as a
+// Runs on its own thread: kvWatcher_Next blocks. Until the bucket can be bound and watched it
+// retries every kRetry. Then it replays the current claims and follows the changes, sending each as a
 // DirectoryChange through its own Sender (so the broker sees them in the bucket's order).
 // Claims left by a previous run of this node (same node id, other incarnation) are deleted
 // during the replay; `ready` becomes true once the replay is done, and logins are accepted from
 // then on. If the watch fails it starts again with a fresh replay. Returns, releasing its
 // Sender, within kPoll of `stop`.
 struct Watcher {
+  natsConnection* connection;
   ClaimsBucket& bucket;
   ClaimOwner self;
   Sender<BrokerEvent> inbox;

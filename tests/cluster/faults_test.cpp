@@ -108,6 +108,22 @@ TEST_F(NatsOutage, LoginsFailClosedWhileNatsIsAwayLocalChatGoesOn) {
   EXPECT_EQ(alice.read_line(), "from bob: and after");
 }
 
+TEST_F(NatsOutage, ShutdownWithoutNatsDoesNotWaitForIt) {
+  nats_.start();
+  auto node = start_node("a", nats_.url(), kTtlMs);
+  auto alice = TestClient::online(node->port(), "alice");
+  auto bob = TestClient::online(node->port(), "bob");
+  nats_.kill(SIGKILL);
+  EXPECT_TRUE(node->wait_for_log("lost its NATS server", kDeadline)) << node->log();
+  const auto asked = std::chrono::steady_clock::now();
+  node->signal(SIGTERM);
+  EXPECT_TRUE(alice.closed_by_server());
+  EXPECT_EQ(node->wait_exit(kDeadline), 0);
+  // Each NATS request would time out after 2 s: none is waited for.
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s) << node->log();
+  EXPECT_NE(node->log().find("releases failed 2"), std::string::npos) << node->log();
+}
+
 TEST_F(NatsOutage, ANodeStartedWithoutNatsRefusesLoginsUntilItComes) {
   auto node = std::make_unique<ServerProcess>(
       server_binary(), std::vector<std::string>{"--cluster", nats_.url(), "--node-id", "a",
