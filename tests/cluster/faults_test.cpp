@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <optional>
 
 #include "cluster_support.h"
 #include "nats_server.h"
@@ -87,41 +88,43 @@ TEST_F(ThreeNodes, ASessionWhoseClaimLapsedWhileItsNodeWasCutOffEndsWhenTheNodeR
 // One NATS server that goes away and comes back, under one node.
 class NatsOutage : public ::testing::Test {
  protected:
+  // Node a with alice and bob online, then its only NATS server killed.
+  void lose_nats_with_two_online() {
+    nats_.start();
+    node_ = start_node("a", nats_.url(), kTtlMs);
+    alice_.emplace(TestClient::online(node_->port(), "alice"));
+    bob_.emplace(TestClient::online(node_->port(), "bob"));
+    nats_.kill(SIGKILL);
+    EXPECT_TRUE(node_->wait_for_log("lost its NATS server", kDeadline)) << node_->log();
+  }
+
   NatsServer nats_{"solo", fresh_directory("achat-nats")};
+  std::unique_ptr<ServerProcess> node_;
+  std::optional<TestClient> alice_;
+  std::optional<TestClient> bob_;
 };
 
 TEST_F(NatsOutage, LoginsFailClosedWhileNatsIsAwayLocalChatGoesOn) {
-  nats_.start();
-  auto node = start_node("a", nats_.url(), kTtlMs);
-  auto alice = TestClient::online(node->port(), "alice");
-  auto bob = TestClient::online(node->port(), "bob");
-
-  nats_.kill(SIGKILL);
-  EXPECT_TRUE(node->wait_for_log("lost its NATS server", kDeadline)) << node->log();
-  alice.send("bob: still chatting\n");
-  EXPECT_EQ(bob.read_line(), "from alice: still chatting");
-  EXPECT_EQ(attempt_login(node->port(), "carol").answer, "error: cluster unavailable, try again");
+  lose_nats_with_two_online();
+  alice_->send("bob: still chatting\n");
+  EXPECT_EQ(bob_->read_line(), "from alice: still chatting");
+  EXPECT_EQ(attempt_login(node_->port(), "carol").answer, "error: cluster unavailable, try again");
 
   nats_.start();
-  EXPECT_TRUE(login_when_free(node->port(), "carol"));
-  bob.send("alice: and after\n");
-  EXPECT_EQ(alice.read_line(), "from bob: and after");
+  EXPECT_TRUE(login_when_free(node_->port(), "carol"));
+  bob_->send("alice: and after\n");
+  EXPECT_EQ(alice_->read_line(), "from bob: and after");
 }
 
 TEST_F(NatsOutage, ShutdownWithoutNatsDoesNotWaitForIt) {
-  nats_.start();
-  auto node = start_node("a", nats_.url(), kTtlMs);
-  auto alice = TestClient::online(node->port(), "alice");
-  auto bob = TestClient::online(node->port(), "bob");
-  nats_.kill(SIGKILL);
-  EXPECT_TRUE(node->wait_for_log("lost its NATS server", kDeadline)) << node->log();
+  lose_nats_with_two_online();
   const auto asked = std::chrono::steady_clock::now();
-  node->signal(SIGTERM);
-  EXPECT_TRUE(alice.closed_by_server());
-  EXPECT_EQ(node->wait_exit(kDeadline), 0);
+  node_->signal(SIGTERM);
+  EXPECT_TRUE(alice_->closed_by_server());
+  EXPECT_EQ(node_->wait_exit(kDeadline), 0);
   // Each NATS request would time out after 2 s: none is waited for.
-  EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s) << node->log();
-  EXPECT_NE(node->log().find("releases failed 2"), std::string::npos) << node->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s) << node_->log();
+  EXPECT_NE(node_->log().find("releases failed 2"), std::string::npos) << node_->log();
 }
 
 TEST_F(NatsOutage, ANodeStartedWithoutNatsRefusesLoginsUntilItComes) {
