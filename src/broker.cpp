@@ -94,11 +94,11 @@ void Broker::handle(ChatMessage& message) {
   for_each_recipient(message.recipients, [&](std::string_view name) {
     const auto online = online_.find(name);
     Peer* recipient = online == online_.end() ? nullptr : online->second;
-    // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
     if (!recipient && cluster_ && cluster_->forward(name, stamp, message.delivery)) {
-      Stats::add(stats_.deliveries_routed);
+      Stats::add(stats_.deliveries_routed);  // online on another node
       return;
     }
+    // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
     if (!recipient || !recipient->outbox) {
       unknown.append(unknown.empty() ? "" : ", ").append(name);
       return;
