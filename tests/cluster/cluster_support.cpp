@@ -33,6 +33,24 @@ std::optional<TestClient> login_when_free(std::uint16_t port, std::string_view n
   return std::nullopt;
 }
 
+void expect_one_winner_per_race(std::uint16_t port_a, std::uint16_t port_b, int rounds) {
+  for (int round = 0; round < rounds; ++round) {
+    const std::string name = "racer" + std::to_string(round);
+    TestClient on_a(port_a);
+    TestClient on_b(port_b);
+    const std::string login = name + "\n" + name + ": ready\n";
+    on_a.send(login);
+    on_b.send(login);
+    const auto answer_a = on_a.read_line();
+    const auto answer_b = on_b.read_line();
+    const std::string won = "from " + name + ": ready";
+    const std::string lost = "error: login \"" + name + "\" is already online, disconnecting";
+    ASSERT_TRUE((answer_a == won && answer_b == lost) || (answer_a == lost && answer_b == won))
+        << "round " << round << ": a got " << answer_a.value_or("nothing") << ", b got "
+        << answer_b.value_or("nothing");
+  }
+}
+
 bool wait_until_routable(TestClient& from, std::string_view from_name, TestClient& to,
                          std::string_view to_name, std::chrono::milliseconds deadline) {
   const std::string self(from_name);

@@ -35,6 +35,10 @@ LoginAttempt attempt_login(std::uint16_t port, std::string_view name);
 std::optional<TestClient> login_when_free(std::uint16_t port, std::string_view name,
                                           std::chrono::milliseconds deadline = kClusterDeadline);
 
+// Logs `rounds` fresh names in on two nodes at once, one connection to each, and checks that
+// exactly one of each pair gets in and the other is refused as a duplicate.
+void expect_one_winner_per_race(std::uint16_t port_a, std::uint16_t port_b, int rounds);
+
 // Sends `from_name`'s probe lines to `to_name` until one is routed rather than answered "not
 // online" (the directory of the sender's node has learned where `to_name` is), then checks
 // `to` received it. False if that does not happen before the deadline.

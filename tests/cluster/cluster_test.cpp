@@ -99,22 +99,7 @@ TEST_F(TwoNodes, ANodeRestartedUnderItsIdReleasesWhatItsPreviousRunHeld) {
 }
 
 TEST_F(TwoNodes, SimultaneousLoginsOfOneNameHaveExactlyOneWinner) {
-  constexpr int kRounds = 200;
-  for (int round = 0; round < kRounds; ++round) {
-    const std::string name = "racer" + std::to_string(round);
-    TestClient on_a(a_->port());
-    TestClient on_b(b_->port());
-    const std::string login = name + "\n" + name + ": ready\n";
-    on_a.send(login);
-    on_b.send(login);
-    const auto answer_a = on_a.read_line();
-    const auto answer_b = on_b.read_line();
-    const std::string won = "from " + name + ": ready";
-    const std::string lost = "error: login \"" + name + "\" is already online, disconnecting";
-    ASSERT_TRUE((answer_a == won && answer_b == lost) || (answer_a == lost && answer_b == won))
-        << "round " << round << ": a got " << answer_a.value_or("nothing") << ", b got "
-        << answer_b.value_or("nothing");
-  }
+  expect_one_winner_per_race(a_->port(), b_->port(), 200);
 }
 
 // Not a benchmark: the cost a claim adds to a login, printed for the README. The bound only

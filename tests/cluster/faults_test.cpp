@@ -29,6 +29,11 @@ class ThreeNodes : public ::testing::Test {
 };
 
 
+// Nodes a and b reach the bucket through different servers (at most one of them holds it).
+TEST_F(ThreeNodes, SimultaneousLoginsThroughDifferentServersHaveExactlyOneWinner) {
+  expect_one_winner_per_race(nodes_[0]->port(), nodes_[1]->port(), 200);
+}
+
 TEST_F(ThreeNodes, AKilledNodesLoginsAreFreeWithinTheTtlAndOthersKeepChatting) {
   auto alice = TestClient::online(nodes_[0]->port(), "alice");
   auto bob = TestClient::online(nodes_[1]->port(), "bob");

@@ -66,7 +66,9 @@ void NatsServer::start() {
   const std::string log = (directory_ / "nats.log").string();
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  const int rc = ::posix_spawnp(&pid_, "nats-server", &actions, nullptr, argv.data(), environ);
+  // Debian installs it in /usr/sbin, which a non-root PATH may lack.
+  const char* binary = ::access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : "nats-server";
+  const int rc = ::posix_spawnp(&pid_, binary, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start nats-server (scripts/setup.sh installs it)");
   const bool accepting = eventually([&] {
