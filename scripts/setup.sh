@@ -3,6 +3,7 @@
 # missing. Needs root (or sudo) the first time.
 #   setup.sh           what building and running the server and client need
 #   setup.sh --tests   that, plus what the tests, benchmarks, fuzzer and unit checks need
+#   setup.sh --cluster that, plus the NATS server scripts/cluster.sh runs
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,7 @@ packages=(
   libconcurrentqueue-dev                           # moodycamel lock-free queues
   libspdlog-dev libfmt-dev                         # logging
   libedit-dev                                      # the interactive client's line editor
+  libnats-dev                                      # cluster mode: NATS client (cnats)
 )
 case "${1:-}" in
   "") ;;
@@ -20,8 +22,11 @@ case "${1:-}" in
       clang libclang-rt-14-dev                     # libFuzzer target
       tmux                                         # the interactive client's end-to-end test
       systemd                                      # systemd-analyze checks the unit
+      nats-server                                  # the cluster tests start their own servers
     ) ;;
-  *) echo "usage: $0 [--tests]" >&2; exit 2 ;;
+  --cluster)
+    packages+=(nats-server) ;;                     # scripts/cluster.sh runs NATS servers
+  *) echo "usage: $0 [--tests | --cluster]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -31,13 +31,14 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin) {
 }
 
 Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-               Stats& stats, const QueueBudget& budget)
+               Stats& stats, const QueueBudget& budget, std::unique_ptr<ClusterRoutes> cluster)
     : inbox_(std::move(inbox)),
       reaper_(std::move(reaper)),
       limits_(limits),
       stats_(stats),
       budget_(budget),
-      bad_line_log_(kBadLineLogsPerSecond) {}
+      bad_line_log_(kBadLineLogsPerSecond),
+      cluster_(std::move(cluster)) {}
 
 void Broker::run() {
   std::vector<BrokerEvent> events(kMaxRound);
@@ -59,6 +60,7 @@ void Broker::run() {
     reap_available();
   }
   // Every reader is gone and has been routed: nothing more can arrive for any writer.
+  cluster_.reset();  // closes the publisher's channel: nothing more goes to other nodes
   say_goodbye();
   std::array<WriterDone, kReapBatch> done;
   while (const std::size_t n = reaper_.receive(done)) {
@@ -110,6 +112,7 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   peer.connection = std::move(request.connection);
   peer.name = std::move(request.name);
   peer.outbox = std::move(request.outbox);
+  peer.lease = std::move(request.lease);
   // Logged here rather than on the reader's small stack, which then never holds a formatter.
   spdlog::info("{} ({}): online", peer.name, peer.address);
   peer.observed = peer.connection;
@@ -137,6 +140,10 @@ void Broker::handle(ChatMessage& message) {
   for_each_recipient(message.recipients, [&](std::string_view name) {
     const auto online = online_.find(name);
     Peer* recipient = online == online_.end() ? nullptr : online->second;
+    if (!recipient && cluster_ && cluster_->forward(name, stamp, message.delivery)) {
+      Stats::add(stats_.deliveries_routed);  // online on another node
+      return;
+    }
     // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
     if (!recipient || !recipient->outbox) {
       unknown.append(unknown.empty() ? "" : ", ").append(name);
@@ -151,6 +158,39 @@ void Broker::handle(ChatMessage& message) {
     Stats::add(stats_.not_online_replies);
     deliver(*sender, std::make_shared<const std::string>(std::string(kNotOnlinePrefix) + unknown + "\n"));
   }
+}
+
+// Lines another node routed here: its sender was told about recipients online nowhere, so a
+// recipient gone since then only counts as undeliverable.
+void Broker::handle(RemoteDelivery& remote) {
+  const std::uint64_t stamp = ++message_count_;
+  for_each_recipient(remote.recipients, [&](std::string_view name) {
+    const auto online = online_.find(name);
+    if (online == online_.end() || !online->second->outbox) {
+      Stats::add(stats_.lines_undeliverable);
+      return;
+    }
+    if (online->second->last_message == stamp) return;
+    online->second->last_message = stamp;
+    Stats::add(stats_.deliveries_routed);
+    deliver(*online->second, remote.delivery);
+  });
+}
+
+void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
+  if (!cluster_ || !cluster_->apply(*change)) return;
+  const auto local = online_.find(change->name);
+  if (local == online_.end()) return;
+  Peer& peer = *local->second;
+  // Another node claimed the name after this session did: this node's claim expired while it
+  // could not reach NATS. Two sessions must not speak under one name, so this one ends.
+  if (!peer.outbox || !peer.lease || peer.lease->revision() >= change->revision) return;
+  peer.connection->end_with("login taken on node " + change->node);
+  deliver(peer, std::make_shared<const std::string>(
+                    format_error("login \"" + peer.name + "\" was taken on another node, disconnecting")));
+  if (!peer.outbox) return;  // the notice itself cut it
+  peer.connection->socket().shutdown_read();  // the reader ends, so the writer can finish
+  close_outbox(peer);
 }
 
 void Broker::handle(BadLine& bad) {
@@ -175,13 +215,9 @@ void Broker::handle(ReaderGone& gone) {
   if (!gone.server_stopping) close_outbox(found->second);
 }
 
-}  // namespace achat
-
-namespace achat {
-
 // Queues `line` for `peer` at the end of this round, unless a bound cuts a client first.
 void Broker::deliver(Peer& peer, OutboundLine line) {
-  if (!peer.outbox) {  // observed: its reader is gone, or it was cut
+  if (!peer.outbox) {  // leaving: its reader is gone, or it was cut
     Stats::add(stats_.lines_undeliverable);
     return;
   }
@@ -299,8 +335,10 @@ void Broker::flush(Peer& peer) {
   peer.pending_error_cost = 0;
 }
 
-// Hands every writer its lines of this round and every reader back its flow-control credit.
+// Hands every writer its lines of this round (and the other nodes theirs) and every reader
+// back its flow-control credit.
 void Broker::end_round() {
+  if (cluster_) cluster_->flush();
   for (Peer* peer : touched_) {
     flush(*peer);
     if (peer->routed_cost != 0) {
@@ -313,12 +351,15 @@ void Broker::end_round() {
 }
 
 // The peer can receive nothing more. Its connection (and so its socket) is released as soon as
-// its reader and writer are done with it, while the name stays taken until WriterDone.
+// its reader and writer are done with it, while the name stays taken until WriterDone. Its
+// cluster claim goes now: nothing can reach or come from this session any more, and a WriterDone
+// does not wake the broker, so waiting for it could hold the claim until the next event.
 void Broker::close_outbox(Peer& peer) {
   if (!peer.outbox) return;
   flush(peer);
   peer.outbox.reset();
   peer.connection.reset();
+  peer.lease.reset();
 }
 
 }  // namespace achat

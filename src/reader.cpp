@@ -38,10 +38,17 @@ std::string line_too_long(const Limits& limits) {
 
 // Before the login is accepted, the reader answers through its own writer (the broker does not
 // know this connection yet, and at most one reply is sent before the connection closes).
-void ReaderTask::refuse_login(std::string_view why) {
+void ReaderTask::reply_before_login(std::string_view why) {
   auto reply = std::make_shared<const std::string>(format_error(why));
   const std::int64_t cost = queued_cost(*reply);
   enqueue_lines(outbox, *connection, std::span<OutboundLine>(&reply, 1), cost, cost);
+}
+
+// A login refused (invalid, taken, or the cluster unavailable): counted, answered, logged.
+void ReaderTask::reject_login(const std::string& reply) {
+  Stats::add(stats.logins_refused);
+  reply_before_login(reply);
+  spdlog::info("{}: login refused: {}", connection->address(), reply);
 }
 
 // One line per disconnect, giving the first reason recorded: a cut recorded by the broker or the
@@ -63,8 +70,8 @@ void ReaderTask::operator()() {
   const auto login_status = lines.next(line);
   lines.set_deadline(std::nullopt);
   if (login_status != LineReader::Status::line) {
-    if (login_status == LineReader::Status::too_long) refuse_login(line_too_long(limits));
-    if (login_status == LineReader::Status::timed_out) refuse_login("login timeout, disconnecting");
+    if (login_status == LineReader::Status::too_long) reply_before_login(line_too_long(limits));
+    if (login_status == LineReader::Status::timed_out) reply_before_login("login timeout, disconnecting");
     spdlog::info("{}: disconnected before login: {}", self.address(),
                  end_reason(why_reading_ended(login_status, lines.error(), stopping())));
     return;
@@ -72,26 +79,25 @@ void ReaderTask::operator()() {
 
   std::string name(trim(line));
   if (auto problem = login_problem(name, limits.max_login_bytes)) {
-    Stats::add(stats.logins_refused);
-    refuse_login("invalid login: " + *problem + ", disconnecting");
-    spdlog::info("{}: login refused: {}", self.address(), *problem);
-    return;
+    return reject_login("invalid login: " + *problem + ", disconnecting");
+  }
+  std::unique_ptr<LoginLease> lease;
+  if (cluster) {
+    std::string refusal;
+    lease = cluster->claim(name, refusal);
+    if (!lease) return reject_login(refusal);
   }
   std::promise<LoginVerdict> promise;
   auto verdict_ready = promise.get_future();
-  stream.send(std::make_unique<LoginRequest>(LoginRequest{connection, name, outbox, std::move(promise)}));
+  stream.send(std::make_unique<LoginRequest>(
+      LoginRequest{connection, name, outbox, std::move(promise), std::move(lease)}));
   LoginVerdict refusal;
   try {
     refusal = verdict_ready.get();
   } catch (const std::future_error&) {  // the broker dropped the request (it logged why)
     refusal = "login failed on the server, try again";
   }
-  if (refusal) {
-    Stats::add(stats.logins_refused);
-    refuse_login(*refusal + ", disconnecting");
-    spdlog::info("{}: login refused: {}", self.address(), *refusal);
-    return;
-  }
+  if (refusal) return reject_login(*refusal + ", disconnecting");
   Stats::add(stats.logins);
   self.set_login(name);
 

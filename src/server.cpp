@@ -56,9 +56,14 @@ void Server::start() {
   auto [inbox, inbox_receiver] =
       make_channel<BrokerEvent>(inbox_options(std::chrono::microseconds(config_.limits.broker_spin_us)));
   auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(std::chrono::nanoseconds(0)));
+  std::unique_ptr<ClusterRoutes> routes;
+  if (config_.cluster.enabled()) {
+    cluster_ = join_cluster(config_.cluster, inbox);
+    routes = cluster_->routes();
+  }
   broker_thread_ = boost::thread(
       [broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
-                       stats_, registry_.budget())]() mutable {
+                       stats_, registry_.budget(), std::move(routes))]() mutable {
         name_this_thread("broker");
         broker.run();
       });
@@ -76,6 +81,7 @@ void Server::stop() {
     listener_.shutdown_read();  // wakes accept(); the accept thread then drops its senders
     if (accept_thread_.joinable()) accept_thread_.join();
     registry_.shutdown_reads();  // every reader sees end of stream; their streams end
+    if (cluster_) cluster_->stop_receiving();  // other nodes' lines and claims stop too
     if (broker_thread_.joinable()) {
       const auto deadline = boost::chrono::milliseconds(config_.limits.drain_timeout_ms);
       if (!broker_thread_.try_join_for(deadline)) {
@@ -85,6 +91,7 @@ void Server::stop() {
       }
     }
     crew_.join_all();
+    cluster_.reset();  // releases this node's logins
     spdlog::info("stopped: {}", stats_.summary());
   });
 }
@@ -141,8 +148,8 @@ void Server::serve(Socket socket, std::chrono::steady_clock::time_point accepted
     return;
   }
   try {
-    crew_.spawn("reader",
-                ReaderTask{connection, inbox, outbox, limits, stats_, stopping_, accepted_at});
+    crew_.spawn("reader", ReaderTask{connection, inbox, outbox, limits, stats_, stopping_,
+                                     accepted_at, cluster_.get()});
   } catch (const boost::thread_resource_error& error) {
     // The writer, the only sender on the socket, delivers the refusal and closes gracefully
     // once this last handle on its channel is gone.

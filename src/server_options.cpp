@@ -7,6 +7,9 @@
 #include <set>
 #include <string_view>
 #include <type_traits>
+#include <unistd.h>
+
+#include "cluster/claim_record.h"
 
 #ifndef ACHAT_VERSION
 #error "ACHAT_VERSION (the meson project version) must be defined"
@@ -105,7 +108,34 @@ const NumberOption kNumbers[] = {
      [](ServerOptions& options, std::uint64_t value) {
        options.log.queue_lines = static_cast<std::size_t>(value);
      }},
+    {"claim-ttl-ms", "in a cluster: how long a crashed node's logins stay taken", 300, kHourMs,
+     [](const ServerOptions& options) -> std::uint64_t { return options.config.cluster.claim_ttl_ms; },
+     [](ServerOptions& options, std::uint64_t value) {
+       options.config.cluster.claim_ttl_ms = static_cast<unsigned>(value);
+     }},
 };
+
+// "nats://a:4222,nats://b:4222" as a list; false if any entry is not a nats:// URL.
+bool parse_cluster_urls(const std::string& text, std::vector<std::string>& urls) {
+  urls.clear();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string url = text.substr(start, comma - start);
+    if (url.rfind("nats://", 0) != 0 || url.size() == 7) return false;
+    urls.push_back(url);
+    start = comma + 1;
+  }
+  return true;
+}
+
+// The host name up to its first dot: "node1" for node1.example.org.
+std::string short_host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return {};
+  std::string host(name);
+  return host.substr(0, host.find('.'));
+}
 
 struct TextOption {
   const char* name;
@@ -127,6 +157,22 @@ const TextOption kTexts[] = {
      [](ServerOptions& options, const std::string& value) -> Problem {
        if (value.empty()) return "needs a file path";
        options.log.file = value;
+       return std::nullopt;
+     }},
+    {"cluster", "--cluster URLS",
+     "join a cluster through NATS: nats://HOST:PORT[,nats://...] (default: none, standalone)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       if (!parse_cluster_urls(value, options.config.cluster.servers)) {
+         return "needs nats://HOST:PORT[,nats://HOST:PORT...], got \"" + value + "\"";
+       }
+       return std::nullopt;
+     }},
+    {"node-id", "--node-id NAME", "this node's name in the cluster (default: the host name)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       if (!cluster::is_valid_node_id(value)) {
+         return "needs 1 to 64 of [A-Za-z0-9_-], got \"" + value + "\"";
+       }
+       options.config.cluster.node_id = value;
        return std::nullopt;
      }},
     {"metrics-listen", "--metrics-listen HOST:PORT",
@@ -243,6 +289,13 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
   ServerOptions options;
   auto problem = apply_environment(options, environment);
   if (!problem) problem = apply_command_line(options, args);
+  ClusterConfig& cluster = options.config.cluster;
+  if (!problem && cluster.enabled() && cluster.node_id.empty()) {
+    cluster.node_id = short_host_name();
+    if (!cluster::is_valid_node_id(cluster.node_id)) {
+      problem = "the host name \"" + cluster.node_id + "\" is not a valid node id: set --node-id";
+    }
+  }
   if (problem) {
     error = *problem;
     return std::nullopt;

@@ -50,7 +50,7 @@ class BrokerHarness {
     std::promise<LoginVerdict> promise;
     auto verdict = promise.get_future();
     inbox_->send(std::make_unique<LoginRequest>(
-        LoginRequest{client.connection, std::move(name), *client.outbox, std::move(promise)}));
+        LoginRequest{client.connection, std::move(name), *client.outbox, std::move(promise), nullptr}));
     return verdict.get();
   }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "achat/channel.h"
+#include "achat/cluster.h"
 #include "achat/connection.h"
 #include "achat/events.h"
 #include "achat/limits.h"
@@ -45,10 +46,13 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 //   "error: server shutting down";
 // - run() returns when the inbox is closed (listener and every reader gone) and every writer
 //   has reported done.
+// In a cluster, `cluster` routes names online on other nodes (and is destroyed when run()
+// returns, closing the publisher's channel); standalone it is null.
 class Broker {
  public:
   Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-         Stats& stats, const QueueBudget& budget);
+         Stats& stats, const QueueBudget& budget,
+         std::unique_ptr<ClusterRoutes> cluster = nullptr);
   void run();
 
  private:
@@ -69,6 +73,7 @@ class Broker {
     bool touched = false;          // listed in touched_ this round
     std::int64_t queued_at_touch = 0;         // the writer's backlog when touched this round
     std::int64_t queued_errors_at_touch = 0;  // and the error replies in it
+    std::unique_ptr<LoginLease> lease;  // the cluster-wide claim, released with the outbox
   };
 
   struct NameHash {
@@ -84,6 +89,8 @@ class Broker {
   void handle(BadLine& bad);
   void handle(ReaderGone& gone);
   Peer* sender_of(ConnectionId id, std::int32_t routed_cost);
+  void handle(RemoteDelivery& remote);
+  void handle(std::unique_ptr<DirectoryChange>& change);
   void reap(const WriterDone& done);
   void reap_available();
   void deliver(Peer& peer, OutboundLine line);
@@ -110,6 +117,7 @@ class Broker {
   std::int64_t used_at_round_start_ = 0;
   std::uint64_t message_count_ = 0;
   LogRateLimiter bad_line_log_;
+  std::unique_ptr<ClusterRoutes> cluster_;
 };
 
 }  // namespace achat

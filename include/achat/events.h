@@ -13,6 +13,16 @@
 
 namespace achat {
 
+// Held by an online login while its name is taken cluster-wide (see include/achat/cluster.h);
+// destroying it gives the name back. Never blocks; any thread may destroy it.
+class LoginLease {
+ public:
+  virtual ~LoginLease() = default;
+  // Where the claim stands in the cluster's order of claims: a later claim of the same name
+  // by another node means this one was lost.
+  virtual std::uint64_t revision() const noexcept = 0;
+};
+
 // The broker's answer to a login: nullopt if accepted, else the reason it was refused.
 using LoginVerdict = std::optional<std::string>;
 
@@ -23,6 +33,7 @@ struct LoginRequest {
   std::string name;
   Sender<OutboundLine> outbox;
   std::promise<LoginVerdict> verdict;
+  std::unique_ptr<LoginLease> lease;  // the cluster-wide claim; none when standalone
 };
 
 // A parsed chat line from an online connection, already formatted for its recipients.
@@ -46,10 +57,25 @@ struct ReaderGone {
   bool server_stopping = false;
 };
 
+// Lines from another node of the cluster for recipients here, in the order that node sent them.
+struct RemoteDelivery {
+  std::string recipients;  // comma-separated, as in a chat line
+  OutboundLine delivery;
+};
+
+// A change in the cluster's claims: `name` taken (or its claim refreshed) by `node`, or
+// released if `node` is empty; `revision` orders the changes of all names.
+struct DirectoryChange {
+  std::string name;
+  std::string node;
+  std::uint64_t revision = 0;
+};
+
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.
-// The rare, large LoginRequest is boxed so every queue slot stays small (64 bytes).
-using BrokerEvent =
-    std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, BadLine, ReaderGone>;
+// The rare, large LoginRequest and DirectoryChange are boxed so every queue slot stays small
+// (64 bytes).
+using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, BadLine,
+                                 ReaderGone, RemoteDelivery, std::unique_ptr<DirectoryChange>>;
 
 // What an event costs in memory while it waits in the inbox, as a reader's flow control counts
 // it (see Connection::wait_to_hand_over). The reader and the broker compute it from the same

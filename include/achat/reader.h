@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "achat/channel.h"
+#include "achat/cluster.h"
 #include "achat/connection.h"
 #include "achat/events.h"
 #include "achat/limits.h"
@@ -23,7 +24,8 @@ namespace achat {
 // timeout, are answered through its own writer and end it. When it returns, for any reason, it
 // has released its senders: its stream's end reaches the broker and its writer's channel loses
 // one of its two senders (the broker holds the other). It logs the connection's one
-// disconnect line.
+// disconnect line. In a cluster the login is first claimed cluster-wide, blocking this thread
+// (never the broker) on NATS.
 struct ReaderTask {
   std::shared_ptr<Connection> connection;
   Sender<BrokerEvent> inbox;
@@ -32,11 +34,13 @@ struct ReaderTask {
   Stats& stats;
   const std::atomic<bool>& server_stopping;
   std::chrono::steady_clock::time_point accepted_at;
+  ClusterNode* cluster;  // null when standalone
 
   void operator()();
 
  private:
-  void refuse_login(std::string_view why);
+  void reply_before_login(std::string_view why);
+  void reject_login(const std::string& reply);
   std::string end_reason(std::string seen);
 };
 

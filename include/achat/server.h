@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "achat/channel.h"
+#include "achat/cluster.h"
 #include "achat/crew.h"
 #include "achat/events.h"
 #include "achat/limits.h"
@@ -22,6 +23,7 @@ struct ServerConfig {
   Endpoint endpoint;  // port 0 picks a free one: see Server::port()
   Limits limits;
   int listen_backlog = 4096;
+  ClusterConfig cluster;  // standalone unless enabled()
 };
 
 // Owns the listening socket, the accept thread, the broker thread and (through its Crew) every
@@ -65,6 +67,7 @@ class Server {
   std::uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::once_flag stopped_;
+  std::unique_ptr<ClusterNode> cluster_;  // null when standalone; outlives the broker thread
   boost::thread accept_thread_;
   boost::thread broker_thread_;
 };

@@ -1,0 +1,61 @@
+// What the core server asks of a cluster of a-chat nodes; src/cluster/ implements it. A server
+// started without --cluster creates none of these objects and runs as a single process.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "achat/channel.h"
+#include "achat/events.h"
+
+namespace achat {
+
+struct ClusterConfig {
+  std::vector<std::string> servers;  // NATS URLs, tried in this order; empty: standalone
+  std::string node_id;               // this node's name in subjects and claims
+  // How long a claim outlives the node that holds it (a crash): the bucket's max age. Claims
+  // are refreshed every third of it. Every node of a cluster should use the same value.
+  unsigned claim_ttl_ms = 15'000;
+
+  bool enabled() const noexcept { return !servers.empty(); }
+};
+
+// The broker's view of the other nodes: which of them has a name online, and the lines for
+// them. Used by the broker thread alone; no call blocks.
+class ClusterRoutes {
+ public:
+  virtual ~ClusterRoutes() = default;
+  // Queues `delivery` for `name` if another node has it online; false if no other node does.
+  // Recipients of one message (one `message` stamp) on one node travel as one publication.
+  virtual bool forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) = 0;
+  // Hands everything forward() queued to the publishing thread, in order.
+  virtual void flush() = 0;
+  // Records the change; true if it is a claim of the name by another node.
+  virtual bool apply(const DirectoryChange& change) = 0;
+};
+
+// This process's membership in the cluster: its NATS connection and the threads that talk to
+// NATS. Created and destroyed by the thread that controls the Server. The destructor releases
+// every login this node still holds, then closes the connection.
+class ClusterNode {
+ public:
+  virtual ~ClusterNode() = default;
+  // Takes `name` cluster-wide, blocking on NATS (so: reader threads, never the broker). On
+  // refusal returns nullptr and sets `refusal` to the error line's text: `login "NAME" is
+  // already online, disconnecting`, or `cluster unavailable, try again` while NATS cannot
+  // answer. Either way the connection is then closed.
+  virtual std::unique_ptr<LoginLease> claim(const std::string& name, std::string& refusal) = 0;
+  // The broker's routes; call once.
+  virtual std::unique_ptr<ClusterRoutes> routes() = 0;
+  // Stops feeding the broker (remote lines, claim changes): lets its inbox close on shutdown.
+  virtual void stop_receiving() = 0;
+};
+
+// Connects in the background: a NATS that is down now only delays the first login. Events for
+// the broker go through `inbox`. Throws std::runtime_error if NATS rejects the configuration.
+std::unique_ptr<ClusterNode> join_cluster(const ClusterConfig& config, Sender<BrokerEvent> inbox);
+
+}  // namespace achat

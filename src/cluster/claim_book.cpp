@@ -1,0 +1,88 @@
+#include "claim_book.h"
+
+namespace achat::cluster {
+
+ClaimBook::Id ClaimBook::hold(Claim claim) {
+  std::lock_guard lock(mutex_);
+  const Id id = next_id_++;
+  entries_.emplace(id, Entry{std::move(claim)});
+  return id;
+}
+
+void ClaimBook::release(Id id) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto found = entries_.find(id);
+    if (found == entries_.end() || found->second.released) return;  // forgotten: lost at refresh
+    found->second.released = true;
+    ++released_;
+  }
+  wake_.notify_one();
+}
+
+void ClaimBook::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+}
+
+std::vector<ClaimBook::Claim> ClaimBook::wait_for_releases(std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_until(lock, until, [this] { return released_ > 0 || stopping_; });
+  std::vector<Claim> released;
+  released.reserve(released_);
+  for (auto it = entries_.begin(); released_ > 0 && it != entries_.end();) {
+    if (it->second.released) {
+      released.push_back(std::move(it->second.claim));
+      it = entries_.erase(it);
+      --released_;
+    } else {
+      ++it;
+    }
+  }
+  return released;
+}
+
+bool ClaimBook::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::held() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<Id, Claim>> held;
+  held.reserve(entries_.size());
+  for (const auto& [id, entry] : entries_) {
+    if (!entry.released) held.emplace_back(id, entry.claim);
+  }
+  return held;
+}
+
+void ClaimBook::revise(Id id, std::uint64_t revision) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = entries_.find(id); found != entries_.end()) {
+    found->second.claim.revision = revision;
+  }
+}
+
+void ClaimBook::forget(Id id) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = entries_.find(id); found != entries_.end()) {
+    if (found->second.released) --released_;
+    entries_.erase(found);
+  }
+}
+
+std::vector<ClaimBook::Claim> ClaimBook::take_all() {
+  std::lock_guard lock(mutex_);
+  std::vector<Claim> all;
+  all.reserve(entries_.size());
+  for (auto& [id, entry] : entries_) all.push_back(std::move(entry.claim));
+  entries_.clear();
+  released_ = 0;
+  return all;
+}
+
+}  // namespace achat::cluster

@@ -1,0 +1,35 @@
+// The cluster's counters. Any cluster thread increments them (relaxed atomics, read only for
+// the log); one instance lives as long as the node.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace achat::cluster {
+
+struct ClusterStats {
+  using Counter = std::atomic<std::uint64_t>;
+
+  Counter claims{0};               // logins claimed cluster-wide
+  Counter claims_taken{0};         // refused: another session holds the login
+  Counter claims_unavailable{0};   // refused: NATS could not answer (fail closed)
+  Counter claims_lost{0};          // a held claim found gone or taken at refresh
+  Counter releases_failed{0};      // guarded deletes NATS refused or did not answer
+  Counter stale_released{0};       // claims of a previous run of this node, deleted at start
+  Counter forwarded{0};            // publications to other nodes
+  Counter forward_failed{0};       // publications cnats refused (disconnected, buffer full)
+  Counter received{0};             // publications from other nodes
+  Counter gaps{0};                 // detected jumps in a sender's sequence
+  Counter missing{0};              // publications lost in those gaps
+  Counter repeated{0};             // publications seen twice, dropped
+  Counter malformed{0};            // publications that could not be decoded
+  Counter slow_consumer{0};        // times cnats dropped incoming publications (pending limit)
+
+  static void add(Counter& counter, std::uint64_t n = 1) noexcept {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+  std::string summary() const;
+};
+
+}  // namespace achat::cluster

@@ -1,0 +1,48 @@
+// Where each login online on another node is, as the claims watch reports it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "achat/events.h"
+
+namespace achat::cluster {
+
+// Owned and used by the broker thread alone. An entry lives while its claim does: set by a
+// put (a claim or one of its refreshes), erased by a delete. A claim that expires (its node
+// crashed) produces no watch event on NATS 2.9, so an entry not refreshed within the claim TTL
+// is treated as gone, the same moment the bucket lets another node take the login.
+class Directory {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Directory(std::string self, std::chrono::milliseconds ttl) : self_(std::move(self)), ttl_(ttl) {}
+
+  // True if the change is a claim by another node.
+  bool apply(const DirectoryChange& change, Clock::time_point now);
+  // The other node that has `name` online, or nullptr (this node's own logins are the
+  // broker's to route).
+  const std::string* node_of(std::string_view name, Clock::time_point now);
+  std::size_t size() const noexcept { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::string node;
+    Clock::time_point refreshed;
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const noexcept {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
+
+  const std::string self_;
+  const std::chrono::milliseconds ttl_;
+  std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> entries_;
+};
+
+}  // namespace achat::cluster

@@ -1,0 +1,172 @@
+#include "node.h"
+
+#include <random>
+#include <spdlog/spdlog.h>
+#include <stdexcept>
+
+#include "keeper.h"
+#include "publisher.h"
+#include "subscriber.h"
+#include "watcher.h"
+#include "envelope.h"
+
+namespace achat::cluster {
+
+namespace {
+
+// The cluster threads call cnats and format log lines: more than a reader's stack, still small.
+constexpr std::size_t kThreadStackBytes = 256 * 1024;
+// A login waits at most this long for the claims bucket before it is refused (fail closed).
+constexpr std::chrono::milliseconds kRequestTimeout{2'000};
+// Reconnect forever, quickly: a killed server is replaced by another one the client knows.
+constexpr std::int64_t kReconnectWaitMs = 250;
+// A server that stops answering (not just closing) is detected after about two pings.
+constexpr std::int64_t kPingIntervalMs = 2'000;
+constexpr int kMaxPingsOut = 2;
+// Incoming publications cnats may hold for the subscriber before it drops them.
+constexpr int kPendingMessages = 1'000'000;
+constexpr int kPendingBytes = 256 * 1024 * 1024;
+
+std::string random_incarnation() {
+  std::random_device seed;
+  std::mt19937_64 generator((static_cast<std::uint64_t>(seed()) << 32) ^ seed());
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(generator()));
+  return text;
+}
+
+void check(natsStatus status, const char* what) {
+  if (status != NATS_OK) {
+    throw std::runtime_error(std::string("cluster: ") + what + ": " + last_nats_error(status));
+  }
+}
+
+void log_disconnected(natsConnection* connection, void* node) {
+  if (natsConnection_IsClosed(connection)) return;  // our own shutdown
+  spdlog::warn("cluster: node {} lost its NATS server; reconnecting", *static_cast<std::string*>(node));
+}
+
+void log_reconnected(natsConnection* connection, void* node) {
+  char url[256] = "";
+  natsConnection_GetConnectedUrl(connection, url, sizeof url);
+  spdlog::info("cluster: node {} connected to {}", *static_cast<std::string*>(node), url);
+}
+
+NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& node) {
+  natsOptions* raw = nullptr;
+  check(natsOptions_Create(&raw), "options");
+  NatsOptionsHandle options(raw);
+  std::vector<const char*> servers;
+  for (const auto& server : config.servers) servers.push_back(server.c_str());
+  check(natsOptions_SetServers(options.get(), servers.data(), static_cast<int>(servers.size())),
+        "server list");
+  check(natsOptions_SetNoRandomize(options.get(), true), "server order");
+  // Only the servers the operator listed: a node's failover path is what its command line says.
+  check(natsOptions_SetIgnoreDiscoveredServers(options.get(), true), "server list");
+  check(natsOptions_SetName(options.get(), ("a-chat " + node).c_str()), "name");
+  check(natsOptions_SetMaxReconnect(options.get(), -1), "reconnects");
+  check(natsOptions_SetReconnectWait(options.get(), kReconnectWaitMs), "reconnect wait");
+  // A request in flight when the connection drops fails at once instead of at its timeout.
+  check(natsOptions_SetFailRequestsOnDisconnect(options.get(), true), "requests on disconnect");
+  check(natsOptions_SetPingInterval(options.get(), kPingIntervalMs), "ping interval");
+  check(natsOptions_SetMaxPingsOut(options.get(), kMaxPingsOut), "pings");
+  check(natsOptions_SetRetryOnFailedConnect(options.get(), true, log_reconnected,
+                                            const_cast<std::string*>(&node)),
+        "retry");
+  check(natsOptions_SetDisconnectedCB(options.get(), log_disconnected, const_cast<std::string*>(&node)),
+        "disconnect callback");
+  check(natsOptions_SetReconnectedCB(options.get(), log_reconnected, const_cast<std::string*>(&node)),
+        "reconnect callback");
+  return options;
+}
+
+}  // namespace
+
+Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
+    : config_(std::move(config)),
+      self_{config_.node_id, random_incarnation()},
+      owner_value_(self_.to_value()),
+      options_(make_options(config_, self_.node)),
+      crew_(kThreadStackBytes) {
+  natsConnection* connection = nullptr;
+  const natsStatus status = natsConnection_Connect(&connection, options_.get());
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check(status, "connect");
+  connection_.reset(connection);
+  if (status == NATS_NOT_YET_CONNECTED) {
+    spdlog::warn("cluster: no NATS server reachable yet; logins are refused until one is");
+  }
+  natsSubscription* subscription = nullptr;
+  check(natsConnection_SubscribeSync(&subscription, connection, node_subject(self_.node).c_str()),
+        "subscribe");
+  subscription_.reset(subscription);
+  check(natsSubscription_SetPendingLimits(subscription, kPendingMessages, kPendingBytes), "limits");
+  const std::chrono::milliseconds ttl(config_.claim_ttl_ms);
+  bucket_ = std::make_unique<ClaimsBucket>(connection, ttl, kRequestTimeout);
+
+  auto [forwards, forwards_receiver] = make_channel<Forward>();
+  forwards_ = std::move(forwards);
+  crew_.spawn("cluster watcher", Watcher{connection, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
+  crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
+  crew_.spawn("cluster publisher",
+              Publisher{connection, std::move(forwards_receiver), self_.node, self_.incarnation, stats_});
+  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, connection, owner_value_, ttl, stats_});
+  spdlog::info("cluster: node {} (run {}), claim TTL {} ms", self_.node, self_.incarnation, ttl.count());
+}
+
+Node::~Node() {
+  stop_receiving();
+  forwards_.reset();
+  book_.stop();
+  crew_.join_all();
+  if (natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED) {
+    natsConnection_FlushTimeout(connection_.get(), kRequestTimeout.count());  // the last lines out
+  }
+  spdlog::info("cluster: {}", stats_.summary());
+  subscription_.reset();
+  bucket_.reset();
+  natsConnection_Close(connection_.get());
+}
+
+std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& refusal) {
+  if (!ready_.load(std::memory_order_acquire) ||
+      natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
+    ClusterStats::add(stats_.claims_unavailable);
+    refusal = "cluster unavailable, try again";
+    return nullptr;
+  }
+  ClaimBook::Claim claim{claim_key(name), 0};
+  switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
+    case ClaimOutcome::done:
+      ClusterStats::add(stats_.claims);
+    {
+      const std::uint64_t revision = claim.revision;
+      return std::make_unique<Lease>(book_, book_.hold(std::move(claim)), revision);
+    }
+    case ClaimOutcome::conflict:
+      ClusterStats::add(stats_.claims_taken);
+      refusal = "login \"" + name + "\" is already online, disconnecting";
+      return nullptr;
+    case ClaimOutcome::unavailable:
+      break;
+  }
+  ClusterStats::add(stats_.claims_unavailable);
+  refusal = "cluster unavailable, try again";
+  return nullptr;
+}
+
+std::unique_ptr<ClusterRoutes> Node::routes() {
+  return std::make_unique<Routes>(
+      Directory(self_.node, std::chrono::milliseconds(config_.claim_ttl_ms)), std::move(forwards_));
+}
+
+void Node::stop_receiving() { receiving_stopped_.stop(); }
+
+}  // namespace achat::cluster
+
+namespace achat {
+
+std::unique_ptr<ClusterNode> join_cluster(const ClusterConfig& config, Sender<BrokerEvent> inbox) {
+  return std::make_unique<cluster::Node>(config, std::move(inbox));
+}
+
+}  // namespace achat

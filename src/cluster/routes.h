@@ -1,0 +1,40 @@
+// The broker's routes to the other nodes: the directory, and the lines waiting to be published.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "achat/channel.h"
+#include "achat/cluster.h"
+#include "directory.h"
+
+namespace achat::cluster {
+
+// One chat line for some of one node's users, on its way from the broker to the publisher.
+struct Forward {
+  std::string node;
+  std::string recipients;  // comma-separated
+  OutboundLine delivery;
+  std::uint64_t message = 0;  // the broker's stamp: recipients of one message share a Forward
+};
+
+// Owned and used by the broker thread. Lines are handed to the publisher in the order the
+// broker routed them, through one Sender, so the publisher sees each sender's lines in order.
+// Destroying it closes the publisher's channel.
+class Routes final : public ClusterRoutes {
+ public:
+  Routes(Directory directory, Sender<Forward> publisher)
+      : directory_(std::move(directory)), publisher_(std::move(publisher)) {}
+
+  bool forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) override;
+  void flush() override;
+  bool apply(const DirectoryChange& change) override;
+
+ private:
+  Directory directory_;
+  Sender<Forward> publisher_;
+  std::vector<Forward> pending_;
+};
+
+}  // namespace achat::cluster

@@ -1,0 +1,124 @@
+// Two a-chat nodes (the real binary) through one real nats-server: one login namespace, and
+// lines between nodes in order, once each.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include "cluster_support.h"
+#include "nats_server.h"
+
+namespace achat::testing {
+namespace {
+
+// Long enough that no claim expires during a test: whatever frees a login here is a release.
+constexpr unsigned kLongTtlMs = 60'000;
+
+class TwoNodes : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nats_.start();
+    a_ = start_node("a", nats_.url(), kLongTtlMs);
+    b_ = start_node("b", nats_.url(), kLongTtlMs);
+  }
+
+  NatsServer nats_{"solo", fresh_directory("achat-nats")};
+  std::unique_ptr<ServerProcess> a_;
+  std::unique_ptr<ServerProcess> b_;
+};
+
+TEST_F(TwoNodes, ASecondLoginOnAnotherNodeIsRefusedAndCannotSend) {
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto bob = TestClient::online(a_->port(), "bob");
+  TestClient impostor(b_->port());
+  impostor.send("alice\nbob: forged\n");
+  EXPECT_EQ(impostor.read_line(), "error: login \"alice\" is already online, disconnecting");
+  EXPECT_TRUE(impostor.closed_by_server());
+  alice.send("bob: genuine\n");
+  EXPECT_EQ(bob.read_line(), "from alice: genuine");  // not the forged line first
+}
+
+TEST_F(TwoNodes, LinesReachAnotherNodeInOrderOnceEach) {
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto bob = TestClient::online(b_->port(), "bob");
+  ASSERT_TRUE(wait_until_routable(alice, "alice", bob, "bob"));
+  constexpr int kLines = 5000;
+  std::string burst;
+  for (int i = 0; i < kLines; ++i) burst += "bob, bob: " + std::to_string(i) + "\n";
+  alice.send(burst);
+  for (int i = 0; i < kLines; ++i) ASSERT_EQ(bob.read_line(), "from alice: " + std::to_string(i));
+  bob.send("bob: end\n");
+  EXPECT_EQ(bob.read_line(), "from bob: end");  // nothing repeated before it
+}
+
+TEST_F(TwoNodes, OneLineToUsersOnBothNodesAndNowhere) {
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto carol = TestClient::online(a_->port(), "carol");
+  auto bob = TestClient::online(b_->port(), "bob");
+  ASSERT_TRUE(wait_until_routable(alice, "alice", bob, "bob"));
+  alice.send("carol, bob, nobody: hi all\n");
+  EXPECT_EQ(carol.read_line(), "from alice: hi all");
+  EXPECT_EQ(bob.read_line(), "from alice: hi all");
+  EXPECT_EQ(alice.read_line(), "error: not online: nobody");
+  ASSERT_TRUE(wait_until_routable(bob, "bob", alice, "alice"));
+  bob.send("alice: back\n");
+  EXPECT_EQ(alice.read_line(), "from bob: back");
+}
+
+TEST_F(TwoNodes, ALoginLeftOnOneNodeIsFreeOnTheOther) {
+  {
+    auto alice = TestClient::online(a_->port(), "alice");
+    alice.shutdown_write();
+    EXPECT_TRUE(alice.closed_by_server());
+  }
+  EXPECT_TRUE(login_when_free(b_->port(), "alice", std::chrono::seconds(10)));
+}
+
+TEST_F(TwoNodes, ShutdownReleasesTheNodesLogins) {
+  auto dave = TestClient::online(a_->port(), "dave");
+  a_->signal(SIGTERM);
+  EXPECT_TRUE(dave.closed_by_server());
+  EXPECT_EQ(a_->wait_exit(kDeadline), 0);
+  const auto attempt = attempt_login(b_->port(), "dave");  // at once: no waiting for a TTL
+  EXPECT_TRUE(attempt.client) << attempt.answer;
+}
+
+TEST_F(TwoNodes, ANodeRestartedUnderItsIdReleasesWhatItsPreviousRunHeld) {
+  auto erin = TestClient::online(a_->port(), "erin");
+  a_->signal(SIGKILL);
+  EXPECT_EQ(a_->wait_exit(kDeadline), 128 + SIGKILL);
+  EXPECT_EQ(attempt_login(b_->port(), "erin").answer,
+            "error: login \"erin\" is already online, disconnecting");
+  a_ = start_node("a", nats_.url(), kLongTtlMs);
+  EXPECT_NE(a_->log().find("released erin, held by a previous run"), std::string::npos) << a_->log();
+  const auto attempt = attempt_login(b_->port(), "erin");
+  EXPECT_TRUE(attempt.client) << attempt.answer;
+}
+
+TEST_F(TwoNodes, SimultaneousLoginsOfOneNameHaveExactlyOneWinner) {
+  expect_one_winner_per_race(a_->port(), b_->port(), 200);
+}
+
+// Not a benchmark: the cost a claim adds to a login, printed for the README. The bound only
+// catches a claim that waits on something it should not (a timeout, a retry).
+TEST_F(TwoNodes, LoginLatencyWithTheClusterClaim) {
+  constexpr int kLogins = 300;
+  std::vector<double> millis;
+  for (int i = 0; i < kLogins; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto user = TestClient::online(a_->port(), "timed" + std::to_string(i));
+    millis.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(millis.begin(), millis.end());
+  const double p50 = millis[millis.size() / 2];
+  const double p99 = millis[millis.size() * 99 / 100];
+  std::printf("login with cluster claim (connect, login, echo): p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              p50, p99, millis.back());
+  EXPECT_LT(p99, 100.0);
+}
+
+}  // namespace
+}  // namespace achat::testing

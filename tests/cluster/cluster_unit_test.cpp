@@ -1,0 +1,140 @@
+// The cluster's pieces that need no NATS: claim records, envelopes, sequence checks, the
+// directory, and the cluster options.
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "achat/server_options.h"
+#include "cluster/claim_record.h"
+#include "cluster/directory.h"
+#include "cluster/envelope.h"
+#include "cluster/sequence_check.h"
+
+namespace achat::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ClaimRecord, AnyLoginBecomesAValidKeyAndBack) {
+  for (const std::string& login : std::vector<std::string>{"alice", "Zoë 🙂", "a b.c*>", std::string(32, 0x7e)}) {
+    const std::string key = claim_key(login);
+    EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos) << key;
+    EXPECT_EQ(login_of_key(key), login);
+  }
+  EXPECT_EQ(login_of_key("6"), std::nullopt);
+  EXPECT_EQ(login_of_key("zz"), std::nullopt);
+}
+
+TEST(ClaimRecord, OwnerValueNamesNodeAndRun) {
+  const ClaimOwner owner{"node-1", "00ff"};
+  EXPECT_EQ(owner.to_value(), "node-1 00ff");
+  const auto parsed = ClaimOwner::parse(owner.to_value());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->node, "node-1");
+  EXPECT_EQ(parsed->incarnation, "00ff");
+  EXPECT_FALSE(ClaimOwner::parse("node-1"));
+  EXPECT_FALSE(ClaimOwner::parse("bad.node 00ff"));
+  EXPECT_FALSE(ClaimOwner::parse("node "));
+}
+
+TEST(Envelope, RoundTripsAndRejectsMalformedPayloads) {
+  const Envelope sent{"a", "run1", 42, "bob,carol", "from alice: x: y\n"};
+  const std::string payload = sent.encode();
+  EXPECT_EQ(payload, "a run1 42\nbob,carol\nfrom alice: x: y\n");
+  const auto got = Envelope::decode(payload);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->origin, "a");
+  EXPECT_EQ(got->incarnation, "run1");
+  EXPECT_EQ(got->sequence, 42u);
+  EXPECT_EQ(got->recipients, "bob,carol");
+  EXPECT_EQ(got->line, "from alice: x: y\n");
+  for (const char* bad : {"", "a run1 42\nbob\n", "a run1 x\nbob\nline\n", "a 42\nbob\nline\n",
+                          "a run1 42\nbob\nno newline"}) {
+    EXPECT_FALSE(Envelope::decode(bad)) << bad;
+  }
+}
+
+TEST(SequenceCheck, CountsGapsDropsRepeatsAndStartsOverOnARestart) {
+  SequenceCheck check;
+  using V = SequenceCheck::Verdict;
+  EXPECT_EQ(check.check("a", "r1", 7).verdict, V::first);  // joined mid-run: no gap
+  EXPECT_EQ(check.check("a", "r1", 8).verdict, V::next);
+  const auto gap = check.check("a", "r1", 11);
+  EXPECT_EQ(gap.verdict, V::after_gap);
+  EXPECT_EQ(gap.missing, 2u);
+  EXPECT_EQ(check.check("a", "r1", 11).verdict, V::repeated);
+  EXPECT_EQ(check.check("a", "r1", 9).verdict, V::repeated);
+  EXPECT_EQ(check.check("b", "r9", 1).verdict, V::first);  // per origin
+  EXPECT_EQ(check.check("a", "r2", 1).verdict, V::first);  // a restarted
+  EXPECT_EQ(check.check("a", "r2", 2).verdict, V::next);
+}
+
+TEST(Directory, KnowsOtherNodesNamesUntilReleasedOrExpired) {
+  Directory directory("self", 3000ms);
+  const auto t0 = Directory::Clock::now();
+  EXPECT_TRUE(directory.apply({"bob", "b", 1}, t0));
+  EXPECT_TRUE(directory.apply({"carol", "c", 2}, t0));
+  EXPECT_FALSE(directory.apply({"me", "self", 3}, t0));
+  ASSERT_TRUE(directory.node_of("bob", t0 + 1s));
+  EXPECT_EQ(*directory.node_of("bob", t0 + 1s), "b");
+  EXPECT_EQ(directory.node_of("me", t0), nullptr);  // this node's names are the broker's
+  EXPECT_FALSE(directory.apply({"bob", "", 4}, t0 + 1s));
+  EXPECT_EQ(directory.node_of("bob", t0 + 1s), nullptr);
+  directory.apply({"carol", "c", 5}, t0 + 2s);  // a refresh
+  EXPECT_TRUE(directory.node_of("carol", t0 + 4s));
+  EXPECT_EQ(directory.node_of("carol", t0 + 6s), nullptr);  // its node stopped refreshing
+  EXPECT_EQ(directory.size(), 0u);
+}
+
+std::optional<ServerOptions> parse(const std::vector<std::string>& args, std::string& error,
+                                   const std::map<std::string, std::string>& environment = {}) {
+  return parse_server_options(args, error, [&](const char* name) -> const char* {
+    const auto found = environment.find(name);
+    return found == environment.end() ? nullptr : found->second.c_str();
+  });
+}
+
+TEST(ClusterOptions, StandaloneUnlessAClusterIsGiven) {
+  std::string error;
+  const auto options = parse({}, error);
+  ASSERT_TRUE(options) << error;
+  EXPECT_FALSE(options->config.cluster.enabled());
+}
+
+TEST(ClusterOptions, ServersNodeIdAndTtlFromCommandLineOrEnvironment) {
+  std::string error;
+  auto options = parse({"--cluster", "nats://10.0.0.1:4222,nats://10.0.0.2:4222", "--node-id=n1",
+                        "--claim-ttl-ms=3000"}, error);
+  ASSERT_TRUE(options) << error;
+  EXPECT_EQ(options->config.cluster.servers,
+            (std::vector<std::string>{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}));
+  EXPECT_EQ(options->config.cluster.node_id, "n1");
+  EXPECT_EQ(options->config.cluster.claim_ttl_ms, 3000u);
+  options = parse({"--node-id", "cli"}, error,
+                  {{"ACHAT_CLUSTER", "nats://127.0.0.1:4222"}, {"ACHAT_NODE_ID", "env"}});
+  ASSERT_TRUE(options) << error;
+  EXPECT_TRUE(options->config.cluster.enabled());
+  EXPECT_EQ(options->config.cluster.node_id, "cli");
+}
+
+TEST(ClusterOptions, NodeIdDefaultsToTheHostName) {
+  std::string error;
+  const auto options = parse({"--cluster", "nats://127.0.0.1:4222"}, error);
+  ASSERT_TRUE(options) << error;
+  EXPECT_TRUE(is_valid_node_id(options->config.cluster.node_id)) << options->config.cluster.node_id;
+}
+
+TEST(ClusterOptions, BadValuesAreRefusedWithAReason) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--cluster", "127.0.0.1:4222"},
+           {"--cluster", "nats://a:1,"},
+           {"--cluster", "nats://a:1", "--node-id", "has.dot"},
+           {"--cluster", "nats://a:1", "--claim-ttl-ms", "10"}}) {
+    std::string error;
+    EXPECT_FALSE(parse(args, error)) << args[1];
+    EXPECT_FALSE(error.empty());
+  }
+}
+
+}  // namespace
+}  // namespace achat::cluster
