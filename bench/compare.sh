@@ -19,6 +19,9 @@
 # The raw JSON of every run is kept in BUILD_DIR/compare/ as WORKLOAD.SERVER.REP.json. For
 # a-chat, wakeups_per_line and broker_batch come from the summary its log ends with. If the
 # a-chat server does not exist or does not build yet, only the relay runs.
+# ACHAT_SERVER=PATH runs that a-chat-server binary instead of BUILD_DIR's (an older build, to
+# measure a change against its baseline in the same run); ACHAT_RESULTS=DIR keeps the raw JSON
+# there instead of BUILD_DIR/compare.
 # Exit status: 0 if every run passed, 1 otherwise, 2 on a bad command line or a build failure.
 set -uo pipefail
 
@@ -86,7 +89,7 @@ load_args_of() {
 
 # --- build -------------------------------------------------------------------------------------
 
-results=$build/compare
+results=${ACHAT_RESULTS:-$build/compare}
 if [[ ! -f $build/build.ninja ]]; then
   meson setup "$build" "$ROOT" -Dbuildtype=release -Dbench=true >/dev/null ||
     die "meson setup failed"
@@ -105,7 +108,10 @@ load=$build/bench/a-chat-load
 relay=$build/bench/relay
 achat=$build/src/a-chat-server
 # (grep without -q: reading all input keeps ninja from a SIGPIPE that pipefail would report)
-if ! ninja -C "$build" -t targets all 2>/dev/null | grep '^src/a-chat-server:' >/dev/null; then
+if [[ -n ${ACHAT_SERVER:-} ]]; then
+  [[ -x $ACHAT_SERVER ]] || die "ACHAT_SERVER=$ACHAT_SERVER is not an executable"
+  achat=$ACHAT_SERVER
+elif ! ninja -C "$build" -t targets all 2>/dev/null | grep '^src/a-chat-server:' >/dev/null; then
   echo "compare.sh: no a-chat-server target yet; running the relay alone" >&2
   achat=
 elif ! ninja -C "$build" src/a-chat-server >>"$build_log" 2>&1; then
