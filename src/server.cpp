@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "achat/broker.h"
+#include "achat/futex_hash.h"
 #include "achat/protocol.h"
 #include "achat/reader.h"
 #include "achat/thread_name.h"
@@ -53,6 +54,12 @@ Server::Server(ServerConfig config)
 Server::~Server() { stop(); }
 
 void Server::start() {
+  // Writers (and readers held by flow control) sleep on futexes of their own: two per client.
+  constexpr std::size_t kUnsizedSleepers = 32'768;
+  const std::size_t clients = config_.limits.max_clients;
+  if (const std::size_t buckets = size_futex_hash(clients ? 2 * clients : kUnsizedSleepers)) {
+    spdlog::info("futex hash: {} buckets", buckets);
+  }
   auto [inbox, inbox_receiver] =
       make_channel<BrokerEvent>(inbox_options(std::chrono::microseconds(config_.limits.broker_spin_us)));
   auto [reaper, reaper_receiver] = make_channel<WriterDone>(inbox_options(std::chrono::nanoseconds(0)));
