@@ -7,7 +7,7 @@
 // the broker side receives them with a batch as large as the broker's round. lanes = 0 is the
 // old inbox (a producer per reader); the server uses kInboxLanes. The cost per event should not
 // depend on how many readers sit idle.
-#include <achat/broker.h>
+#include "broker.h"
 #include <achat/channel.h>
 #include <achat/events.h>
 #include <benchmark/benchmark.h>

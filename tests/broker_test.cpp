@@ -1,4 +1,4 @@
-#include "achat/broker.h"
+#include "broker.h"
 #include "achat/protocol.h"
 #include "test_client.h"
 

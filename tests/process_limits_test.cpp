@@ -1,4 +1,4 @@
-#include "achat/process_limits.h"
+#include "process_limits.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "achat/server_options.h"
+#include "server_options.h"
 
 #include <gtest/gtest.h>
 

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "achat/server_options.h"
+#include "server_options.h"
 #include "cluster/claim_record.h"
 #include "cluster/directory.h"
 #include "cluster/envelope.h"

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "achat/server_options.h"
+#include "server_options.h"
 #include "scraper.h"
 #include "server_process.h"
 #include "test_client.h"

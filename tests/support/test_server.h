@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "achat/server.h"
-#include "achat/process_limits.h"
+#include "process_limits.h"
 
 namespace achat::testing {
 

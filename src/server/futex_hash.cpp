@@ -1,4 +1,4 @@
-#include "achat/futex_hash.h"
+#include "futex_hash.h"
 
 #include <sys/prctl.h>
 

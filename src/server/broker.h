@@ -13,7 +13,7 @@
 #include "achat/connection.h"
 #include "achat/events.h"
 #include "achat/limits.h"
-#include "achat/log_rate_limiter.h"
+#include "log_rate_limiter.h"
 #include "achat/queue_budget.h"
 #include "achat/stats.h"
 

@@ -1,4 +1,4 @@
-#include "achat/writer.h"
+#include "writer.h"
 
 #include <array>
 #include <cerrno>
@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include "achat/protocol.h"
-#include "achat/thread_policy.h"
+#include "thread_policy.h"
 
 namespace achat {
 

@@ -1,14 +1,14 @@
-#include "achat/reader.h"
+#include "reader.h"
 
 #include <cstring>
 #include <future>
 #include <spdlog/spdlog.h>
 #include <vector>
 
-#include "achat/inbox_stream.h"
-#include "achat/line_reader.h"
+#include "inbox_stream.h"
+#include "line_reader.h"
 #include "achat/protocol.h"
-#include "achat/thread_policy.h"
+#include "thread_policy.h"
 
 namespace achat {
 

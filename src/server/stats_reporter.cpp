@@ -1,4 +1,4 @@
-#include "achat/stats_reporter.h"
+#include "stats_reporter.h"
 
 #include <algorithm>
 #include <cstdio>

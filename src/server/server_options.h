@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "achat/log.h"
+#include "log.h"
 #include "achat/server.h"
 
 namespace achat {

@@ -14,11 +14,11 @@
 #include <string_view>
 #include <vector>
 
-#include "achat/log.h"
-#include "achat/process_limits.h"
+#include "log.h"
+#include "process_limits.h"
 #include "achat/server.h"
-#include "achat/server_options.h"
-#include "achat/stats_reporter.h"
+#include "server_options.h"
+#include "stats_reporter.h"
 #include "metrics_server.h"
 
 extern char** environ;

@@ -10,12 +10,12 @@
 
 #include <algorithm>
 
-#include "achat/broker.h"
-#include "achat/futex_hash.h"
+#include "broker.h"
+#include "futex_hash.h"
 #include "achat/protocol.h"
-#include "achat/reader.h"
-#include "achat/thread_name.h"
-#include "achat/writer.h"
+#include "reader.h"
+#include "thread_name.h"
+#include "writer.h"
 
 namespace achat {
 

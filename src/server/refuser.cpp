@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "achat/protocol.h"
-#include "achat/thread_name.h"
-#include "achat/writer.h"
+#include "thread_name.h"
+#include "writer.h"
 
 namespace achat {
 

@@ -1,4 +1,4 @@
-#include "achat/line_reader.h"
+#include "line_reader.h"
 
 #include <cerrno>
 #include <algorithm>

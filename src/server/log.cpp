@@ -1,4 +1,4 @@
-#include "achat/log.h"
+#include "log.h"
 
 #include <cstdlib>
 #include <spdlog/async_logger.h>
