@@ -178,7 +178,7 @@ void LoadRun::connect_more() {
     const std::uint32_t index = next_to_connect_++;
     Client& client = clients_[index];
     try {
-      client.connection = Connection::start_connect(options_.server);
+      client.connection = Connection::start_connect(options_.servers[index % options_.servers.size()]);
     } catch (const std::system_error& error) {
       fail(logins_.of(index) + ": " + error.what() +
            (error.code().value() == EMFILE ? " (raise ulimit -n)" : ""));

@@ -121,7 +121,7 @@ const char* pattern_name(Pattern pattern) noexcept {
 }
 
 const char* usage_text() noexcept {
-  return "usage: a-chat-load --server HOST:PORT\n"
+  return "usage: a-chat-load --server HOST:PORT[,HOST:PORT...]\n"
          "         --workload fanout|group|latency|crowd|crowd-active\n"
          "         [--clients N] [--recipients K] [--pattern random|next] [--seed N]\n"
          "         [--include-self] [--window W] [--messages M] [--size BYTES]\n"
@@ -132,7 +132,9 @@ const char* usage_text() noexcept {
          "  next: client i always sends to i+1 .. i+K. crowd uses next, the others random.\n"
          "  --rate R > 0 runs open loop (R messages/s per client, window ignored); with\n"
          "  --duration S and no --messages each client then sends R*S messages. In closed loop\n"
-         "  --duration S stops sending after S seconds (--messages 0: no count limit).\n";
+         "  --duration S stops sending after S seconds (--messages 0: no count limit).\n"
+         "  Several servers (nodes of one cluster) share the clients: client i uses the\n"
+         "  (i mod n)-th; --server-pid then names the first one's process.\n";
 }
 
 Options parse_options(int argc, char** argv) {
@@ -165,7 +167,14 @@ Options parse_options(int argc, char** argv) {
       options.seed = parse_integer<std::uint64_t>(arg, next());
     } else if (arg == "--server") {
       options.server_text = std::string(next());
-      options.server = parse_server(options.server_text);
+      options.servers.clear();
+      std::string_view list = options.server_text;
+      while (true) {
+        const auto comma = list.find(',');
+        options.servers.push_back(parse_server(list.substr(0, comma)));
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
     } else if (arg == "--workload") {
       workload = std::string(next());
     } else if (arg == "--clients") {

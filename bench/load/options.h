@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace achat::load {
 
@@ -22,7 +23,9 @@ enum class Pattern { kRandom, kNext };
 const char* pattern_name(Pattern pattern) noexcept;
 
 struct Options {
-  sockaddr_in server{};
+  // Client i connects to servers[i % servers.size()]: several a-chat nodes of one cluster
+  // share the clients evenly, so a random recipient is on another node (n-1)/n of the time.
+  std::vector<sockaddr_in> servers;
   std::string server_text;  // as given, for reports
   std::string workload;
 
