@@ -49,17 +49,14 @@ cleanup() { for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done; rm 
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=bench/ports.sh
+source "$ROOT/bench/ports.sh"
 wait_accepting() {  # port pid
   local deadline=$(( SECONDS + 10 ))
   until accepting "$1"; do
     kill -0 "$2" 2>/dev/null && (( SECONDS < deadline )) || return 1
     sleep 0.05  # pause between connect attempts
   done
-}
-free_port() {
-  local port
-  while true; do port=$(( 20000 + RANDOM % 12000 )); accepting "$port" || { echo "$port"; return; }; done
 }
 stop_all() {  # SIGTERM, then wait: nodes release their logins before NATS goes
   local pid

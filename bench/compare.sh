@@ -129,18 +129,8 @@ cleanup() { [[ -n $server_pid ]] && kill -KILL "$server_pid" 2>/dev/null; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# True if something accepts TCP connections on 127.0.0.1:$1.
-accepting() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A port nobody listens on, below the ephemeral range so the load generator's own outgoing
-# ports never collide with it. A race with another process is caught by start_server.
-free_port() {
-  local port
-  while true; do
-    port=$(( 20000 + RANDOM % 12000 ))
-    accepting "$port" || { echo "$port"; return; }
-  done
-}
+# shellcheck source=bench/ports.sh
+source "$ROOT/bench/ports.sh"
 
 # start_server BINARY PORT LOG: starts it in the background (pid in server_pid) and retries
 # connecting until it accepts, it dies, or START_TIMEOUT_S passes.

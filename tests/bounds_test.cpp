@@ -17,15 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void expect_bystanders_served(std::uint16_t port) {
-  static int round = 0;
-  const std::string a = "a" + std::to_string(round), b = "b" + std::to_string(round++);
-  auto alice = TestClient::online(port, a);
-  auto bob = TestClient::online(port, b);
-  alice.send(b + ": still served\n");
-  EXPECT_EQ(bob.read_line(), "from " + a + ": still served");
-}
-
 std::size_t occurrences(const std::string& text, const std::string& what) {
   std::size_t count = 0;
   for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++count;

@@ -15,17 +15,6 @@
 namespace achat::testing {
 namespace {
 
-// What a bystander must still get while someone misbehaves.
-void expect_bystanders_served(std::uint16_t port) {
-  // Fresh names each time: an earlier pair's logins stay taken until their writers finish.
-  static int round = 0;
-  const std::string a = "a" + std::to_string(round), b = "b" + std::to_string(round++);
-  auto alice = TestClient::online(port, a);
-  auto bob = TestClient::online(port, b);
-  alice.send(b + ": still served\n");
-  EXPECT_EQ(bob.read_line(), "from " + a + ": still served");
-}
-
 // Sends `bytes` without a newline in 1 MiB writes until the server stops reading.
 std::size_t send_unterminated(const TestClient& client, std::size_t bytes) {
   const std::string chunk(1 << 20, 'x');

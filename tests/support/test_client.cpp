@@ -91,4 +91,15 @@ void TestClient::reset() {
   socket_ = Socket();
 }
 
+void expect_bystanders_served(std::uint16_t port) {
+  // Fresh names each time: an earlier pair's logins stay taken until their writers finish.
+  static int round = 0;
+  const std::string a = "by" + std::to_string(round) + "a";
+  const std::string b = "by" + std::to_string(round++) + "b";
+  auto alice = TestClient::online(port, a);
+  auto bob = TestClient::online(port, b);
+  alice.send(b + ": still served\n");
+  EXPECT_EQ(bob.read_line(), "from " + a + ": still served");
+}
+
 }  // namespace achat::testing

@@ -16,6 +16,10 @@ using namespace std::chrono_literals;
 
 inline constexpr std::chrono::milliseconds kDeadline = 10s;
 
+// What a bystander must still get while someone misbehaves: two fresh clients on `port` log in
+// and one's line reaches the other (a gtest expectation).
+void expect_bystanders_served(std::uint16_t port);
+
 // Polls `condition` until it holds or the deadline passes; for state with no event to wait on
 // (such as a server's connection count). Yields between polls, never sleeps.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds deadline = kDeadline);
