@@ -9,6 +9,7 @@ namespace achat::cluster {
 namespace {
 
 constexpr std::int64_t kPollMs = 200;
+constexpr std::size_t kBatch = 64;
 
 }  // namespace
 
@@ -17,8 +18,14 @@ void Subscriber::operator()() {
     natsMsg* raw = nullptr;
     const natsStatus status = natsSubscription_NextMsg(&raw, subscription_, kPollMs);
     if (status == NATS_OK) {
-      NatsMsgHandle message(raw);
-      handle(message.get());
+      // Everything already waiting goes to the broker with one wake-up.
+      do {
+        NatsMsgHandle message(raw);
+        handle(message.get());
+        raw = nullptr;
+      } while (batch_.size() < kBatch && natsSubscription_NextMsg(&raw, subscription_, 0) == NATS_OK);
+      inbox_.send_bulk(batch_);
+      batch_.clear();
     } else if (status == NATS_SLOW_CONSUMER) {
       ClusterStats::add(stats_.slow_consumer);
       spdlog::warn("cluster: this node fell behind; NATS dropped lines for its users");
@@ -55,8 +62,8 @@ void Subscriber::handle(natsMsg* message) {
       break;
   }
   ClusterStats::add(stats_.received);
-  inbox_.send(RemoteDelivery{std::string(envelope->recipients),
-                            std::make_shared<const std::string>(envelope->line)});
+  batch_.emplace_back(RemoteDelivery{std::string(envelope->recipients),
+                                    std::make_shared<const std::string>(envelope->line)});
 }
 
 }  // namespace achat::cluster

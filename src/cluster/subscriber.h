@@ -1,6 +1,8 @@
 // The body of the receiving thread: lines other nodes publish for users on this one.
 #pragma once
 
+#include <vector>
+
 #include "achat/channel.h"
 #include "achat/events.h"
 #include "cluster_stats.h"
@@ -31,6 +33,7 @@ class Subscriber {
   StopFlag& stop_;
   ClusterStats& stats_;
   SequenceCheck sequences_;
+  std::vector<BrokerEvent> batch_;  // received, not yet handed to the broker
 };
 
 }  // namespace achat::cluster
