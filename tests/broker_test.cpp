@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <future>
 #include <optional>
 #include <string>
 #include <thread>
@@ -175,6 +176,38 @@ TEST(Broker, ErrorRepliesComeInTheOrderOfTheLinesTheyAnswer) {
                    "from alice: kept\n", kGoodbye}));
   EXPECT_EQ(broker.stats_.protocol_errors.load(), 2u);
   EXPECT_EQ(broker.stats_.not_online_replies.load(), 1u);
+}
+
+// A cut client's reader may still be sending (it has not seen the end of its socket yet) and
+// may be held by flow control: every event it handed over must give its credit back, even after
+// its writer has finished, or that reader (and so the server's shutdown) would wait forever.
+TEST(Broker, ACutClientsReaderGetsItsCreditBackAfterItsWriterIsDone) {
+  Limits limits;
+  const std::string line = "from bob: " + std::string(100, 'x') + "\n";
+  limits.max_outbound_bytes = static_cast<std::size_t>(queued_cost(line));
+  BrokerHarness broker(limits);
+  auto sloth = broker.connect(1), bob = broker.connect(2);
+  ASSERT_EQ(broker.login(sloth, "sloth"), std::nullopt);
+  ASSERT_EQ(broker.login(bob, "bob"), std::nullopt);
+  broker.say(bob, "sloth", line);
+  broker.say(bob, "sloth", line);  // past the cap: sloth is cut
+  ASSERT_TRUE(eventually([&] { return !sloth.connection->end_reason().empty(); }));
+  broker.writer_done(sloth);
+  auto carol = broker.connect(3);
+  ASSERT_EQ(broker.login(carol, "carol"), std::nullopt);  // a login makes the broker reap first
+  // sloth's reader, still running, hands over one more line the way a reader does.
+  const ChatMessage late{1, "bob", std::make_shared<const std::string>("from sloth: late\n")};
+  const std::int32_t cost = unrouted_cost(late);
+  sloth.connection->wait_to_hand_over(cost, cost);
+  broker.say(sloth, "bob", *late.delivery);
+  // Once the broker has handled it, the credit is back: a reader allowed one such event at a
+  // time can hand over the next without waiting.
+  auto next = std::async(std::launch::async, [&] { sloth.connection->wait_to_hand_over(cost, cost); });
+  const bool credited = next.wait_for(testing::kDeadline) == std::future_status::ready;
+  if (!credited) sloth.connection->routed(cost);  // lets the waiter go, so the test can end
+  EXPECT_TRUE(credited) << "the cut client's reader never got its credit back";
+  broker.reader_gone(sloth);
+  broker.finish();
 }
 
 // Lines stay queued here: the harness's writers never run, so nothing is written.

@@ -92,7 +92,19 @@ void Broker::reap(const WriterDone& done) {
   if (done.undelivered > 0) {
     spdlog::info("{} ({}): {} lines undeliverable", peer.name, peer.address, done.undelivered);
   }
-  if (peer.touched) std::erase(touched_, &peer);  // reaped mid-round (from a login)
+  peer.writer_done = true;
+  forget_if_done(found);
+}
+
+void Broker::forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator found) {
+  Peer& peer = found->second;
+  if (!peer.reader_gone || !peer.writer_done) return;
+  if (peer.touched) {  // forgotten mid-round: its reader's last credit is returned now
+    std::erase(touched_, &peer);
+    if (const auto connection = peer.observed.lock(); connection && peer.routed_cost != 0) {
+      connection->routed(peer.routed_cost);
+    }
+  }
   online_.erase(peer.name);
   peers_.erase(found);
 }
@@ -210,9 +222,11 @@ void Broker::handle(BadLine& bad) {
 void Broker::handle(ReaderGone& gone) {
   const auto found = peers_.find(gone.id);
   if (found == peers_.end()) return;
+  found->second.reader_gone = true;
   // When the server stops reading, everyone's writer stays open until all readers' events are
   // routed (see run()), so messages already accepted for this peer still reach it.
   if (!gone.server_stopping) close_outbox(found->second);
+  forget_if_done(found);
 }
 
 // Queues `line` for `peer` at the end of this round, unless a bound cuts a client first.

@@ -39,8 +39,9 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 //   that would break a bound cuts a client instead (the one it was for, or for the global
 //   budget the one with the largest backlog), with the reason recorded on its connection;
 // - each reader is released from flow control as its events are handled;
-// - a login stays taken until that connection's writer has finished (WriterDone), so a reconnect
-//   can never be confused with the session it replaces;
+// - a login stays taken until that connection's reader stream has ended and its writer has
+//   finished (WriterDone), so a reconnect can never be confused with the session it replaces,
+//   and a cut client's reader, still sending, gets its flow-control credit back;
 // - a peer's writer channel is closed when its reader's stream ends, or, once the server stops
 //   reading, only after every reader's events are routed and the peer has been sent
 //   "error: server shutting down";
@@ -74,6 +75,11 @@ class Broker {
     std::int64_t queued_at_touch = 0;         // the writer's backlog when touched this round
     std::int64_t queued_errors_at_touch = 0;  // and the error replies in it
     std::unique_ptr<LoginLease> lease;  // the cluster-wide claim, released with the outbox
+    // The peer is forgotten (and its name free) once both have ended: its reader's stream,
+    // so every event of that reader finds it (and returns its flow-control credit), and its
+    // writer, so a reconnect is never confused with this session.
+    bool reader_gone = false;
+    bool writer_done = false;
   };
 
   struct NameHash {
@@ -92,6 +98,7 @@ class Broker {
   void handle(RemoteDelivery& remote);
   void handle(std::unique_ptr<DirectoryChange>& change);
   void reap(const WriterDone& done);
+  void forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator peer);
   void reap_available();
   void deliver(Peer& peer, OutboundLine line);
   bool within_budget(Peer& peer, std::int64_t cost);
