@@ -1,6 +1,7 @@
 #include "display.h"
 
 #include <cwchar>
+#include <optional>
 
 namespace achat::client {
 
@@ -8,9 +9,23 @@ namespace {
 
 bool is_control(unsigned char byte) { return byte < 0x20 || byte == 0x7f; }
 
+// 0x80..0x9F: C1 control characters (0x9B is CSI, 0x9D starts an OSC). A terminal reading 8-bit
+// bytes acts on them as bytes; one in UTF-8 mode may act on their encodings, 0xC2 0x80..0x9F.
+bool is_c1_control(unsigned char byte) { return byte >= 0x80 && byte <= 0x9f; }
+
+// The C1 control `text` starts with in UTF-8, if any: decoded whatever the locale, since the
+// terminal decides how it is read.
+std::optional<unsigned char> utf8_c1_control(std::string_view text) {
+  if (text.size() < 2 || static_cast<unsigned char>(text[0]) != 0xc2) return std::nullopt;
+  const auto second = static_cast<unsigned char>(text[1]);
+  if (!is_c1_control(second)) return std::nullopt;
+  return second;
+}
+
 struct Character {
   std::size_t bytes = 1;
   std::size_t columns = 1;
+  bool valid = false;  // decoded in the locale's encoding
 };
 
 // The first character of `text` (not a control character): its length in bytes and columns.
@@ -22,7 +37,20 @@ Character next_character(std::string_view text, std::mbstate_t& state) {
     return {};
   }
   const int columns = ::wcwidth(character);
-  return {length == 0 ? 1 : length, columns < 0 ? 2 : static_cast<std::size_t>(columns)};
+  return {length == 0 ? 1 : length, columns < 0 ? 2 : static_cast<std::size_t>(columns), true};
+}
+
+// Appends a C1 control character shown as ASCII text (one column per byte): `before`, its value
+// in two hex digits, `after`.
+void append_escape(std::string& shown, std::size_t& column, std::string_view before,
+                   unsigned char value, std::string_view after) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  const std::size_t start = shown.size();
+  shown.append(before);
+  shown += kHex[value >> 4];
+  shown += kHex[value & 0xf];
+  shown.append(after);
+  column += shown.size() - start;
 }
 
 }  // namespace
@@ -60,10 +88,17 @@ std::string printable(std::string_view line) {
       shown += static_cast<char>(byte ^ 0x40);
       column += 2;
       line.remove_prefix(1);
+    } else if (const auto c1 = utf8_c1_control(line)) {
+      append_escape(shown, column, "<U+00", *c1, ">");
+      line.remove_prefix(2);
     } else {
       const Character next = next_character(line, state);
-      shown.append(line.substr(0, next.bytes));
-      column += next.columns;
+      if (!next.valid && is_c1_control(byte)) {
+        append_escape(shown, column, "\\x", byte, "");
+      } else {
+        shown.append(line.substr(0, next.bytes));
+        column += next.columns;
+      }
       line.remove_prefix(next.bytes);
     }
   }

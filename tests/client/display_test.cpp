@@ -24,6 +24,20 @@ TEST(Display, OtherControlCharactersStayEscapedAndCountTwoColumns) {
   EXPECT_EQ(display_width("\x01" "ab"), 4u);
 }
 
+// 0x9B is CSI and 0x9D starts an OSC for a terminal reading 8-bit bytes; U+009B and U+009D
+// (0xC2 0x9B, 0xC2 0x9D) may act the same on one reading UTF-8.
+TEST(Display, C1ControlCharactersAreShownAsTextInEveryEncoding) {
+  EXPECT_EQ(printable("a\xc2\x9b" "2Jb"), "a<U+009B>2Jb");
+  EXPECT_EQ(printable("\xc2\x9d" "0;title\x07"), "<U+009D>0;title^G");
+  EXPECT_EQ(printable("\xc2\x85\tx"), "<U+0085>        x");  // 8 columns, so a full tab
+  EXPECT_EQ(printable("a\x9b" "2J"), "a\\x9B2J");
+  if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) GTEST_SKIP() << "no C.UTF-8 locale";
+  EXPECT_EQ(printable("\xc2\x9b" "2J"), "<U+009B>2J");
+  EXPECT_EQ(printable("\x9b" "2J"), "\\x9B2J");  // a stray continuation byte
+  EXPECT_EQ(printable("h\xc3\xa9\xc2\xa0!"), "h\xc3\xa9\xc2\xa0!");  // é and a no-break space stay
+  std::setlocale(LC_CTYPE, "C");
+}
+
 TEST(Display, WideAndMultibyteCharactersCountByColumnsInAUtf8Locale) {
   if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) GTEST_SKIP() << "no C.UTF-8 locale";
   EXPECT_EQ(display_width("h\xc3\xa9llo"), 5u);      // é is one column
