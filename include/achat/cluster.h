@@ -37,6 +37,14 @@ class ClusterRoutes {
   virtual bool apply(const DirectoryChange& change) = 0;
 };
 
+// One of a node's counters (since it joined), for /metrics: `name` is a Prometheus name part
+// (`claims_lost` becomes achat_cluster_claims_lost_total).
+struct ClusterCounter {
+  std::string_view name;
+  std::string_view help;
+  std::uint64_t value;
+};
+
 // This process's membership in the cluster: its NATS connection and the threads that talk to
 // NATS. Created and destroyed by the thread that controls the Server. The destructor releases
 // every login this node still holds, then closes the connection.
@@ -52,6 +60,10 @@ class ClusterNode {
   virtual std::unique_ptr<ClusterRoutes> routes() = 0;
   // Stops feeding the broker (remote lines, claim changes): lets its inbox close on shutdown.
   virtual void stop_receiving() = 0;
+  // Any thread, while the node lives: its counters now (each exact; the set is not one
+  // instant), as a list and as the log's one-line summary.
+  virtual std::vector<ClusterCounter> counters() const = 0;
+  virtual std::string summary() const = 0;
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for

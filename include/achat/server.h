@@ -52,6 +52,9 @@ class Server {
   std::int64_t queued_bytes_budget() const { return registry_.budget().limit(); }
   // Any thread, while the Server lives: who is connected, for an operator (see Registry).
   const Registry& registry() const { return registry_; }
+  // The cluster membership, null when standalone. Its controlling thread only, or a thread the
+  // controlling thread stops before stop() (the metrics server): stop() destroys it.
+  const ClusterNode* cluster() const { return cluster_.get(); }
 
  private:
   void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);

@@ -2,6 +2,31 @@
 
 namespace achat::cluster {
 
+std::vector<ClusterCounter> ClusterStats::counters() const {
+  auto value = [](const Counter& counter) { return counter.load(std::memory_order_relaxed); };
+  return {
+      {"claims", "Logins claimed cluster-wide.", value(claims)},
+      {"claims_taken", "Logins refused: another session holds the name.", value(claims_taken)},
+      {"claims_unavailable", "Logins refused because NATS could not answer (fail closed).",
+       value(claims_unavailable)},
+      {"claims_lost", "Held claims found gone or taken at a refresh.", value(claims_lost)},
+      {"releases_failed", "Guarded claim deletes NATS refused or did not answer.",
+       value(releases_failed)},
+      {"stale_claims_released", "Claims of a previous run of this node deleted at start.",
+       value(stale_released)},
+      {"forwarded", "Publications to other nodes.", value(forwarded)},
+      {"forward_failed", "Publications cnats refused (disconnected, buffer full).",
+       value(forward_failed)},
+      {"received", "Publications from other nodes.", value(received)},
+      {"gaps", "Detected jumps in another node's sequence.", value(gaps)},
+      {"publications_missing", "Publications lost in those gaps.", value(missing)},
+      {"publications_repeated", "Publications seen twice, dropped.", value(repeated)},
+      {"publications_malformed", "Publications that could not be decoded.", value(malformed)},
+      {"slow_consumer", "Times cnats dropped incoming publications (pending limit).",
+       value(slow_consumer)},
+  };
+}
+
 std::string ClusterStats::summary() const {
   auto text = [](const Counter& counter) {
     return std::to_string(counter.load(std::memory_order_relaxed));

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "achat/cluster.h"
 
 namespace achat::cluster {
 
@@ -29,6 +32,7 @@ struct ClusterStats {
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);
   }
+  std::vector<ClusterCounter> counters() const;
   std::string summary() const;
 };
 

@@ -31,6 +31,8 @@ class Node final : public ClusterNode {
   std::unique_ptr<LoginLease> claim(const std::string& name, std::string& refusal) override;
   std::unique_ptr<ClusterRoutes> routes() override;
   void stop_receiving() override;
+  std::vector<ClusterCounter> counters() const override { return stats_.counters(); }
+  std::string summary() const override { return stats_.summary(); }
 
  private:
   const ClusterConfig config_;

@@ -86,6 +86,12 @@ std::string exposition(const Server& server) {
                  {"reason=\"stalled\"", count(&Stats::stalled_consumers)},
                  {"reason=\"error_flood\"", count(&Stats::error_floods)},
                  {"reason=\"budget\"", count(&Stats::budget_cuts)}});
+  if (const ClusterNode* cluster = server.cluster()) {
+    for (const ClusterCounter& counter : cluster->counters()) {
+      append_family(text, "achat_cluster_" + std::string(counter.name) + "_total", "counter",
+                    counter.help, {{"", counter.value}});
+    }
+  }
   return text;
 }
 

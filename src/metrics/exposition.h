@@ -14,7 +14,8 @@ inline constexpr std::string_view kExpositionContentType = "text/plain; version=
 // is exact, the set is not one instant), the Registry for the open connections and their
 // queued bytes, and the Crew's count of client threads (their mutexes are otherwise taken once
 // per connect, disconnect or thread start and end; here only to count and copy). Never touches
-// the broker. Every family has # HELP and # TYPE; counters end in _total.
+// the broker. Every family has # HELP and # TYPE; counters end in _total. In a cluster, the
+// node's counters follow as achat_cluster_*_total.
 std::string exposition(const Server& server);
 
 }  // namespace achat::metrics

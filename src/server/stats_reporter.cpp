@@ -72,6 +72,7 @@ StatsReporter::StatsReporter(const Server& server)
 std::string StatsReporter::line() {
   StatsSample now = sample_stats(server_);
   std::string text = stats_line(previous_, now);
+  if (const ClusterNode* cluster = server_.cluster()) text += " | cluster totals: " + cluster->summary();
   previous_ = now;
   return text;
 }

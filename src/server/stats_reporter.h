@@ -40,7 +40,8 @@ StatsSample sample_stats(const Server& server);
 //  was written or routed in it); totals count since the server started.
 std::string stats_line(const StatsSample& previous, const StatsSample& now);
 
-// Owned and called by one thread (main). Remembers the sample of the previous line.
+// Owned and called by one thread (main). Remembers the sample of the previous line. In a
+// cluster, line() ends with the node's totals ("| cluster totals: claims 3 ...").
 class StatsReporter {
  public:
   explicit StatsReporter(const Server& server);

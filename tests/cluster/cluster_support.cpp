@@ -5,10 +5,12 @@
 namespace achat::testing {
 
 std::unique_ptr<ServerProcess> start_node(const std::string& id, const std::string& urls,
-                                          unsigned claim_ttl_ms) {
-  auto node = std::make_unique<ServerProcess>(
-      server_binary(), std::vector<std::string>{"--cluster", urls, "--node-id", id, "--claim-ttl-ms",
-                                                std::to_string(claim_ttl_ms)});
+                                          unsigned claim_ttl_ms,
+                                          const std::vector<std::string>& more_options) {
+  std::vector<std::string> options{"--cluster", urls, "--node-id", id, "--claim-ttl-ms",
+                                   std::to_string(claim_ttl_ms)};
+  options.insert(options.end(), more_options.begin(), more_options.end());
+  auto node = std::make_unique<ServerProcess>(server_binary(), std::move(options));
   EXPECT_TRUE(node->wait_for_log("cluster: ready", kClusterDeadline)) << node->log();
   return node;
 }

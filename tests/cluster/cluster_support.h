@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server_process.h"
 #include "test_client.h"
@@ -18,9 +19,10 @@ namespace achat::testing {
 inline constexpr std::chrono::milliseconds kClusterDeadline = std::chrono::seconds(60);
 
 // Starts the real binary as node `id` of the cluster at `urls` and waits until it accepts
-// logins ("cluster: ready"). Fails the test if it does not.
+// logins ("cluster: ready"). Fails the test if it does not. `more_options` follow the cluster's.
 std::unique_ptr<ServerProcess> start_node(const std::string& id, const std::string& urls,
-                                          unsigned claim_ttl_ms);
+                                          unsigned claim_ttl_ms,
+                                          const std::vector<std::string>& more_options = {});
 
 // One login: `client` is set if the server echoed a line to itself (online); otherwise
 // `answer` is the line it sent back instead ("error: ...") or empty if it sent none.

@@ -10,6 +10,7 @@
 
 #include "cluster_support.h"
 #include "nats_server.h"
+#include "../metrics/scraper.h"
 
 namespace achat::testing {
 namespace {
@@ -66,6 +67,30 @@ TEST_F(TwoNodes, OneLineToUsersOnBothNodesAndNowhere) {
   ASSERT_TRUE(wait_until_routable(bob, "bob", alice, "alice"));
   bob.send("alice: back\n");
   EXPECT_EQ(alice.read_line(), "from bob: back");
+}
+
+// An operator sees the node's cluster counters on /metrics and in the SIGUSR1 stats line.
+TEST_F(TwoNodes, ClusterCountersOnMetricsAndInTheStatsLine) {
+  auto c = start_node("c", nats_.url(), kLongTtlMs, {"--metrics-listen=127.0.0.1:0"});
+  ASSERT_TRUE(c->wait_for_log(kMetricsServedOn, kClusterDeadline)) << c->log();
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto carol = TestClient::online(c->port(), "carol");
+  ASSERT_TRUE(wait_until_routable(alice, "alice", carol, "carol"));
+  alice.send("carol: one\ncarol: two\n");
+  EXPECT_EQ(carol.read_line(), "from alice: one");
+  EXPECT_EQ(carol.read_line(), "from alice: two");
+
+  const HttpReply reply = http_request(metrics_port(c->log()), "/metrics");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(sample(reply.body, "achat_cluster_claims_total"), 1u) << reply.body;  // carol's
+  EXPECT_EQ(sample(reply.body, "achat_cluster_claims_taken_total"), 0u);
+  EXPECT_GE(sample(reply.body, "achat_cluster_received_total").value_or(0), 2u);  // probes and lines
+  EXPECT_EQ(sample(reply.body, "achat_cluster_gaps_total"), 0u);
+  EXPECT_NE(reply.body.find("# TYPE achat_cluster_claims_lost_total counter"), std::string::npos);
+
+  c->signal(SIGUSR1);
+  EXPECT_TRUE(c->wait_for_log("| cluster totals: claims 1 (refused: taken 0", kClusterDeadline))
+      << c->log();
 }
 
 TEST_F(TwoNodes, ALoginLeftOnOneNodeIsFreeOnTheOther) {

@@ -13,13 +13,6 @@
 namespace achat::testing {
 namespace {
 
-const std::string kServedOn = "metrics served on http://127.0.0.1:";
-
-std::uint16_t metrics_port(const ServerProcess& server) {
-  const std::string log = server.log();
-  return static_cast<std::uint16_t>(std::stoi(log.substr(log.find(kServedOn) + kServedOn.size())));
-}
-
 TEST(MetricsOption, OffByDefault) {
   std::string error;
   const auto options = parse_server_options({}, error, [](const char*) -> const char* { return nullptr; });
@@ -60,9 +53,9 @@ TEST(MetricsBinary, NotServedUnlessAsked) {
 
 TEST(MetricsBinary, ServedWhenAskedAndStoppedBeforeTheDrain) {
   ServerProcess server(server_binary(), {"--metrics-listen=127.0.0.1:0"});
-  ASSERT_TRUE(server.wait_for_log(kServedOn, kDeadline)) << server.log();
+  ASSERT_TRUE(server.wait_for_log(kMetricsServedOn, kDeadline)) << server.log();
   auto alice = TestClient::online(server.port(), "alice");
-  const HttpReply reply = http_request(metrics_port(server), "/metrics");
+  const HttpReply reply = http_request(metrics_port(server.log()), "/metrics");
   ASSERT_EQ(reply.status, 200) << reply.body;
   EXPECT_EQ(sample(reply.body, "achat_build_info{version=\"0.1.0\"}"), 1u);
   EXPECT_EQ(sample(reply.body, "achat_logins_total"), 1u);

@@ -66,4 +66,13 @@ std::optional<std::uint64_t> sample(std::string_view exposition, std::string_vie
   return value;
 }
 
+std::uint16_t metrics_port(std::string_view server_log) {
+  const auto at = server_log.find(kMetricsServedOn);
+  if (at == std::string_view::npos) return 0;
+  const std::string_view digits = server_log.substr(at + kMetricsServedOn.size());
+  std::uint16_t port = 0;
+  std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return port;
+}
+
 }  // namespace achat::testing

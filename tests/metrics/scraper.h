@@ -28,6 +28,12 @@ HttpReply http_request(std::uint16_t port, const std::string& target, const std:
 // A flattened JSON body as a map: "connections.0.login" -> "\"alice\"".
 std::map<std::string, std::string> json_leaves(const std::string& flattened);
 
+// What the server logs once its metrics endpoint listens (on 127.0.0.1), before the port.
+inline const std::string kMetricsServedOn = "metrics served on http://127.0.0.1:";
+
+// The port in that log line; 0 if the log has none.
+std::uint16_t metrics_port(std::string_view server_log);
+
 // The value of one series (a name with its labels, exactly as exposed) in a Prometheus text
 // exposition; nullopt if it is absent or not an integer.
 std::optional<std::uint64_t> sample(std::string_view exposition, std::string_view series);
