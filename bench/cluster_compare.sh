@@ -10,6 +10,8 @@
 # build-release (release, bench=true; set up if missing). Each repetition runs 1, 2 and 3 nodes
 # back to back. NATS, the nodes and the load generator share this machine's cores: on a small
 # machine the ratios show what the hop through NATS costs when CPU is scarce too.
+# ACHAT_SERVER=PATH runs that a-chat-server binary instead of BUILD_DIR's (an older build, to
+# measure a change against its baseline in the same session).
 # Exit status: 0 if every run passed, 1 otherwise, 2 on a bad command line.
 set -uo pipefail
 
@@ -24,7 +26,7 @@ while (( $# > 0 )); do
     --repeat) (( $# >= 2 )) || die "--repeat needs a number"; repeat=$2; shift 2 ;;
     --repeat=*) repeat=${1#--repeat=}; shift ;;
     --markdown) markdown=1; shift ;;
-    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) positional+=("$1"); shift ;;
   esac
@@ -41,6 +43,8 @@ if [[ ! -f $build/build.ninja ]]; then
   meson setup "$build" "$ROOT" -Dbuildtype=release -Dbench=true >/dev/null || die "meson setup failed"
 fi
 ninja -C "$build" src/a-chat-server bench/a-chat-load >/dev/null || die "build failed"
+server=${ACHAT_SERVER:-$build/src/a-chat-server}
+[[ -x $server ]] || die "no a-chat-server at $server"
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d)
@@ -85,7 +89,7 @@ run_one() {
     local port cluster=()
     port=$(free_port)
     (( nodes > 1 )) && cluster=(--cluster "nats://127.0.0.1:$nats_port" --node-id "n$i")
-    "$build/src/a-chat-server" "127.0.0.1:$port" "${cluster[@]}" >"$work/node$i.log" 2>&1 &
+    "$server" "127.0.0.1:$port" "${cluster[@]}" >"$work/node$i.log" 2>&1 &
     pids+=($!)
     wait_accepting "$port" "$!" || { echo '{"ok": false}' >"$json"; stop_all; return 1; }
     # A node accepts before it has reached NATS; logins need its claims bucket and directory.

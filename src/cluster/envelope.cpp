@@ -17,14 +17,16 @@ std::optional<std::string_view> take_until(std::string_view& text, char separato
 
 }  // namespace
 
-std::string Envelope::encode() const {
-  const std::string number = std::to_string(sequence);
+std::string Envelope::header(std::string_view origin, std::string_view incarnation,
+                             std::uint64_t sequence) {
   std::string payload;
-  payload.reserve(origin.size() + incarnation.size() + number.size() + recipients.size() +
-                  line.size() + 4);
-  payload.append(origin).append(" ").append(incarnation).append(" ").append(number);
-  payload.append("\n").append(recipients).append("\n").append(line);
+  payload.append(origin).append(" ").append(incarnation).append(" ").append(std::to_string(sequence));
+  payload += '\n';
   return payload;
+}
+
+void Envelope::append_entry(std::string& payload, std::string_view recipients, std::string_view line) {
+  payload.append(recipients).append("\n").append(line);
 }
 
 std::optional<Envelope> Envelope::decode(std::string_view payload) {
@@ -32,18 +34,19 @@ std::optional<Envelope> Envelope::decode(std::string_view payload) {
   const auto origin = take_until(payload, ' ');
   const auto incarnation = take_until(payload, ' ');
   const auto sequence = take_until(payload, '\n');
-  const auto recipients = take_until(payload, '\n');
-  if (!origin || !incarnation || !sequence || !recipients || payload.empty() ||
-      payload.back() != '\n') {
-    return std::nullopt;
-  }
+  if (!origin || !incarnation || !sequence || payload.empty()) return std::nullopt;
   const auto [end, error] = std::from_chars(sequence->data(), sequence->data() + sequence->size(),
                                             envelope.sequence);
   if (error != std::errc() || end != sequence->data() + sequence->size()) return std::nullopt;
   envelope.origin = *origin;
   envelope.incarnation = *incarnation;
-  envelope.recipients = *recipients;
-  envelope.line = payload;
+  while (!payload.empty()) {
+    const auto recipients = take_until(payload, '\n');
+    const auto line_end = payload.find('\n');
+    if (!recipients || line_end == std::string_view::npos) return std::nullopt;
+    envelope.entries.push_back({*recipients, payload.substr(0, line_end + 1)});
+    payload.remove_prefix(line_end + 1);
+  }
   return envelope;
 }
 

@@ -1,4 +1,4 @@
-// The payload of one publication from a node to another: one chat line for some of the
+// The payload of one publication from a node to another: chat lines for some of the
 // destination's users, with the sender node's sequence number for that destination.
 #pragma once
 
@@ -6,21 +6,29 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace achat::cluster {
 
-// "<origin> <incarnation> <sequence>\n<recipients>\n<line>": node ids, incarnations and
-// logins contain no space or newline, and the line is the delivery as clients receive it
-// ("from alice: text\n"), so it is forwarded without being parsed again.
+// "<origin> <incarnation> <sequence>\n" then one or more entries "<recipients>\n<line>": node
+// ids, incarnations and logins contain no space or newline, and each line is the delivery as
+// clients receive it ("from alice: text\n", one newline, at its end), so it is forwarded without
+// being parsed again. Lines for one node that leave the broker together share a publication.
 struct Envelope {
+  struct Entry {
+    std::string_view recipients;  // comma-separated
+    std::string_view line;
+  };
+
   std::string_view origin;
   std::string_view incarnation;
   std::uint64_t sequence = 0;
-  std::string_view recipients;  // comma-separated
-  std::string_view line;
+  std::vector<Entry> entries;
 
-  std::string encode() const;
-  // Views into `payload`; nullopt if it is malformed.
+  // A payload is its header, then entries appended one after another.
+  static std::string header(std::string_view origin, std::string_view incarnation, std::uint64_t sequence);
+  static void append_entry(std::string& payload, std::string_view recipients, std::string_view line);
+  // Views into `payload`; nullopt if any part of it is malformed.
   static std::optional<Envelope> decode(std::string_view payload);
 };
 

@@ -7,30 +7,35 @@
 
 namespace achat::cluster {
 
-namespace {
-
-constexpr std::size_t kBatch = 64;
-
-}  // namespace
-
 void Publisher::operator()() {
   std::array<Forward, kBatch> batch;
   while (const std::size_t n = forwards_.receive(batch)) {
     for (std::size_t i = 0; i < n; ++i) {
-      publish(batch[i]);
+      add(batch[i]);
       batch[i] = Forward{};
+    }
+    for (auto& [node, destination] : destinations_) {
+      if (!destination.payload.empty()) publish(node, destination);
     }
   }
 }
 
-void Publisher::publish(const Forward& forward) {
+void Publisher::add(const Forward& forward) {
   auto [found, inserted] = destinations_.try_emplace(forward.node);
   Destination& destination = found->second;
   if (inserted) destination.subject = node_subject(forward.node);
-  const std::string payload =
-      Envelope{origin_, incarnation_, destination.next_sequence++, forward.recipients, *forward.delivery}.encode();
-  const natsStatus status = natsConnection_Publish(connection_, destination.subject.c_str(), payload.data(),
-                                                   static_cast<int>(payload.size()));
+  if (destination.payload.empty()) {
+    destination.payload = Envelope::header(origin_, incarnation_, destination.next_sequence++);
+  }
+  Envelope::append_entry(destination.payload, forward.recipients, *forward.delivery);
+  if (destination.payload.size() >= kPublicationBytes) publish(forward.node, destination);
+}
+
+void Publisher::publish(const std::string& node, Destination& destination) {
+  const natsStatus status =
+      natsConnection_Publish(connection_, destination.subject.c_str(), destination.payload.data(),
+                             static_cast<int>(destination.payload.size()));
+  destination.payload.clear();
   if (status == NATS_OK) {
     ClusterStats::add(stats_.forwarded);
     failing_ = false;
@@ -38,7 +43,7 @@ void Publisher::publish(const Forward& forward) {
   }
   ClusterStats::add(stats_.forward_failed);
   if (!failing_) {
-    spdlog::warn("cluster: lines for node {} dropped: {}", forward.node, last_nats_error(status));
+    spdlog::warn("cluster: lines for node {} dropped: {}", node, last_nats_error(status));
     failing_ = true;
   }
 }

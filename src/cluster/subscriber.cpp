@@ -52,7 +52,8 @@ void Subscriber::handle(natsMsg* message) {
     case SequenceCheck::Verdict::after_gap:
       ClusterStats::add(stats_.gaps);
       ClusterStats::add(stats_.missing, check.missing);
-      spdlog::warn("cluster: {} lines from node {} were lost on the way (sequence {})",
+      spdlog::warn("cluster: {} publications (one or more lines each) from node {} were lost on "
+                   "the way (sequence {})",
                    check.missing, envelope->origin, envelope->sequence);
       break;
     case SequenceCheck::Verdict::first:
@@ -62,8 +63,10 @@ void Subscriber::handle(natsMsg* message) {
       break;
   }
   ClusterStats::add(stats_.received);
-  batch_.emplace_back(RemoteDelivery{std::string(envelope->recipients),
-                                    std::make_shared<const std::string>(envelope->line)});
+  for (const Envelope::Entry& entry : envelope->entries) {
+    batch_.emplace_back(RemoteDelivery{std::string(entry.recipients),
+                                      std::make_shared<const std::string>(entry.line)});
+  }
 }
 
 }  // namespace achat::cluster

@@ -14,8 +14,9 @@ namespace achat::cluster {
 
 // Runs on its own thread, blocked on the node's one synchronous subscription. Each publication
 // is checked against its sender's sequence: a gap is logged and counted, a repeat dropped, and
-// every accepted line goes to the broker as a RemoteDelivery through this thread's own Sender,
-// so lines from one node reach the broker in the order that node published them. Returns,
+// every line it carries goes to the broker as a RemoteDelivery through this thread's own Sender,
+// so lines from one node reach the broker in the order that node published them. Publications
+// already waiting go to the broker together (about kBatch events), with one wake-up. Returns,
 // releasing its Sender, within kPoll of `stop`.
 class Subscriber {
  public:

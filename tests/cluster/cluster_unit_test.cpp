@@ -37,19 +37,24 @@ TEST(ClaimRecord, OwnerValueNamesNodeAndRun) {
   EXPECT_FALSE(ClaimOwner::parse("node "));
 }
 
-TEST(Envelope, RoundTripsAndRejectsMalformedPayloads) {
-  const Envelope sent{"a", "run1", 42, "bob,carol", "from alice: x: y\n"};
-  const std::string payload = sent.encode();
-  EXPECT_EQ(payload, "a run1 42\nbob,carol\nfrom alice: x: y\n");
+TEST(Envelope, CarriesSeveralLinesInOrderAndRejectsMalformedPayloads) {
+  std::string payload = Envelope::header("a", "run1", 42);
+  Envelope::append_entry(payload, "bob,carol", "from alice: x: y\n");
+  Envelope::append_entry(payload, "dave", "from erin: z\n");
+  EXPECT_EQ(payload, "a run1 42\nbob,carol\nfrom alice: x: y\ndave\nfrom erin: z\n");
   const auto got = Envelope::decode(payload);
   ASSERT_TRUE(got);
   EXPECT_EQ(got->origin, "a");
   EXPECT_EQ(got->incarnation, "run1");
   EXPECT_EQ(got->sequence, 42u);
-  EXPECT_EQ(got->recipients, "bob,carol");
-  EXPECT_EQ(got->line, "from alice: x: y\n");
-  for (const char* bad : {"", "a run1 42\nbob\n", "a run1 x\nbob\nline\n", "a 42\nbob\nline\n",
-                          "a run1 42\nbob\nno newline"}) {
+  ASSERT_EQ(got->entries.size(), 2u);
+  EXPECT_EQ(got->entries[0].recipients, "bob,carol");
+  EXPECT_EQ(got->entries[0].line, "from alice: x: y\n");
+  EXPECT_EQ(got->entries[1].recipients, "dave");
+  EXPECT_EQ(got->entries[1].line, "from erin: z\n");
+  for (const char* bad : {"", "a run1 42\n", "a run1 42\nbob\n", "a run1 x\nbob\nline\n",
+                          "a 42\nbob\nline\n", "a run1 42\nbob\nno newline",
+                          "a run1 42\nbob\nline\ncarol\n"}) {
     EXPECT_FALSE(Envelope::decode(bad)) << bad;
   }
 }
