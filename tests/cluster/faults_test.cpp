@@ -90,6 +90,42 @@ TEST_F(ThreeNodes, ASessionWhoseClaimLapsedWhileItsNodeWasCutOffEndsWhenTheNodeR
   EXPECT_EQ(alice->read_line(), "from alice: still me");
 }
 
+// Sends probe lines from `from` to `name` until its node answers "not online": its directory
+// has dropped `name`. A probe it still forwards gets no answer; each waits `patience`.
+bool answered_not_online(TestClient& from, const std::string& name,
+                         std::chrono::milliseconds patience = 500ms) {
+  const auto deadline = std::chrono::steady_clock::now() + kClusterDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    from.send(name + ": probe\n");
+    if (from.read_line(patience) == "error: not online: " + name) return true;
+  }
+  return false;
+}
+
+// The mirror case: nobody takes the lapsed login, so the node claims it again when it returns
+// and the session goes on.
+TEST_F(ThreeNodes, AClaimThatLapsedWhileItsNodeWasCutOffIsTakenBackIfStillFree) {
+  const std::string holder = nats_.bucket_holder();
+  ASSERT_FALSE(holder.empty());
+  const std::size_t lone = holder == "n1" ? 1 : 0;
+  auto d = start_node("d", nats_[lone].url(), kTtlMs);
+  auto stranded = TestClient::online(d->port(), "alice");
+  auto carol = TestClient::online(nodes_[2]->port(), "carol");
+  ASSERT_TRUE(wait_until_routable(carol, "carol", stranded, "alice"));
+  nats_[lone].kill(SIGKILL);
+  ASSERT_TRUE(answered_not_online(carol, "alice"));  // the claim went unrefreshed for the TTL
+  nats_[lone].start();
+  EXPECT_TRUE(d->wait_for_log("claim of alice had expired; claimed again", kClusterDeadline)) << d->log();
+  EXPECT_EQ(attempt_login(nodes_[2]->port(), "alice").answer,
+            "error: login \"alice\" is already online, disconnecting");
+  stranded.send("alice: still me\n");
+  std::optional<std::string> line;
+  do {
+    line = stranded.read_line();
+  } while (line == "from carol: probe");  // a probe forwarded before the cut may still arrive
+  EXPECT_EQ(line, "from alice: still me");
+}
+
 // One NATS server that goes away and comes back, under one node.
 class NatsOutage : public ::testing::Test {
  protected:
