@@ -18,6 +18,8 @@ set -uo pipefail
 readonly ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 die() { echo "cluster_compare.sh: $*" >&2; exit 2; }
 
+command_line=$(printf '%q ' "$0" "$@")  # before the arguments are consumed
+if [[ -n ${ACHAT_SERVER:-} ]]; then command_line="ACHAT_SERVER=$(printf '%q' "$ACHAT_SERVER") $command_line"; fi
 repeat=3
 markdown=0
 positional=()
@@ -123,7 +125,7 @@ for workload in "${workloads[@]}"; do
   done
 done
 
-python3 - "$work" "$repeat" "$markdown" "$(printf '%q ' "$0" "$@")" "${workloads[@]}" <<'PY'
+python3 - "$work" "$repeat" "$markdown" "$command_line" "${workloads[@]}" <<'PY'
 import json, statistics, sys
 work, repeat, markdown, command, workloads = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5:]
 metrics = ["delivered_per_s", "latency_p50_us", "latency_p99_us", "latency_p999_us", "login_ms"]
