@@ -17,12 +17,10 @@ std::optional<std::string_view> take_until(std::string_view& text, char separato
 
 }  // namespace
 
-std::string Envelope::header(std::string_view origin, std::string_view incarnation,
-                             std::uint64_t sequence) {
-  std::string payload;
+void Envelope::append_header(std::string& payload, std::string_view origin,
+                             std::string_view incarnation, std::uint64_t sequence) {
   payload.append(origin).append(" ").append(incarnation).append(" ").append(std::to_string(sequence));
   payload += '\n';
-  return payload;
 }
 
 void Envelope::append_entry(std::string& payload, std::string_view recipients, std::string_view line) {

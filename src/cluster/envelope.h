@@ -25,8 +25,10 @@ struct Envelope {
   std::uint64_t sequence = 0;
   std::vector<Entry> entries;
 
-  // A payload is its header, then entries appended one after another.
-  static std::string header(std::string_view origin, std::string_view incarnation, std::uint64_t sequence);
+  // A payload is its header, then entries appended one after another. append_header() expects an
+  // empty `payload` (one reused keeps its capacity).
+  static void append_header(std::string& payload, std::string_view origin, std::string_view incarnation,
+                            std::uint64_t sequence);
   static void append_entry(std::string& payload, std::string_view recipients, std::string_view line);
   // Views into `payload`; nullopt if any part of it is malformed.
   static std::optional<Envelope> decode(std::string_view payload);

@@ -25,7 +25,7 @@ void Publisher::add(const Forward& forward) {
   Destination& destination = found->second;
   if (inserted) destination.subject = node_subject(forward.node);
   if (destination.payload.empty()) {
-    destination.payload = Envelope::header(origin_, incarnation_, destination.next_sequence++);
+    Envelope::append_header(destination.payload, origin_, incarnation_, destination.next_sequence++);
   }
   Envelope::append_entry(destination.payload, forward.recipients, *forward.delivery);
   if (destination.payload.size() >= kPublicationBytes) publish(forward.node, destination);

@@ -38,7 +38,8 @@ TEST(ClaimRecord, OwnerValueNamesNodeAndRun) {
 }
 
 TEST(Envelope, CarriesSeveralLinesInOrderAndRejectsMalformedPayloads) {
-  std::string payload = Envelope::header("a", "run1", 42);
+  std::string payload;
+  Envelope::append_header(payload, "a", "run1", 42);
   Envelope::append_entry(payload, "bob,carol", "from alice: x: y\n");
   Envelope::append_entry(payload, "dave", "from erin: z\n");
   EXPECT_EQ(payload, "a run1 42\nbob,carol\nfrom alice: x: y\ndave\nfrom erin: z\n");
