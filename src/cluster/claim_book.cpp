@@ -28,14 +28,15 @@ void ClaimBook::stop() {
   wake_.notify_one();
 }
 
-std::vector<ClaimBook::Claim> ClaimBook::wait_for_releases(std::chrono::steady_clock::time_point until) {
+std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::wait_for_releases(
+    std::chrono::steady_clock::time_point until) {
   std::unique_lock lock(mutex_);
   wake_.wait_until(lock, until, [this] { return released_ > 0 || stopping_; });
-  std::vector<Claim> released;
+  std::vector<std::pair<Id, Claim>> released;
   released.reserve(released_);
   for (auto it = entries_.begin(); released_ > 0 && it != entries_.end();) {
     if (it->second.released) {
-      released.push_back(std::move(it->second.claim));
+      released.emplace_back(it->first, std::move(it->second.claim));
       it = entries_.erase(it);
       --released_;
     } else {
@@ -60,10 +61,22 @@ std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::held() const 
   return held;
 }
 
+bool ClaimBook::holds(Id id) const {
+  std::lock_guard lock(mutex_);
+  return entries_.contains(id);
+}
+
 void ClaimBook::revise(Id id, std::uint64_t revision) {
   std::lock_guard lock(mutex_);
   if (const auto found = entries_.find(id); found != entries_.end()) {
     found->second.claim.revision = revision;
+  }
+}
+
+void ClaimBook::advance(Id id, std::uint64_t from, std::uint64_t to) {
+  std::lock_guard lock(mutex_);
+  if (const auto found = entries_.find(id); found != entries_.end() && found->second.claim.revision == from) {
+    found->second.claim.revision = to;
   }
 }
 
@@ -75,11 +88,11 @@ void ClaimBook::forget(Id id) {
   }
 }
 
-std::vector<ClaimBook::Claim> ClaimBook::take_all() {
+std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::take_all() {
   std::lock_guard lock(mutex_);
-  std::vector<Claim> all;
+  std::vector<std::pair<Id, Claim>> all;
   all.reserve(entries_.size());
-  for (auto& [id, entry] : entries_) all.push_back(std::move(entry.claim));
+  for (auto& [id, entry] : entries_) all.emplace_back(id, std::move(entry.claim));
   entries_.clear();
   released_ = 0;
   return all;

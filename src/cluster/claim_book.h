@@ -18,7 +18,7 @@ namespace achat::cluster {
 // once per logout: the broker's, usually) and the keeper thread (everything else). A mutex
 // guards the map; it is never held across a call to NATS, so no caller waits on the network.
 // Promises: a claim's revision is updated only by the keeper, which also performs its release,
-// so the guarded delete always carries the claim's latest revision.
+// so the guarded delete always carries the claim's latest revision known to this node.
 class ClaimBook {
  public:
   using Id = std::uint64_t;
@@ -34,12 +34,16 @@ class ClaimBook {
 
   // Keeper thread: waits until a claim is released, `until` passes or stop(), and returns the
   // released claims, which leave the book.
-  std::vector<Claim> wait_for_releases(std::chrono::steady_clock::time_point until);
+  std::vector<std::pair<Id, Claim>> wait_for_releases(std::chrono::steady_clock::time_point until);
   bool stopping() const;
   std::vector<std::pair<Id, Claim>> held() const;  // not yet released
+  bool holds(Id id) const;                         // released too, until returned above
   void revise(Id id, std::uint64_t revision);
+  // A rewrite guarded by `from` succeeded: the claim takes `to` only if `from` is still its
+  // revision, so an outcome never overwrites a newer one.
+  void advance(Id id, std::uint64_t from, std::uint64_t to);
   void forget(Id id);
-  std::vector<Claim> take_all();
+  std::vector<std::pair<Id, Claim>> take_all();
 
  private:
   struct Entry {

@@ -79,9 +79,8 @@ ClaimOutcome ClaimsBucket::refresh(const std::string& key, const std::string& va
 
 // cnats 3.4.1's kvStore_Delete is unconditional; this is its message with the revision guard.
 ClaimOutcome ClaimsBucket::remove(const std::string& key, std::uint64_t revision) {
-  const std::string subject = std::string("$KV.") + kClaimsBucket + "." + key;
   natsMsg* raw = nullptr;
-  if (natsMsg_Create(&raw, subject.c_str(), nullptr, nullptr, 0) != NATS_OK) {
+  if (natsMsg_Create(&raw, claim_subject(key).c_str(), nullptr, nullptr, 0) != NATS_OK) {
     return ClaimOutcome::unavailable;
   }
   NatsMsgHandle message(raw);

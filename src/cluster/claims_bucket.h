@@ -5,12 +5,18 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "nats_handles.h"
 
 namespace achat::cluster {
 
 inline constexpr const char* kClaimsBucket = "achat_logins";
+
+// The subject a write of `key` is published on, as cnats's KV calls build it.
+inline std::string claim_subject(std::string_view key) {
+  return std::string("$KV.") + kClaimsBucket + "." + std::string(key);
+}
 
 enum class ClaimOutcome {
   done,

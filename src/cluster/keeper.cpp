@@ -1,6 +1,7 @@
 #include "keeper.h"
 
 #include <spdlog/spdlog.h>
+#include <unordered_map>
 
 #include "claim_record.h"
 
@@ -16,7 +17,9 @@ void Keeper::operator()() {
   const auto period = ttl / 3;
   auto next_refresh = std::chrono::steady_clock::now() + period;
   while (true) {
-    for (const auto& claim : book.wait_for_releases(next_refresh)) remove(claim);
+    auto released = book.wait_for_releases(next_refresh);
+    if (!released.empty()) settle(released);
+    for (const auto& [id, claim] : released) remove(claim);
     if (book.stopping()) break;
     if (std::chrono::steady_clock::now() >= next_refresh) {
       refresh_all();
@@ -25,9 +28,10 @@ void Keeper::operator()() {
   }
   // Shutdown: one request at a time, each bounded by the request timeout; once NATS fails to
   // answer, the rest are left to expire rather than making the exit wait for every one.
-  const auto remaining = book.take_all();
+  auto remaining = book.take_all();
+  settle(remaining);
   std::size_t released = 0;
-  for (const auto& claim : remaining) {
+  for (const auto& [id, claim] : remaining) {
     if (!remove(claim)) break;
     ++released;
   }
@@ -41,28 +45,61 @@ void Keeper::operator()() {
 
 void Keeper::refresh_all() {
   if (!bucket.bound()) return;
-  for (auto& [id, claim] : book.held()) {
-    // While disconnected every request would wait out its timeout; the claims keep until the TTL.
-    if (natsConnection_Status(connection) != NATS_CONN_STATUS_CONNECTED) return;
-    std::uint64_t revision = claim.revision;
-    switch (bucket.refresh(claim.key, owner_value, revision)) {
-      case ClaimOutcome::done:
-        book.revise(id, revision);
-        break;
-      case ClaimOutcome::unavailable:
-        return;  // try the rest next period
-      case ClaimOutcome::conflict:
-        // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
-        if (bucket.create(claim.key, owner_value, revision) == ClaimOutcome::done) {
-          book.revise(id, revision);
-          spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(claim.key));
-        } else {
-          book.forget(id);
-          ClusterStats::add(stats.claims_lost);
-          spdlog::warn("cluster: claim of {} lost: another node may hold the login",
-                       login_for_log(claim.key));
-        }
-        break;
+  settle();  // outcomes that came after the last round's wait: their claims can go again
+  for (const auto& [id, claim] : book.held()) {
+    // While disconnected cnats would only buffer them; the claims keep until the TTL.
+    if (natsConnection_Status(connection) != NATS_CONN_STATUS_CONNECTED) break;
+    if (!refresher.send(id, claim, owner_value)) break;  // try the rest next period
+  }
+  refresher.wait();
+  settle();
+}
+
+void Keeper::settle() {
+  Released none;
+  settle(none);
+}
+
+void Keeper::settle(Released& released) {
+  std::unordered_map<ClaimBook::Id, ClaimBook::Claim*> released_by_id;
+  bool awaited = false;
+  for (auto& [id, claim] : released) {
+    released_by_id.emplace(id, &claim);
+    awaited = awaited || refresher.in_flight(id);
+  }
+  if (awaited) refresher.wait();
+  for (const auto& outcome : refresher.take_outcomes()) {
+    const auto found = released_by_id.find(outcome.id);
+    if (found == released_by_id.end()) {
+      apply(outcome);
+    } else if (outcome.outcome == ClaimOutcome::done && found->second->revision == outcome.sent_revision) {
+      found->second->revision = outcome.revision;
+    }
+  }
+}
+
+void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
+  switch (outcome.outcome) {
+    case ClaimOutcome::done:
+      book.advance(outcome.id, outcome.sent_revision, outcome.revision);
+      break;
+    case ClaimOutcome::unavailable:
+      break;  // tried again next period
+    case ClaimOutcome::conflict: {
+      // A claim already released and deleted must not be taken again.
+      if (!book.holds(outcome.id)) break;
+      // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
+      std::uint64_t revision = 0;
+      if (bucket.create(outcome.key, owner_value, revision) == ClaimOutcome::done) {
+        book.revise(outcome.id, revision);
+        spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));
+      } else {
+        book.forget(outcome.id);
+        ClusterStats::add(stats.claims_lost);
+        spdlog::warn("cluster: claim of {} lost: another node may hold the login",
+                     login_for_log(outcome.key));
+      }
+      break;
     }
   }
 }

@@ -3,21 +3,30 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "claim_book.h"
+#include "claim_refresher.h"
 #include "claims_bucket.h"
 #include "cluster_stats.h"
 
 namespace achat::cluster {
 
-// Runs on its own thread because every call it makes waits for a JetStream acknowledgement.
-// Every third of the claim TTL it refreshes each held claim (revision-guarded); a claim found
-// expired is taken again if it is still free, otherwise counted as lost. A released claim is
-// deleted, guarded by its latest revision. On ClaimBook::stop() it deletes every claim still
-// held, then returns. Claims it cannot delete (NATS away) expire after the TTL.
+// Runs on its own thread because it waits for JetStream acknowledgements. Every third of the
+// claim TTL it sends every held claim's rewrite (revision-guarded) at once through the
+// refresher, waits for the acknowledgements (at most the request timeout), then applies each
+// outcome: a claim found expired is taken again if it is still free, otherwise counted as lost;
+// one left unanswered is tried again next time. Outcomes that come later are applied when it
+// next wakes. A released claim is deleted, guarded by its latest revision: a rewrite of it still
+// in flight is waited for first. On ClaimBook::stop() it deletes every claim still held, then
+// returns. Claims it cannot delete (NATS away) expire after the TTL.
 struct Keeper {
+  using Released = std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>>;
+
   ClaimBook& book;
   ClaimsBucket& bucket;
+  ClaimRefresher& refresher;
   natsConnection* connection;
   std::string owner_value;  // this node's ClaimOwner, as stored
   std::chrono::milliseconds ttl;
@@ -27,6 +36,10 @@ struct Keeper {
 
  private:
   void refresh_all();
+  // Applies the outcomes in, to the book or, for the claims in `released`, to those.
+  void settle(Released& released);
+  void settle();
+  void apply(const ClaimRefresher::Outcome& outcome);
   bool remove(const ClaimBook::Claim& claim);  // false if NATS did not answer
 };
 

@@ -106,6 +106,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   check(natsSubscription_SetPendingLimits(subscription, kPendingMessages, kPendingBytes), "limits");
   const std::chrono::milliseconds ttl(config_.claim_ttl_ms);
   bucket_ = std::make_unique<ClaimsBucket>(connection, ttl, kRequestTimeout);
+  refresher_ = std::make_unique<ClaimRefresher>(connection, kRequestTimeout);
 
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
@@ -113,7 +114,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
               Publisher{connection, std::move(forwards_receiver), self_.node, self_.incarnation, stats_});
-  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, connection, owner_value_, ttl, stats_});
+  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, connection, owner_value_, ttl, stats_});
   spdlog::info("cluster: node {} (run {}), claim TTL {} ms", self_.node, self_.incarnation, ttl.count());
 }
 
@@ -127,6 +128,7 @@ Node::~Node() {
   }
   spdlog::info("cluster: {}", stats_.summary());
   subscription_.reset();
+  refresher_.reset();
   bucket_.reset();
   natsConnection_Close(connection_.get());
 }

@@ -9,6 +9,7 @@
 #include "achat/crew.h"
 #include "claim_book.h"
 #include "claim_record.h"
+#include "claim_refresher.h"
 #include "claims_bucket.h"
 #include "cluster_stats.h"
 #include "nats_handles.h"
@@ -43,6 +44,7 @@ class Node final : public ClusterNode {
   NatsConnectionHandle connection_;
   NatsSubscriptionHandle subscription_;
   std::unique_ptr<ClaimsBucket> bucket_;
+  std::unique_ptr<ClaimRefresher> refresher_;  // the keeper's
   ClaimBook book_;
   std::atomic<bool> ready_{false};
   StopFlag receiving_stopped_;

@@ -32,6 +32,7 @@ class NatsServer {
   void kill(int signal);
   bool running() const { return pid_ > 0; }
   const std::string& name() const { return name_; }
+  std::uint16_t port() const { return client_port_; }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(client_port_); }
 
  private:

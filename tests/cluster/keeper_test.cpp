@@ -1,0 +1,244 @@
+// The keeper and its refresher against a real nats-server a millisecond's round trip away:
+// thousands of claims kept alive, a released claim deleted with its latest revision, and each
+// rewrite's outcome.
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "cluster/claim_book.h"
+#include "cluster/claim_record.h"
+#include "cluster/claim_refresher.h"
+#include "cluster/claims_bucket.h"
+#include "cluster/keeper.h"
+#include "cluster_support.h"
+#include "delay_proxy.h"
+#include "nats_server.h"
+
+namespace achat::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds kRequestTimeout = 2s;
+// Half of a 1 ms round trip, as between a node and a NATS server across a network (the proxy's
+// own hand-offs add about a quarter of a millisecond more).
+constexpr std::chrono::microseconds kOneWayDelay = 500us;
+const std::string kOwner = ClaimOwner{"keeper-test", "0123456789abcdef"}.to_value();
+
+std::string key_of(kvEntry* entry) { return kvEntry_Key(entry); }
+
+// A watch on the whole bucket, after its current contents have been passed to `replayed`; null
+// if it could not be opened or the replay did not end in time.
+KvWatcherHandle replay(kvStore* kv, const std::function<void(kvEntry*)>& replayed) {
+  kvWatcher* raw = nullptr;
+  if (kvStore_WatchAll(&raw, kv, nullptr) != NATS_OK) return nullptr;
+  KvWatcherHandle watcher(raw);
+  while (true) {
+    kvEntry* entry = nullptr;
+    if (kvWatcher_Next(&entry, watcher.get(), testing::kClusterDeadline.count()) != NATS_OK) return nullptr;
+    if (!entry) return watcher;  // the end-of-replay marker
+    const KvEntryHandle owned(entry);
+    replayed(entry);
+  }
+}
+
+// Passes each change to `changed` until it returns true; false if the deadline passes first.
+bool follow(kvWatcher* watcher, const std::function<bool(kvEntry*)>& changed,
+            std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    kvEntry* entry = nullptr;
+    if (kvWatcher_Next(&entry, watcher, left.count()) != NATS_OK) return false;
+    const KvEntryHandle owned(entry);
+    if (entry && changed(entry)) return true;
+  }
+}
+
+// How many of `keys` are not in the bucket with `value` as their latest write (each read on its
+// own, so a claim rewritten meanwhile still counts as there).
+std::size_t missing(kvStore* kv, const std::vector<std::string>& keys, const std::string& value) {
+  std::size_t count = 0;
+  for (const auto& key : keys) {
+    kvEntry* raw = nullptr;
+    const natsStatus status = kvStore_Get(&raw, kv, key.c_str());
+    const KvEntryHandle entry(raw);
+    if (status != NATS_OK ||
+        std::string_view(static_cast<const char*>(kvEntry_Value(entry.get())),
+                         static_cast<std::size_t>(kvEntry_ValueLen(entry.get()))) != value) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+NatsConnectionHandle connect(const std::string& url) {
+  natsOptions* raw_options = nullptr;
+  if (natsOptions_Create(&raw_options) != NATS_OK) return nullptr;
+  const NatsOptionsHandle options(raw_options);
+  natsOptions_SetURL(options.get(), url.c_str());
+  natsOptions_SetSendAsap(options.get(), true);  // as a node's connection
+  natsConnection* connection = nullptr;
+  if (natsConnection_Connect(&connection, options.get()) != NATS_OK) return nullptr;
+  return NatsConnectionHandle(connection);
+}
+
+// One nats-server; the keeper and its refresher reach it through a DelayProxy, as a node
+// reaches NATS across a network, while the test makes its claims and reads the bucket directly.
+class KeeperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.start();
+    proxy_.emplace(server_.port(), kOneWayDelay);
+    direct_ = connect(server_.url());
+    delayed_ = connect(proxy_->url());
+    ASSERT_TRUE(direct_ && delayed_);
+  }
+
+  void TearDown() override {
+    book_.stop();
+    if (keeper_.joinable()) keeper_.join();
+    refresher_.reset();
+    bucket_.reset();
+    direct_bucket_.reset();
+    kv_.reset();
+    js_.reset();
+    delayed_.reset();
+    direct_.reset();
+    proxy_.reset();
+  }
+
+  void open_bucket(std::chrono::milliseconds ttl) {
+    direct_bucket_.emplace(direct_.get(), ttl, kRequestTimeout);
+    ASSERT_TRUE(testing::eventually([&] { return direct_bucket_->bind(); }, testing::kClusterDeadline));
+    bucket_.emplace(delayed_.get(), ttl, kRequestTimeout);
+    ASSERT_TRUE(bucket_->bind());
+    refresher_.emplace(delayed_.get(), kRequestTimeout);
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, direct_.get(), nullptr), NATS_OK);
+    js_.reset(js);
+    kvStore* kv = nullptr;
+    ASSERT_EQ(js_KeyValue(&kv, js_.get(), kClaimsBucket), NATS_OK);
+    kv_.reset(kv);
+  }
+
+  void start_keeper(std::chrono::milliseconds ttl) {
+    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), kOwner, ttl, stats_});
+  }
+
+  // As a login does: creates the claim, then holds it.
+  std::optional<ClaimBook::Id> claim(const std::string& key) {
+    std::uint64_t revision = 0;
+    if (direct_bucket_->create(key, kOwner, revision) != ClaimOutcome::done) return std::nullopt;
+    return book_.hold({key, revision});
+  }
+
+  testing::NatsServer server_{"keeper", testing::fresh_directory("achat-keeper")};
+  std::optional<testing::DelayProxy> proxy_;
+  NatsConnectionHandle direct_;
+  NatsConnectionHandle delayed_;
+  JetStreamHandle js_;
+  KvStoreHandle kv_;
+  std::optional<ClaimsBucket> direct_bucket_;
+  std::optional<ClaimsBucket> bucket_;  // the keeper's
+  std::optional<ClaimRefresher> refresher_;
+  ClaimBook book_;
+  ClusterStats stats_;
+  std::thread keeper_;
+};
+
+TEST_F(KeeperTest, KeepsTenThousandClaimsAliveOneMillisecondAway) {
+  // One request at a time, a round of them would take over 10 s: the TTL would pass between
+  // two rewrites of a claim. Pipelined, a round takes well under a second.
+  constexpr int kClaims = 10'000;
+  constexpr auto kTtl = 9s;
+  open_bucket(kTtl);
+  start_keeper(kTtl);
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, int> rewrites;
+  for (int i = 0; i < kClaims; ++i) {
+    keys.push_back(claim_key("user" + std::to_string(i)));
+    ASSERT_TRUE(claim(keys.back())) << keys.back();
+    rewrites[keys.back()] = 0;
+  }
+
+  // A rewrite each third of the TTL: six of every claim take at least two TTLs.
+  constexpr int kRounds = 6;
+  std::size_t behind = rewrites.size();
+  const auto watcher = replay(kv_.get(), [](kvEntry*) {});
+  ASSERT_TRUE(watcher);
+  const bool rewritten = follow(watcher.get(), [&](kvEntry* entry) {
+    const auto found = rewrites.find(key_of(entry));
+    if (kvEntry_Operation(entry) == kvOp_Put && found != rewrites.end() && ++found->second == kRounds) {
+      --behind;
+    }
+    return behind == 0;
+  }, 300s);
+  ASSERT_TRUE(rewritten) << behind << " claims rewritten fewer than " << kRounds << " times";
+
+  EXPECT_EQ(missing(kv_.get(), keys, kOwner), 0u) << "of " << kClaims << " claims gone or not this node's";
+  EXPECT_EQ(stats_.claims_lost.load(), 0u);
+  EXPECT_EQ(book_.held().size(), keys.size());
+}
+
+TEST_F(KeeperTest, DeletesAReleasedClaimGuardedByItsLatestRevision) {
+  constexpr auto kTtl = 1500ms;
+  open_bucket(kTtl);
+  start_keeper(kTtl);
+  const std::string key = claim_key("alice");
+  const auto id = claim(key);
+  ASSERT_TRUE(id);
+  const auto watcher = replay(kv_.get(), [](kvEntry*) {});
+  ASSERT_TRUE(watcher);
+  int rewrites = 0;
+  ASSERT_TRUE(follow(watcher.get(), [&](kvEntry* entry) { return key_of(entry) == key && ++rewrites == 2; },
+                     testing::kClusterDeadline));
+
+  book_.release(*id);
+  // A delete leaves a marker; an expiry (after a delete refused for a stale revision) leaves none.
+  const bool deleted = follow(watcher.get(), [&](kvEntry* entry) {
+    return key_of(entry) == key && kvEntry_Operation(entry) == kvOp_Delete;
+  }, testing::kClusterDeadline);
+  EXPECT_TRUE(deleted);
+  EXPECT_EQ(stats_.releases_failed.load(), 0u);
+}
+
+TEST_F(KeeperTest, RefresherReportsEachRewritesOutcome) {
+  open_bucket(60s);
+  const std::string current = claim_key("current");
+  const std::string stale = claim_key("stale");
+  const auto current_id = claim(current);
+  const auto stale_id = claim(stale);
+  ASSERT_TRUE(current_id && stale_id);
+  const auto held = book_.held();
+  for (const auto& [id, held_claim] : held) {
+    const ClaimBook::Claim sent{held_claim.key, id == *stale_id ? held_claim.revision + 1'000 : held_claim.revision};
+    ASSERT_TRUE(refresher_->send(id, sent, kOwner));
+    EXPECT_TRUE(refresher_->in_flight(id));
+    EXPECT_TRUE(refresher_->send(id, sent, kOwner));  // skipped: in flight
+  }
+  refresher_->wait();
+  auto outcomes = refresher_->take_outcomes();
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const auto& outcome : outcomes) {
+    EXPECT_FALSE(refresher_->in_flight(outcome.id));
+    if (outcome.id == *current_id) {
+      EXPECT_EQ(outcome.key, current);
+      EXPECT_EQ(outcome.outcome, ClaimOutcome::done);
+      EXPECT_GT(outcome.revision, outcome.sent_revision);
+    } else {
+      EXPECT_EQ(outcome.key, stale);
+      EXPECT_EQ(outcome.outcome, ClaimOutcome::conflict);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace achat::cluster
