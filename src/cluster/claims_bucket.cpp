@@ -77,6 +77,18 @@ ClaimOutcome ClaimsBucket::refresh(const std::string& key, const std::string& va
   return outcome;
 }
 
+ClaimOutcome ClaimsBucket::read(const std::string& key, std::string& value, std::uint64_t& revision) {
+  kvEntry* raw = nullptr;
+  const natsStatus status = kvStore_Get(&raw, kv_.get(), key.c_str());
+  if (status == NATS_NOT_FOUND) return ClaimOutcome::conflict;
+  if (status != NATS_OK) return ClaimOutcome::unavailable;
+  const KvEntryHandle entry(raw);
+  value.assign(static_cast<const char*>(kvEntry_Value(entry.get())),
+               static_cast<std::size_t>(kvEntry_ValueLen(entry.get())));
+  revision = kvEntry_Revision(entry.get());
+  return ClaimOutcome::done;
+}
+
 // cnats 3.4.1's kvStore_Delete is unconditional; this is its message with the revision guard.
 ClaimOutcome ClaimsBucket::remove(const std::string& key, std::uint64_t revision) {
   natsMsg* raw = nullptr;

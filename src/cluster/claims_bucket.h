@@ -44,6 +44,8 @@ class ClaimsBucket {
   ClaimOutcome create(const std::string& key, const std::string& value, std::uint64_t& revision);
   // Rewrites the claim (restarting its max age) if `revision` is still its latest; updates it.
   ClaimOutcome refresh(const std::string& key, const std::string& value, std::uint64_t& revision);
+  // The claim's value and latest revision; conflict if no live claim has the key.
+  ClaimOutcome read(const std::string& key, std::string& value, std::uint64_t& revision);
   // Deletes the key only if `revision` is still its latest, so a stale holder never deletes a
   // newer session's claim.
   ClaimOutcome remove(const std::string& key, std::uint64_t revision);

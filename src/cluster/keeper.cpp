@@ -88,8 +88,15 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
     case ClaimOutcome::conflict: {
       // A claim already released and deleted must not be taken again.
       if (!book.holds(outcome.id)) break;
-      // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
+      // Our own value under a newer revision: an earlier rewrite was applied but its
+      // acknowledgement was lost (this run holds one claim per key at a time).
+      std::string value;
       std::uint64_t revision = 0;
+      if (bucket.read(outcome.key, value, revision) == ClaimOutcome::done && value == owner_value) {
+        book.revise(outcome.id, revision);
+        break;
+      }
+      // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
       if (bucket.create(outcome.key, owner_value, revision) == ClaimOutcome::done) {
         book.revise(outcome.id, revision);
         spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));

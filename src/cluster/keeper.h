@@ -16,7 +16,9 @@ namespace achat::cluster {
 // Runs on its own thread because it waits for JetStream acknowledgements. Every third of the
 // claim TTL it sends every held claim's rewrite (revision-guarded) at once through the
 // refresher, waits for the acknowledgements (at most the request timeout), then applies each
-// outcome: a claim found expired is taken again if it is still free, otherwise counted as lost;
+// outcome: a claim rewritten behind the keeper's back with this run's own value (a rewrite whose
+// acknowledgement was lost) is adopted at its newer revision; one found expired is taken again
+// if it is still free, otherwise counted as lost;
 // one left unanswered is tried again next time. Outcomes that come later are applied when it
 // next wakes. A released claim is deleted, guarded by its latest revision: a rewrite of it still
 // in flight is waited for first. On ClaimBook::stop() it deletes every claim still held, then

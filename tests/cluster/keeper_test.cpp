@@ -210,6 +210,30 @@ TEST_F(KeeperTest, DeletesAReleasedClaimGuardedByItsLatestRevision) {
   EXPECT_EQ(stats_.releases_failed.load(), 0u);
 }
 
+// A rewrite NATS applied but whose acknowledgement never came leaves the keeper one revision
+// behind: its next rewrite conflicts, and the claim (still this run's value) must be adopted,
+// not counted lost and left to expire.
+TEST_F(KeeperTest, AdoptsItsOwnClaimRewrittenWithoutItsKnowledge) {
+  constexpr auto kTtl = 1500ms;
+  open_bucket(kTtl);
+  const std::string key = claim_key("alice");
+  ASSERT_TRUE(claim(key));
+  std::string value;
+  std::uint64_t revision = 0;
+  ASSERT_EQ(direct_bucket_->read(key, value, revision), ClaimOutcome::done);
+  ASSERT_EQ(direct_bucket_->refresh(key, kOwner, revision), ClaimOutcome::done);  // the lost one
+  const auto watcher = replay(kv_.get(), [](kvEntry*) {});
+  ASSERT_TRUE(watcher);
+  start_keeper(kTtl);
+  int rewrites = 0;
+  const bool kept = follow(watcher.get(), [&](kvEntry* entry) {
+    return key_of(entry) == key && kvEntry_Operation(entry) == kvOp_Put && ++rewrites == 2;
+  }, testing::kClusterDeadline);
+  EXPECT_TRUE(kept) << "the keeper stopped rewriting the claim";
+  EXPECT_EQ(stats_.claims_lost.load(), 0u);
+  EXPECT_EQ(book_.held().size(), 1u);
+}
+
 TEST_F(KeeperTest, RefresherReportsEachRewritesOutcome) {
   open_bucket(60s);
   const std::string current = claim_key("current");
