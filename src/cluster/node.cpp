@@ -41,18 +41,20 @@ void check(natsStatus status, const char* what) {
   }
 }
 
-void log_disconnected(natsConnection* connection, void* node) {
+// `label`: "<node> lines" or "<node> claims", the connection's name in the log.
+void log_disconnected(natsConnection* connection, void* label) {
   if (natsConnection_IsClosed(connection)) return;  // our own shutdown
-  spdlog::warn("cluster: node {} lost its NATS server; reconnecting", *static_cast<std::string*>(node));
+  spdlog::warn("cluster: {} lost its NATS server; reconnecting", *static_cast<const std::string*>(label));
 }
 
-void log_reconnected(natsConnection* connection, void* node) {
+void log_reconnected(natsConnection* connection, void* label) {
   char url[256] = "";
   natsConnection_GetConnectedUrl(connection, url, sizeof url);
-  spdlog::info("cluster: node {} connected to {}", *static_cast<std::string*>(node), url);
+  spdlog::info("cluster: {} connected to {}", *static_cast<const std::string*>(label), url);
 }
 
-NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& node) {
+// `label` must outlive the options and every connection made with them.
+NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& label) {
   natsOptions* raw = nullptr;
   check(natsOptions_Create(&raw), "options");
   NatsOptionsHandle options(raw);
@@ -63,7 +65,7 @@ NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& n
   check(natsOptions_SetNoRandomize(options.get(), true), "server order");
   // Only the servers the operator listed: a node's failover path is what its command line says.
   check(natsOptions_SetIgnoreDiscoveredServers(options.get(), true), "server list");
-  check(natsOptions_SetName(options.get(), ("a-chat " + node).c_str()), "name");
+  check(natsOptions_SetName(options.get(), ("a-chat " + label).c_str()), "name");
   // Each publication goes out at once instead of waiting for cnats's flusher thread: a line to
   // another node is a chat line in flight (../shared/notes/nats.md: p99 0.9-1.2 ms buffered,
   // 0.2-0.3 ms sent at once, for about 5% less throughput).
@@ -74,14 +76,21 @@ NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& n
   check(natsOptions_SetFailRequestsOnDisconnect(options.get(), true), "requests on disconnect");
   check(natsOptions_SetPingInterval(options.get(), kPingIntervalMs), "ping interval");
   check(natsOptions_SetMaxPingsOut(options.get(), kMaxPingsOut), "pings");
-  check(natsOptions_SetRetryOnFailedConnect(options.get(), true, log_reconnected,
-                                            const_cast<std::string*>(&node)),
-        "retry");
-  check(natsOptions_SetDisconnectedCB(options.get(), log_disconnected, const_cast<std::string*>(&node)),
-        "disconnect callback");
-  check(natsOptions_SetReconnectedCB(options.get(), log_reconnected, const_cast<std::string*>(&node)),
-        "reconnect callback");
+  void* closure = const_cast<std::string*>(&label);
+  check(natsOptions_SetRetryOnFailedConnect(options.get(), true, log_reconnected, closure), "retry");
+  check(natsOptions_SetDisconnectedCB(options.get(), log_disconnected, closure), "disconnect callback");
+  check(natsOptions_SetReconnectedCB(options.get(), log_reconnected, closure), "reconnect callback");
   return options;
+}
+
+// Connects in the background if no server answers yet (cnats retries); throws on a bad
+// configuration. `reachable` is cleared if no server answered.
+NatsConnectionHandle connect(natsOptions* options, bool& reachable) {
+  natsConnection* connection = nullptr;
+  const natsStatus status = natsConnection_Connect(&connection, options);
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check(status, "connect");
+  if (status == NATS_NOT_YET_CONNECTED) reachable = false;
+  return NatsConnectionHandle(connection);
 }
 
 }  // namespace
@@ -90,31 +99,35 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
     : config_(std::move(config)),
       self_{config_.node_id, random_incarnation()},
       owner_value_(self_.to_value()),
-      options_(make_options(config_, self_.node)),
+      lines_label_(self_.node + " lines"),
+      claims_label_(self_.node + " claims"),
+      lines_options_(make_options(config_, lines_label_)),
+      claims_options_(make_options(config_, claims_label_)),
       crew_(kThreadStackBytes) {
-  natsConnection* connection = nullptr;
-  const natsStatus status = natsConnection_Connect(&connection, options_.get());
-  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) check(status, "connect");
-  connection_.reset(connection);
-  if (status == NATS_NOT_YET_CONNECTED) {
+  bool reachable = true;
+  lines_connection_ = connect(lines_options_.get(), reachable);
+  claims_connection_ = connect(claims_options_.get(), reachable);
+  if (!reachable) {
     spdlog::warn("cluster: no NATS server reachable yet; logins are refused until one is");
   }
+  natsConnection* lines = lines_connection_.get();
+  natsConnection* claims = claims_connection_.get();
   natsSubscription* subscription = nullptr;
-  check(natsConnection_SubscribeSync(&subscription, connection, node_subject(self_.node).c_str()),
+  check(natsConnection_SubscribeSync(&subscription, lines, node_subject(self_.node).c_str()),
         "subscribe");
   subscription_.reset(subscription);
   check(natsSubscription_SetPendingLimits(subscription, kPendingMessages, kPendingBytes), "limits");
   const std::chrono::milliseconds ttl(config_.claim_ttl_ms);
-  bucket_ = std::make_unique<ClaimsBucket>(connection, ttl, kRequestTimeout);
-  refresher_ = std::make_unique<ClaimRefresher>(connection, kRequestTimeout);
+  bucket_ = std::make_unique<ClaimsBucket>(claims, ttl, kRequestTimeout);
+  refresher_ = std::make_unique<ClaimRefresher>(claims, kRequestTimeout);
 
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
-  crew_.spawn("cluster watcher", Watcher{connection, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
+  crew_.spawn("cluster watcher", Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
   crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
-              Publisher{connection, std::move(forwards_receiver), self_.node, self_.incarnation, stats_});
-  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, connection, owner_value_, ttl, stats_});
+              Publisher{lines, std::move(forwards_receiver), self_.node, self_.incarnation, stats_});
+  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, stats_});
   spdlog::info("cluster: node {} (run {}), claim TTL {} ms", self_.node, self_.incarnation, ttl.count());
 }
 
@@ -123,19 +136,20 @@ Node::~Node() {
   forwards_.reset();
   book_.stop();
   crew_.join_all();
-  if (natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED) {
-    natsConnection_FlushTimeout(connection_.get(), kRequestTimeout.count());  // the last lines out
+  if (natsConnection_Status(lines_connection_.get()) == NATS_CONN_STATUS_CONNECTED) {
+    natsConnection_FlushTimeout(lines_connection_.get(), kRequestTimeout.count());  // the last lines out
   }
   spdlog::info("cluster: {}", stats_.summary());
   subscription_.reset();
   refresher_.reset();
   bucket_.reset();
-  natsConnection_Close(connection_.get());
+  natsConnection_Close(claims_connection_.get());
+  natsConnection_Close(lines_connection_.get());
 }
 
 std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& refusal) {
   if (!ready_.load(std::memory_order_acquire) ||
-      natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
+      natsConnection_Status(claims_connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
     ClusterStats::add(stats_.claims_unavailable);
     refusal = "cluster unavailable, try again";
     return nullptr;

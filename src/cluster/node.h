@@ -1,4 +1,4 @@
-// This process's membership in the cluster: the NATS connection and the threads that use it.
+// This process's membership in the cluster: the NATS connections and the threads that use them.
 #pragma once
 
 #include <atomic>
@@ -19,8 +19,12 @@
 namespace achat::cluster {
 
 // Created and destroyed by the thread that controls the Server; claim() is called by reader
-// threads. Owns the connection (which cnats reconnects by itself, to any server it knows) and
-// four threads: the watcher and the subscriber feed the broker until stop_receiving(); the
+// threads. Owns two connections to the same servers (cnats reconnects each by itself, to any
+// server it knows): one for chat lines between nodes (publisher, subscriber) and one for the
+// claims bucket (logins, keeper, watcher). A NATS server writes JetStream messages in the order
+// a connection sent them, so on one connection a burst of claim writes (a keeper round, a login
+// storm) would hold up every chat line queued behind it; apart, a slow bucket delays only
+// logins and refreshes. It also owns four threads: the watcher and the subscriber feed the broker until stop_receiving(); the
 // publisher drains the broker's Forwards until the Routes are destroyed; the keeper refreshes
 // and releases claims until the destructor, which first releases every claim still held.
 // Destroy it only after the broker that owns its Routes has finished.
@@ -40,8 +44,12 @@ class Node final : public ClusterNode {
   const ClaimOwner self_;
   const std::string owner_value_;
   ClusterStats stats_;
-  NatsOptionsHandle options_;
-  NatsConnectionHandle connection_;
+  const std::string lines_label_;   // "<node> lines", for the connection's log lines
+  const std::string claims_label_;  // "<node> claims"
+  NatsOptionsHandle lines_options_;
+  NatsOptionsHandle claims_options_;
+  NatsConnectionHandle lines_connection_;
+  NatsConnectionHandle claims_connection_;
   NatsSubscriptionHandle subscription_;
   std::unique_ptr<ClaimsBucket> bucket_;
   std::unique_ptr<ClaimRefresher> refresher_;  // the keeper's
