@@ -53,6 +53,13 @@ void expect_one_winner_per_race(std::uint16_t port_a, std::uint16_t port_b, int 
   }
 }
 
+namespace {
+
+// How long a routed probe may take to arrive before it counts as lost.
+constexpr std::chrono::milliseconds kProbeWait{2'000};
+
+}  // namespace
+
 bool wait_until_routable(TestClient& from, std::string_view from_name, TestClient& to,
                          std::string_view to_name, std::chrono::milliseconds deadline) {
   const std::string self(from_name);
@@ -66,7 +73,9 @@ bool wait_until_routable(TestClient& from, std::string_view from_name, TestClien
       if (!line) return false;
       refused = refused || line->rfind("error: not online", 0) == 0;
     }
-    if (!refused) return to.read_line() == "from " + self + ": probe";
+    // Routed but not received: lost on the way (interest not yet propagated after a
+    // reconnect, see README "What a user can lose"); try again.
+    if (!refused && to.read_line(kProbeWait) == "from " + self + ": probe") return true;
   }
   return false;
 }

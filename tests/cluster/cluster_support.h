@@ -42,8 +42,8 @@ std::optional<TestClient> login_when_free(std::uint16_t port, std::string_view n
 void expect_one_winner_per_race(std::uint16_t port_a, std::uint16_t port_b, int rounds);
 
 // Sends `from_name`'s probe lines to `to_name` until one is routed rather than answered "not
-// online" (the directory of the sender's node has learned where `to_name` is), then checks
-// `to` received it. False if that does not happen before the deadline.
+// online" (the directory of the sender's node has learned where `to_name` is) and `to`
+// receives it. False if that does not happen before the deadline.
 bool wait_until_routable(TestClient& from, std::string_view from_name, TestClient& to,
                          std::string_view to_name, std::chrono::milliseconds deadline = kClusterDeadline);
 

@@ -67,7 +67,7 @@ TEST_F(ThreeNodes, ANodeWhoseNatsServerDiesReconnectsAndChatResumes) {
   nats_[victim].kill(SIGKILL);
   local1.send("local2: during\n");  // local chat never stops
   EXPECT_EQ(local2.read_line(), "from local1: during");
-  EXPECT_TRUE(node.wait_for_log("connected to nats://", kClusterDeadline)) << node.log();
+  EXPECT_TRUE(node.wait_for_log("lines connected to nats://", kClusterDeadline)) << node.log();
   EXPECT_TRUE(wait_until_routable(remote, "remote", local1, "local1"));
   EXPECT_TRUE(wait_until_routable(local1, "local1", remote, "remote"));
   EXPECT_TRUE(login_when_free(node.port(), "newcomer"));
