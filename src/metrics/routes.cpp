@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "achat/registry.h"
 #include "connz.h"
 #include "exposition.h"
 

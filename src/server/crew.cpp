@@ -1,6 +1,6 @@
 #include "achat/crew.h"
 
-#include "thread_name.h"
+#include "ops/thread_name.h"
 
 #include <exception>
 #include <spdlog/spdlog.h>

@@ -8,7 +8,7 @@
 #include "inbox_stream.h"
 #include "line_reader.h"
 #include "achat/protocol.h"
-#include "thread_policy.h"
+#include "ops/thread_policy.h"
 
 namespace achat {
 

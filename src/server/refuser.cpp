@@ -1,4 +1,4 @@
-#include "achat/refuser.h"
+#include "refuser.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "achat/protocol.h"
-#include "thread_name.h"
+#include "ops/thread_name.h"
 #include "writer.h"
 
 namespace achat {

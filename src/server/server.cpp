@@ -1,4 +1,4 @@
-#include "achat/server.h"
+#include "server_impl.h"
 
 #include <cerrno>
 #include <cstring>
@@ -11,10 +11,10 @@
 #include <algorithm>
 
 #include "broker.h"
-#include "futex_hash.h"
+#include "ops/futex_hash.h"
 #include "achat/protocol.h"
 #include "reader.h"
-#include "thread_name.h"
+#include "ops/thread_name.h"
 #include "writer.h"
 
 namespace achat {
@@ -44,16 +44,16 @@ std::int64_t queue_budget(const Limits& limits) {
 
 }  // namespace
 
-Server::Server(ServerConfig config)
+Server::Impl::Impl(ServerConfig config)
     : config_(std::move(config)),
       registry_(queue_budget(config_.limits)),
       crew_(config_.limits.thread_stack_bytes),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
       port_(listener_.local_port()) {}
 
-Server::~Server() { stop(); }
+Server::Impl::~Impl() { stop(); }
 
-void Server::start() {
+void Server::Impl::start() {
   // Writers (and readers held by flow control) sleep on futexes of their own: two per client.
   constexpr std::size_t kUnsizedSleepers = 32'768;
   const std::size_t clients = config_.limits.max_clients;
@@ -82,7 +82,7 @@ void Server::start() {
   spdlog::info("listening on {}", listener_.local_name().value_or(config_.endpoint.host + ":" + std::to_string(port_)));
 }
 
-void Server::stop() {
+void Server::Impl::stop() {
   std::call_once(stopped_, [this] {
     stopping_.store(true, std::memory_order_release);
     listener_.shutdown_read();  // wakes accept(); the accept thread then drops its senders
@@ -103,7 +103,7 @@ void Server::stop() {
   });
 }
 
-void Server::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
+void Server::Impl::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
   while (true) {
     Socket accepted(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
     const auto accepted_at = std::chrono::steady_clock::now();
@@ -123,7 +123,7 @@ void Server::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
   }
 }
 
-void Server::serve(Socket socket, std::chrono::steady_clock::time_point accepted_at,
+void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point accepted_at,
                    const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper) {
   Stats::add(stats_.connections_accepted);
   auto address = socket.peer_name();
@@ -167,5 +167,19 @@ void Server::serve(Socket socket, std::chrono::steady_clock::time_point accepted
     spdlog::warn("{}: refused, cannot start a reader thread: {}", *address, error.what());
   }
 }
+
+Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+Server::~Server() = default;
+std::uint16_t Server::port() const { return impl_->port(); }
+void Server::start() { impl_->start(); }
+void Server::stop() { impl_->stop(); }
+const Stats& Server::stats() const { return impl_->stats(); }
+Stats& Server::stats() { return impl_->stats(); }
+std::size_t Server::connections() const { return impl_->connections(); }
+std::size_t Server::threads() const { return impl_->threads(); }
+std::int64_t Server::queued_bytes() const { return impl_->queued_bytes(); }
+std::int64_t Server::queued_bytes_budget() const { return impl_->queued_bytes_budget(); }
+const Registry& Server::registry() const { return impl_->registry(); }
+const ClusterNode* Server::cluster() const { return impl_->cluster(); }
 
 }  // namespace achat

@@ -7,7 +7,7 @@
 #include <sys/uio.h>
 
 #include "achat/protocol.h"
-#include "thread_policy.h"
+#include "ops/thread_policy.h"
 
 namespace achat {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "log.h"
+#include "ops/log.h"
 #include "achat/server.h"
 
 namespace achat {

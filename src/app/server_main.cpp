@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "log.h"
-#include "process_limits.h"
+#include "ops/log.h"
+#include "ops/process_limits.h"
 #include "achat/server.h"
 #include "server_options.h"
 #include "stats_reporter.h"
