@@ -1,8 +1,12 @@
 #include "achat/channel.h"
 
+#include "broker.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -122,6 +126,95 @@ TEST(Channel, ItemsAreDestroyedWhenChannelIsDropped) {
     EXPECT_EQ(item.use_count(), 2);
   }
   EXPECT_EQ(item.use_count(), 1);
+}
+
+// The production shape of the broker's inbox: many senders sharing a few lanes, a spinning
+// receiver. Each sender's items arrive in its order, whoever else shares its lane.
+struct Tagged {
+  int sender = 0;
+  int seq = 0;
+};
+
+ChannelOptions shared_lanes(std::size_t lanes) {
+  ChannelOptions options;
+  options.shared_lanes = lanes;
+  options.consumer_spin = std::chrono::microseconds(20);
+  return options;
+}
+
+TEST(ChannelLanes, SixtyFourSendersOnFourLanesKeepTheirOrder) {
+  constexpr int kSenders = 64;
+  constexpr int kPerSender = 2'000;
+  auto [sender, receiver] = make_channel<Tagged>(shared_lanes(4));
+  std::vector<std::thread> threads;
+  for (int id = 0; id < kSenders; ++id) {
+    threads.emplace_back([id, copy = sender]() mutable {
+      for (int seq = 0; seq < kPerSender;) {
+        if (seq % 3 == 0 && seq + 4 <= kPerSender) {
+          std::array<Tagged, 4> bulk{{{id, seq}, {id, seq + 1}, {id, seq + 2}, {id, seq + 3}}};
+          ASSERT_TRUE(copy.send_bulk(bulk));
+          seq += 4;
+        } else {
+          ASSERT_TRUE(copy.send({id, seq++}));
+        }
+      }
+    });
+  }
+  sender.reset();
+  std::vector<int> next(kSenders, 0);
+  std::array<Tagged, 64> batch;
+  std::size_t total = 0;
+  while (const std::size_t n = receiver.receive(batch)) {
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(batch[i].seq, next[batch[i].sender]) << "sender " << batch[i].sender;
+      ++next[batch[i].sender];
+    }
+    total += n;
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(total, std::size_t{kSenders} * kPerSender);
+  const LaneContention lanes = receiver.lane_contention();
+  EXPECT_GE(lanes.sends, std::uint64_t{kSenders} * kPerSender / 4);
+  EXPECT_LE(lanes.contended, lanes.sends);
+}
+
+TEST(ChannelLanes, ClosesOnlyWhenTheLastOfManySharingSendersIsGone) {
+  constexpr int kSenders = 64;
+  auto [sender, receiver] = make_channel<Tagged>(shared_lanes(4));
+  std::vector<std::optional<Sender<Tagged>>> copies;
+  for (int id = 0; id < kSenders; ++id) copies.emplace_back(sender);
+  sender.reset();
+  std::vector<std::thread> threads;
+  for (int id = 0; id < kSenders; ++id) {
+    // Half leave by an exception: unwinding releases the handle like a normal return.
+    threads.emplace_back([id, handle = std::move(*copies[id])]() mutable {
+      try {
+        Sender<Tagged> mine = std::move(handle);
+        mine.send({id, 0});
+        if (id % 2 == 0) throw std::runtime_error("reader failed");
+      } catch (const std::runtime_error&) {
+      }
+    });
+  }
+  std::vector<int> seen(kSenders, 0);
+  std::array<Tagged, 16> batch;
+  while (const std::size_t n = receiver.receive(batch)) {
+    for (std::size_t i = 0; i < n; ++i) ++seen[batch[i].sender];
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_TRUE(receiver.drained());
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), kSenders);
+}
+
+TEST(ChannelLanes, TheBrokersInboxSharesLanesAndSpins) {
+  const ChannelOptions options = inbox_options(std::chrono::microseconds(20));
+  EXPECT_GT(options.shared_lanes, 0u);
+  EXPECT_GT(options.consumer_spin.count(), 0);
+  auto [sender, receiver] = make_channel<Tagged>(options);
+  std::vector<Sender<Tagged>> readers(1'000, sender);
+  for (int id = 0; id < 1'000; ++id) readers[id].send({id, 0});
+  // Every send went through a lane: a sender with a producer of its own is not counted.
+  EXPECT_EQ(receiver.lane_contention().sends, 1'000u);
 }
 
 }  // namespace

@@ -3,7 +3,10 @@
 // drains what is left and then reports "closed".
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
@@ -26,8 +29,10 @@ struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   // Every producer holds an explicit token, so the implicit-producer hash (512 bytes inline in
   // every queue) is disabled.
   static const size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
-  // Each explicit producer keeps at least one block of its own: 16 slots instead of 32 halves
-  // what an idle reader holds in the broker's inbox. Writers still drain up to 64 per batch.
+  // A new channel preallocates one block, and each producer token claims one block of its own
+  // once it sends: 16 slots rather than moodycamel's 32 halve what an idle connection's writer
+  // channel holds. (The inbox's readers share 32 lanes, so a reader holds no block of its own.)
+  // Writers still drain up to 64 lines per batch; a block is per queue, not per batch.
   static const size_t BLOCK_SIZE = 16;
   // The block index starts this large and doubles as needed; 32 (the default) costs 512 bytes
   // for every producer token, of which each connection holds several.
@@ -60,17 +65,69 @@ struct ChannelOptions {
   std::size_t shared_lanes = 0;
 };
 
+// Lane lock waits are kept as a histogram by powers of two of nanoseconds: bucket i counts waits
+// in [2^(i-1), 2^i).
+inline constexpr std::size_t kLaneWaitBuckets = 40;
+
+// What the shared lanes' locks cost the senders of one channel so far (see detail::Lane).
+struct LaneContention {
+  std::uint64_t sends = 0;      // lane acquisitions: one per send() or send_bulk()
+  std::uint64_t contended = 0;  // of which found the lane's lock taken and waited
+  std::array<std::uint64_t, kLaneWaitBuckets> waits{};  // contended waits, by bucket
+
+  // The wait below which `fraction` of all sends (uncontended ones wait 0) got their lane, as
+  // the upper bound of its power-of-two bucket, in nanoseconds.
+  std::uint64_t wait_quantile_ns(double fraction) const {
+    const auto uncontended = static_cast<double>(sends - contended);
+    const double wanted = fraction * static_cast<double>(sends);
+    if (uncontended >= wanted) return 0;
+    double seen = uncontended;
+    for (std::size_t bucket = 0; bucket < waits.size(); ++bucket) {
+      seen += static_cast<double>(waits[bucket]);
+      if (seen >= wanted) return std::uint64_t{1} << bucket;
+    }
+    return std::uint64_t{1} << (waits.size() - 1);
+  }
+};
+
 namespace detail {
 
 template <class T>
 using ChannelQueue = moodycamel::ConcurrentQueue<T, ChannelQueueTraits>;
 
-// One producer shared by the handles assigned to it.
+// One producer shared by the handles assigned to it. The mutex guards only the moodycamel
+// producer token (a token is single-threaded); the queue behind it stays lock-free for the
+// consumer and between lanes. A sender that finds the lock free pays one uncontended lock; one
+// that finds it taken is counted and its wait is timed (see LaneContention).
 template <class T>
 struct Lane {
   explicit Lane(ChannelQueue<T>& queue) : token(queue) {}
+
+  template <class Enqueue>
+  bool locked(Enqueue enqueue) {
+    std::unique_lock lock(mutex, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      const auto start = std::chrono::steady_clock::now();
+      lock.lock();
+      const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now() - start).count();
+      const auto bucket = std::min<std::size_t>(
+          std::bit_width(static_cast<std::uint64_t>(waited)), kLaneWaitBuckets - 1);
+      bump(waits[bucket]);
+    }
+    bump(acquisitions);  // under the lock: the only writer now, so no read-modify-write
+    return enqueue(token);
+  }
+
+  // Written under `mutex`, read by anyone.
+  static void bump(std::atomic<std::uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
   std::mutex mutex;
   moodycamel::ProducerToken token;
+  std::atomic<std::uint64_t> acquisitions{0};
+  std::array<std::atomic<std::uint64_t>, kLaneWaitBuckets> waits{};
 };
 
 // Shared by every handle of one channel. `permits` counts enqueued items plus one extra permit
@@ -188,10 +245,7 @@ class Sender {
 
   template <class Enqueue>
   bool with_token(Enqueue enqueue) {
-    if (lane_) {
-      std::lock_guard lock(lane_->mutex);
-      return enqueue(lane_->token);
-    }
+    if (lane_) return lane_->locked(enqueue);
     if (!token_) token_.emplace(state_->queue);
     return enqueue(*token_);
   }
@@ -229,6 +283,20 @@ class Receiver {
   // senders paid for. Read by the receiving thread.
   std::uint64_t sleeps() const noexcept { return sleeps_; }
 
+  // Any thread: the shared lanes' lock statistics so far (all zero without shared lanes).
+  LaneContention lane_contention() const noexcept {
+    LaneContention total;
+    for (const auto& lane : state_->lanes) {
+      total.sends += lane->acquisitions.load(std::memory_order_relaxed);
+      for (std::size_t bucket = 0; bucket < total.waits.size(); ++bucket) {
+        const std::uint64_t waits = lane->waits[bucket].load(std::memory_order_relaxed);
+        total.waits[bucket] += waits;
+        total.contended += waits;
+      }
+    }
+    total.sends = std::max(total.sends, total.contended);  // read while senders count
+    return total;
+  }
 
  private:
   template <class U>

@@ -109,6 +109,7 @@ class Broker {
   void end_round();
   void close_outbox(Peer& peer);
   void say_goodbye();
+  void log_lane_contention() const;
 
   Receiver<BrokerEvent> inbox_;
   Receiver<WriterDone> reaper_;

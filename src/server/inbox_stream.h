@@ -9,8 +9,9 @@
 
 namespace achat {
 
-// Owned by one reader thread once its login is accepted. Every event goes through the reader's
-// own producer token, so the broker sees them in order; the destructor (on any exit path,
+// Owned by one reader thread once its login is accepted. Every event goes through the one inbox
+// lane this handle was assigned for life (a producer token shared with other readers under the
+// lane's lock), so the broker sees them in order; the destructor (on any exit path,
 // exceptions included) appends ReaderGone as the stream's last event, then releases the sender.
 class InboxStream {
  public:
