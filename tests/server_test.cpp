@@ -21,6 +21,19 @@ TEST(Server, TutorialSession) {
   EXPECT_EQ(bob.read_line(), "from bob: hi!");
 }
 
+// limits.h: max_clients 0 means "sized to the process", for a library user as for main.
+TEST(Server, DefaultLimitsAdmitClients) {
+  quiet_logs();
+  ServerConfig config;
+  config.endpoint.host = "127.0.0.1";
+  config.endpoint.port = 0;
+  Server server(config);
+  server.start();
+  auto alice = TestClient::online(server.port(), "alice");
+  alice.send("alice: me\n");
+  EXPECT_EQ(alice.read_line(), "from alice: me");
+}
+
 TEST(Server, MultipleRecipientsSelfDeliveryAndDuplicatesOnce) {
   TestServer server;
   auto alice = TestClient::online(server.port(), "alice");

@@ -42,16 +42,18 @@ struct Limits {
   // most this much per client (plus one batch) however fast clients send.
   std::size_t max_unrouted_bytes = 256 * 1024;
 
-  // Connections served at once; 0 = sized at start-up from the process's fd and thread limits.
+  // Connections served at once; 0 = sized when the Server is constructed, from the process's
+  // fd, thread and memory-map limits (fit_to_process_limits, which also raises the fd limit).
   // Each client costs two threads and one fd.
   std::size_t max_clients = 0;
 
   // How long a new connection may take, from accept, to send its whole login line.
   unsigned login_timeout_ms = 10'000;
 
-  // A client with lines pending whose writer has made no progress (not one byte accepted by
-  // its socket) for this long is cut: it is not reading. A client that reads, however slowly,
-  // is never cut by this, only by the byte cap.
+  // A client with lines pending whose socket accepts not one byte of a send for this long is
+  // cut (the socket's SO_SNDTIMEO, applied to each sendmsg): it is not reading. A client that
+  // reads slowly is cut too if its receive window stays shut for this long (TCP reopens it only
+  // once a useful amount of space is free), so "slow" here means slower than that.
   unsigned write_stall_ms = 10'000;
 
   // TCP keepalive on every connection, so a peer that vanished without a FIN or reset frees its

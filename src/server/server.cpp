@@ -12,6 +12,7 @@
 
 #include "broker.h"
 #include "ops/futex_hash.h"
+#include "ops/process_limits.h"
 #include "achat/protocol.h"
 #include "reader.h"
 #include "ops/thread_name.h"
@@ -42,10 +43,16 @@ std::int64_t queue_budget(const Limits& limits) {
   return std::min(kCeiling, static_cast<std::int64_t>(pages) * page_size / 4);
 }
 
+// A library user's Limits with max_clients 0 get what main's get: sized to the process.
+ServerConfig sized_to_process(ServerConfig config) {
+  if (config.limits.max_clients == 0) fit_to_process_limits(config.limits);
+  return config;
+}
+
 }  // namespace
 
 Server::Impl::Impl(ServerConfig config)
-    : config_(std::move(config)),
+    : config_(sized_to_process(std::move(config))),
       registry_(queue_budget(config_.limits)),
       crew_(config_.limits.thread_stack_bytes),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
@@ -54,7 +61,9 @@ Server::Impl::Impl(ServerConfig config)
 Server::Impl::~Impl() { stop(); }
 
 void Server::Impl::start() {
-  // Writers (and readers held by flow control) sleep on futexes of their own: two per client.
+  // Every writer sleeps on its channel's semaphore, a futex of its own; a reader held by flow
+  // control waits on its connection's unrouted-bytes atomic, another. Readers blocked in recv()
+  // use none. The hash is sized for both at once, the worst case.
   constexpr std::size_t kUnsizedSleepers = 32'768;
   const std::size_t clients = config_.limits.max_clients;
   if (const std::size_t buckets = size_futex_hash(clients ? 2 * clients : kUnsizedSleepers)) {
