@@ -73,11 +73,15 @@ void Broker::run() {
 void Broker::log_lane_contention() const {
   const LaneContention lanes = inbox_.lane_contention();
   if (lanes.sends == 0) return;
-  spdlog::info("inbox lanes: {} sends, {} found the lane taken ({:.3f}%), wait p99 < {} ns, "
-               "p99.9 < {} ns, max < {} ns", lanes.sends, lanes.contended,
+  // Bucket bounds: "< N ns", or "0" where that share of sends found the lane free.
+  const auto wait = [&](double fraction) {
+    const std::uint64_t bound = lanes.wait_quantile_ns(fraction);
+    return bound == 0 ? std::string("0") : "< " + std::to_string(bound) + " ns";
+  };
+  spdlog::info("inbox lanes: {} sends, {} found the lane taken ({:.3f}%), wait p99 {}, p99.9 {}, "
+               "max {}", lanes.sends, lanes.contended,
                100.0 * static_cast<double>(lanes.contended) / static_cast<double>(lanes.sends),
-               lanes.wait_quantile_ns(0.99), lanes.wait_quantile_ns(0.999),
-               lanes.wait_quantile_ns(1.0));
+               wait(0.99), wait(0.999), wait(1.0));
 }
 
 // The peers still online when the server stops are told so, after everything routed to them.
