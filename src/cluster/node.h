@@ -26,9 +26,9 @@ namespace achat::cluster {
 // storm) would hold up every chat line queued behind it; apart, a slow bucket delays only
 // logins and refreshes. It also owns five threads: the watcher, the subscriber and the fence
 // (which ends sessions whose claims NATS has not confirmed in time) feed the broker until
-// stop_receiving(); the
-// publisher drains the broker's Forwards until the Routes are destroyed; the keeper refreshes
-// and releases claims until the destructor, which first releases every claim still held.
+// stop_receiving(); the publisher drains the broker's Forwards until the Routes are destroyed;
+// the keeper refreshes and releases claims until the destructor, which first releases every
+// claim still held. confirming_logins() may be called from any thread.
 // Destroy it only after the broker that owns its Routes has finished.
 class Node final : public ClusterNode {
  public:

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -154,6 +155,11 @@ TEST_F(ThreeNodes, ANodeCutOffEndsItsSessionsBeforeAnotherNodeCanTakeTheirNames)
                      << "was taken on b\n" << d->log();
     EXPECT_EQ(end->line, "error: cluster unavailable, disconnecting");
     EXPECT_LT(end->closed, winning_attempt) << "round " << round;
+    std::printf("partition round %d: session closed %lld ms after the cut, name taken on b %lld ms "
+                "after it (%d attempts)\n",
+                round, static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(end->closed - cut).count()),
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(winning_attempt - cut).count()),
+                attempts);
     // The name was free only once d's claim had expired: the partition outlasted the fence.
     EXPECT_GT(winning_attempt - cut, std::chrono::milliseconds(kTtlMs) / 2);
     proxy.resume();
