@@ -64,6 +64,9 @@ class ClusterNode {
   // instant), as a list and as the log's one-line summary.
   virtual std::vector<ClusterCounter> counters() const = 0;
   virtual std::string summary() const = 0;
+  // Any thread: whether a login could be confirmed now (the claims bucket is bound and watched,
+  // and its connection is up), for /healthz.
+  virtual bool confirming_logins() const = 0;
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for

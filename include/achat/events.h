@@ -71,11 +71,19 @@ struct DirectoryChange {
   std::uint64_t revision = 0;
 };
 
+// The cluster could not confirm the claim of `name` made with `revision` (its lease's) in time:
+// its session must end before another node can take the name.
+struct ClaimLapsed {
+  std::string name;
+  std::uint64_t revision = 0;
+};
+
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.
-// The rare, large LoginRequest and DirectoryChange are boxed so every queue slot stays small
+// The rare, large LoginRequest, DirectoryChange and ClaimLapsed are boxed so every queue slot stays small
 // (64 bytes).
 using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, BadLine,
-                                 ReaderGone, RemoteDelivery, std::unique_ptr<DirectoryChange>>;
+                                 ReaderGone, RemoteDelivery, std::unique_ptr<DirectoryChange>,
+                                 std::unique_ptr<ClaimLapsed>>;
 
 // What an event costs in memory while it waits in the inbox, as a reader's flow control counts
 // it (see Connection::wait_to_hand_over). The reader and the broker compute it from the same

@@ -85,6 +85,9 @@ Conversation::Result Conversation::ended(std::string unsent) {
   End end = End::connection_lost;
   if (notice && is_login_refusal(*notice)) {
     end = End::login_refused;
+  } else if (notice && is_cluster_unavailable(*notice)) {
+    end = End::cluster_unavailable;
+    editor_.print_above(kClusterUnavailable);
   } else if (notice) {
     end = End::server_disconnected;
     editor_.print_above("disconnected by the server");

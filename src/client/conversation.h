@@ -10,8 +10,9 @@
 // nothing else). Incoming lines are shown with printable(). When the server ends the
 // connection its last lines are shown, then "disconnected by the server" if it sent a
 // disconnect notice or "connection lost" if not (nothing more for a login refusal, which the
-// caller answers by asking for another login); the half-typed line then stays on screen below
-// them and is handed back.
+// caller answers by asking for another login; for a cluster that cannot confirm logins,
+// kClusterUnavailable, and the caller offers the same login again); the half-typed line then
+// stays on screen below them and is handed back.
 #pragma once
 
 #include <chrono>
@@ -29,7 +30,9 @@ class LineEditor;
 
 class Conversation {
  public:
-  enum class End { user_left, login_refused, server_disconnected, connection_lost };
+  enum class End { user_left, login_refused, cluster_unavailable, server_disconnected, connection_lost };
+  static constexpr const char* kClusterUnavailable =
+      "the cluster cannot confirm logins right now: press Enter to log in again";
   struct Result {
     End end = End::connection_lost;
     std::string unsent;  // typed or entered but never sent: the caller may offer it again

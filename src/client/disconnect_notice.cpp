@@ -5,7 +5,12 @@ namespace achat::client {
 bool is_disconnect_notice(std::string_view line) {
   return line.starts_with("error: ") &&
          (line.ends_with(", disconnecting") || line == "error: server full" ||
-          line == "error: server shutting down");
+          line == "error: server shutting down" || is_cluster_unavailable(line));
+}
+
+bool is_cluster_unavailable(std::string_view line) {
+  return line == "error: cluster unavailable, try again" ||
+         line == "error: cluster unavailable, disconnecting";
 }
 
 bool is_login_refusal(std::string_view line) {

@@ -1,6 +1,7 @@
 // Telling a server that said goodbye from a connection that was lost. Before it closes a
 // connection on purpose the server sends one error line (README "Error and notice lines"): a
-// refusal ending in ", disconnecting", "error: server full", or "error: server shutting down".
+// refusal ending in ", disconnecting", "error: server full", "error: server shutting down", or
+// in a cluster "error: cluster unavailable, try again" (a login NATS could not confirm).
 // A connection that ends without one was lost (the server crashed or the network failed).
 #pragma once
 
@@ -15,6 +16,9 @@ namespace achat::client {
 bool is_disconnect_notice(std::string_view line);
 // True for a disconnect notice that refuses the login (taken or invalid): another may work.
 bool is_login_refusal(std::string_view line);
+// True for the notice of a cluster that cannot confirm logins now (at login, or ending a
+// session whose login it can no longer vouch for): the same login may work in a moment.
+bool is_cluster_unavailable(std::string_view line);
 
 // LastServerLine: remembers the last line of a byte stream, to look for a disconnect notice
 // once the stream has ended.

@@ -28,8 +28,9 @@ int InteractiveSession::run() {
   LineEditor editor(login_ ? *login_ + "> " : kLoginPrompt);
   load_history(editor);
   std::string draft;
+  std::string retry;  // a login the cluster could not confirm: offered again at the prompt
   for (;;) {
-    if (!login_) login_ = ask_login(editor);
+    if (!login_) login_ = ask_login(editor, std::exchange(retry, {}));
     if (!login_) return kExitClean;
 
     std::string failure;
@@ -49,6 +50,11 @@ int InteractiveSession::run() {
         login_.reset();
         draft = std::move(result.unsent);
         continue;
+      case Conversation::End::cluster_unavailable:
+        retry = std::move(*login_);
+        login_.reset();
+        draft = std::move(result.unsent);
+        continue;
       case Conversation::End::server_disconnected:
       case Conversation::End::connection_lost:
         return kExitConnectionFailed;
@@ -56,8 +62,8 @@ int InteractiveSession::run() {
   }
 }
 
-std::optional<std::string> InteractiveSession::ask_login(LineEditor& editor) {
-  editor.resume(kLoginPrompt);
+std::optional<std::string> InteractiveSession::ask_login(LineEditor& editor, std::string_view offered) {
+  editor.resume(kLoginPrompt, offered);
   for (;;) {
     pollfd terminal{editor.input_fd(), POLLIN, 0};
     if (::poll(&terminal, 1, -1) < 0) {

@@ -1,11 +1,14 @@
 #include "claim_book.h"
 
+#include <algorithm>
+
 namespace achat::cluster {
 
-ClaimBook::Id ClaimBook::hold(Claim claim) {
+ClaimBook::Id ClaimBook::hold(Claim claim, Clock::time_point sent) {
   std::lock_guard lock(mutex_);
   const Id id = next_id_++;
-  entries_.emplace(id, Entry{std::move(claim)});
+  const std::uint64_t revision = claim.revision;
+  entries_.emplace(id, Entry{std::move(claim), revision, sent});
   return id;
 }
 
@@ -13,7 +16,11 @@ void ClaimBook::release(Id id) {
   {
     std::lock_guard lock(mutex_);
     const auto found = entries_.find(id);
-    if (found == entries_.end() || found->second.released) return;  // forgotten: lost at refresh
+    if (found == entries_.end() || found->second.released) return;
+    if (found->second.lost) {  // not ours to delete
+      entries_.erase(found);
+      return;
+    }
     found->second.released = true;
     ++released_;
   }
@@ -56,14 +63,15 @@ std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::held() const 
   std::vector<std::pair<Id, Claim>> held;
   held.reserve(entries_.size());
   for (const auto& [id, entry] : entries_) {
-    if (!entry.released) held.emplace_back(id, entry.claim);
+    if (!entry.released && !entry.lost) held.emplace_back(id, entry.claim);
   }
   return held;
 }
 
 bool ClaimBook::holds(Id id) const {
   std::lock_guard lock(mutex_);
-  return entries_.contains(id);
+  const auto found = entries_.find(id);
+  return found != entries_.end() && !found->second.lost;
 }
 
 void ClaimBook::revise(Id id, std::uint64_t revision) {
@@ -80,19 +88,63 @@ void ClaimBook::advance(Id id, std::uint64_t from, std::uint64_t to) {
   }
 }
 
-void ClaimBook::forget(Id id) {
+void ClaimBook::confirm(Id id, Clock::time_point sent) {
   std::lock_guard lock(mutex_);
-  if (const auto found = entries_.find(id); found != entries_.end()) {
-    if (found->second.released) --released_;
-    entries_.erase(found);
+  if (const auto found = entries_.find(id); found != entries_.end() && found->second.confirmed < sent) {
+    found->second.confirmed = sent;
   }
+}
+
+void ClaimBook::lose(Id id) {
+  std::lock_guard lock(mutex_);
+  const auto found = entries_.find(id);
+  if (found == entries_.end()) return;
+  if (found->second.released) {  // released meanwhile: nothing left to end or delete
+    --released_;
+    entries_.erase(found);
+    return;
+  }
+  found->second.lost = true;
+  found->second.confirmed = Clock::time_point::min();
+}
+
+std::vector<ClaimBook::Lapsed> ClaimBook::lapsed(Clock::time_point now, Clock::duration window,
+                                                 Clock::time_point& next) {
+  std::lock_guard lock(mutex_);
+  std::vector<Lapsed> lapsed;
+  next = now + window;
+  for (auto& [id, entry] : entries_) {
+    if (entry.released || entry.lapsed) continue;
+    if (entry.confirmed <= now - window) {
+      entry.lapsed = true;
+      lapsed.push_back(Lapsed{entry.claim.key, entry.lease_revision});
+    } else {
+      next = std::min(next, entry.confirmed + window);
+    }
+  }
+  return lapsed;
+}
+
+std::optional<ClaimBook::Clock::time_point> ClaimBook::first_lapse(Clock::duration window,
+                                                                   std::size_t& held) const {
+  std::lock_guard lock(mutex_);
+  std::optional<Clock::time_point> first;
+  held = 0;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.released || entry.lapsed || entry.lost) continue;
+    ++held;
+    if (!first || entry.confirmed + window < *first) first = entry.confirmed + window;
+  }
+  return first;
 }
 
 std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::take_all() {
   std::lock_guard lock(mutex_);
   std::vector<std::pair<Id, Claim>> all;
   all.reserve(entries_.size());
-  for (auto& [id, entry] : entries_) all.emplace_back(id, std::move(entry.claim));
+  for (auto& [id, entry] : entries_) {
+    if (!entry.lost) all.emplace_back(id, std::move(entry.claim));
+  }
   entries_.clear();
   released_ = 0;
   return all;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -17,17 +18,28 @@ namespace achat::cluster {
 // Shared by reader threads (hold, once per login), whichever thread destroys a Lease (release,
 // once per logout: the broker's, usually) and the keeper thread (everything else). A mutex
 // guards the map; it is never held across a call to NATS, so no caller waits on the network.
+// The fence thread reads each claim's confirmation time (see lapsed()).
 // Promises: a claim's revision is updated only by the keeper, which also performs its release,
-// so the guarded delete always carries the claim's latest revision known to this node.
+// so the guarded delete always carries the claim's latest revision known to this node. A
+// claim's confirmation time only moves forward, and only to the send time of a write NATS
+// acknowledged (the create or a refresh): NATS applied that write after it was sent, so the key
+// lives at least a TTL from then, by the NATS server's clock.
 class ClaimBook {
  public:
   using Id = std::uint64_t;
+  using Clock = std::chrono::steady_clock;
   struct Claim {
     std::string key;
     std::uint64_t revision = 0;
   };
+  // A held claim whose confirmation is too old: its session must end.
+  struct Lapsed {
+    std::string key;
+    std::uint64_t lease_revision;  // the claim's creation revision, as its Lease reports it
+  };
 
-  Id hold(Claim claim);
+  // `sent`: when the create that NATS acknowledged was sent.
+  Id hold(Claim claim, Clock::time_point sent);
   void release(Id id);
   // Stops the keeper's waits; every claim still held is then the keeper's to release.
   void stop();
@@ -39,16 +51,32 @@ class ClaimBook {
   std::vector<std::pair<Id, Claim>> held() const;  // not yet released
   bool holds(Id id) const;                         // released too, until returned above
   void revise(Id id, std::uint64_t revision);
+  // A write of this claim sent at `sent` was acknowledged: it is confirmed until sent + TTL.
+  void confirm(Id id, Clock::time_point sent);
   // A rewrite guarded by `from` succeeded: the claim takes `to` only if `from` is still its
   // revision, so an outcome never overwrites a newer one.
   void advance(Id id, std::uint64_t from, std::uint64_t to);
-  void forget(Id id);
+  // The claim is held by someone else now: it is no longer refreshed or deleted, and lapsed()
+  // reports it at once so its session ends.
+  void lose(Id id);
   std::vector<std::pair<Id, Claim>> take_all();
+
+  // Fence thread: the claims held (not released) whose last confirmation is older than `now -
+  // window`, each reported once; and the earliest time another one can lapse (a claim held
+  // later lapses no earlier than now + window, so `now + window` if none is held).
+  std::vector<Lapsed> lapsed(Clock::time_point now, Clock::duration window, Clock::time_point& next);
+  // When the first held claim not yet lapsed will lapse, and how many claims are held; nullopt
+  // if none. Any thread (the keeper's warning).
+  std::optional<Clock::time_point> first_lapse(Clock::duration window, std::size_t& held) const;
 
  private:
   struct Entry {
     Claim claim;
+    std::uint64_t lease_revision = 0;
+    Clock::time_point confirmed;
     bool released = false;
+    bool lost = false;    // held by someone else now: nothing to refresh or delete
+    bool lapsed = false;  // reported by lapsed()
   };
 
   mutable std::mutex mutex_;

@@ -54,7 +54,7 @@ bool ClaimRefresher::send(ClaimBook::Id id, const ClaimBook::Claim& claim, const
   {
     // Before publishing: the acknowledgement can come before js_PublishMsgAsync returns.
     std::lock_guard lock(mutex_);
-    sent_.emplace(raw, Sent{id, claim.key, claim.revision});
+    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now()});
     in_flight_.insert(id);
   }
   jsPubOptions options;
@@ -107,7 +107,7 @@ void ClaimRefresher::record(const natsMsg* message, ClaimOutcome outcome, std::u
   const auto found = sent_.find(message);
   if (found == sent_.end()) return;
   Sent& sent = found->second;
-  outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, outcome, revision});
+  outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, outcome, revision, sent.at});
   sent_.erase(found);
 }
 

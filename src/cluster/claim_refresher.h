@@ -32,6 +32,7 @@ class ClaimRefresher {
     std::uint64_t sent_revision;  // the revision the rewrite was guarded by
     ClaimOutcome outcome;
     std::uint64_t revision;       // the claim's new revision, if done
+    std::chrono::steady_clock::time_point sent;  // when the rewrite was handed to cnats
   };
 
   ClaimRefresher(natsConnection* connection, std::chrono::milliseconds request_timeout);
@@ -53,6 +54,7 @@ class ClaimRefresher {
     ClaimBook::Id id;
     std::string key;
     std::uint64_t revision;
+    std::chrono::steady_clock::time_point at;
   };
 
   static void on_ack(jsCtx* js, natsMsg* message, jsPubAck* ack, jsPubAckErr* error, void* self);

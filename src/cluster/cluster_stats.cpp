@@ -10,13 +10,17 @@ std::vector<ClusterCounter> ClusterStats::counters() const {
       {"claims_unavailable", "Logins refused because NATS could not answer (fail closed).",
        value(claims_unavailable)},
       {"claims_lost", "Held claims found gone or taken at a refresh.", value(claims_lost)},
+      {"sessions_fenced", "Sessions ended because NATS had not confirmed their claims in time.",
+       value(sessions_fenced)},
       {"releases_failed", "Guarded claim deletes NATS refused or did not answer.",
        value(releases_failed)},
       {"stale_claims_released", "Claims of a previous run of this node deleted at start.",
        value(stale_released)},
       {"forwarded", "Publications to other nodes.", value(forwarded)},
-      {"forward_failed", "Publications cnats refused (disconnected, buffer full).",
+      {"forward_failed", "Publications dropped: not connected to NATS, or refused by cnats.",
        value(forward_failed)},
+      {"forward_expired", "Publications dropped: older than the claim TTL when due to leave.",
+       value(forward_expired)},
       {"received", "Publications from other nodes.", value(received)},
       {"gaps", "Detected jumps in another node's sequence.", value(gaps)},
       {"publications_missing", "Publications lost in those gaps.", value(missing)},
@@ -32,9 +36,9 @@ std::string ClusterStats::summary() const {
     return std::to_string(counter.load(std::memory_order_relaxed));
   };
   return "claims " + text(claims) + " (refused: taken " + text(claims_taken) + ", unavailable " +
-         text(claims_unavailable) + "), claims lost " + text(claims_lost) + ", releases failed " +
+         text(claims_unavailable) + "), claims lost " + text(claims_lost) + ", sessions fenced " + text(sessions_fenced) + ", releases failed " +
          text(releases_failed) + ", stale claims released " + text(stale_released) +
-         ", forwarded " + text(forwarded) + " (failed " + text(forward_failed) + "), received " +
+         ", forwarded " + text(forwarded) + " (failed " + text(forward_failed) + ", expired " + text(forward_expired) + "), received " +
          text(received) + ", gaps " + text(gaps) + " (" + text(missing) + " publications lost)" +
          ", repeated " + text(repeated) + ", malformed " + text(malformed) + ", slow consumer " +
          text(slow_consumer);

@@ -18,10 +18,12 @@ struct ClusterStats {
   Counter claims_taken{0};         // refused: another session holds the login
   Counter claims_unavailable{0};   // refused: NATS could not answer (fail closed)
   Counter claims_lost{0};          // a held claim found gone or taken at refresh
+  Counter sessions_fenced{0};      // sessions ended: their claims went unconfirmed too long
   Counter releases_failed{0};      // guarded deletes NATS refused or did not answer
   Counter stale_released{0};       // claims of a previous run of this node, deleted at start
   Counter forwarded{0};            // publications to other nodes
-  Counter forward_failed{0};       // publications cnats refused (disconnected, buffer full)
+  Counter forward_failed{0};       // publications not handed to cnats: disconnected, or refused
+  Counter forward_expired{0};      // publications dropped: older than the claim TTL
   Counter received{0};             // publications from other nodes
   Counter gaps{0};                 // detected jumps in a sender's sequence
   Counter missing{0};              // publications lost in those gaps

@@ -14,12 +14,16 @@
 namespace achat::cluster {
 
 // Runs on its own thread because it waits for JetStream acknowledgements. Every third of the
-// claim TTL it sends every held claim's rewrite (revision-guarded) at once through the
+// claim TTL (every kRetry after a round that left a claim unsent or unanswered) it sends every held claim's rewrite (revision-guarded) at once through the
 // refresher, waits for the acknowledgements (at most the request timeout), then applies each
 // outcome: a claim rewritten behind the keeper's back with this run's own value (a rewrite whose
 // acknowledgement was lost) is adopted at its newer revision; one found expired is taken again
 // if it is still free, otherwise counted as lost;
-// one left unanswered is tried again next time. Outcomes that come later are applied when it
+// one left unanswered is tried again next time. Each acknowledged rewrite confirms its claim
+// in the book as of when it was sent (the fence thread ends sessions whose claim goes
+// unconfirmed too long); a claim found taken by someone else is marked lost, so its session
+// ends at once. While rounds leave claims unconfirmed it warns (every third of the TTL) how
+// long until the first sessions are ended, and says when claims are confirmed again. Outcomes that come later are applied when it
 // next wakes. A released claim is deleted, guarded by its latest revision: a rewrite of it still
 // in flight is waited for first. On ClaimBook::stop() it deletes every claim still held, then
 // returns. Claims it cannot delete (NATS away) expire after the TTL.
@@ -37,11 +41,16 @@ struct Keeper {
   void operator()();
 
  private:
-  void refresh_all();
-  // Applies the outcomes in, to the book or, for the claims in `released`, to those.
-  void settle(Released& released);
-  void settle();
+  // False if some claim was not sent or not answered: the next round then comes sooner.
+  bool refresh_all();
+  // Applies the outcomes in, to the book or, for the claims in `released`, to those; false if
+  // one of them was unanswered.
+  bool settle(Released& released);
+  bool settle();
   void apply(const ClaimRefresher::Outcome& outcome);
+  // Says that claims go unconfirmed, and how long until the fence ends the first sessions;
+  // false (and says nothing) if no claim is held.
+  bool warn_unconfirmed(std::chrono::steady_clock::time_point now);
   bool remove(const ClaimBook::Claim& claim);  // false if NATS did not answer
 };
 

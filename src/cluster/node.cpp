@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <stdexcept>
 
+#include "fence.h"
 #include "keeper.h"
 #include "publisher.h"
 #include "subscriber.h"
@@ -26,6 +27,12 @@ constexpr int kMaxPingsOut = 2;
 // Incoming publications cnats may hold for the subscriber before it drops them.
 constexpr int kPendingMessages = 1'000'000;
 constexpr int kPendingBytes = 256 * 1024 * 1024;
+// What cnats may hold for publication while it reconnects. Nothing held while cut off may be
+// delivered once stale (a chat line later than the claim TTL, a claim write), so as little as
+// cnats allows: 0 means its 8 MiB default, and it refuses a publication only once the buffer
+// holds this much, so 1 byte lets at most one publication in. The publisher and the keeper
+// also publish nothing while the connection is not up.
+constexpr int kReconnectBufferBytes = 1;
 
 std::string random_incarnation() {
   std::random_device seed;
@@ -72,6 +79,7 @@ NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& l
   check(natsOptions_SetSendAsap(options.get(), true), "send at once");
   check(natsOptions_SetMaxReconnect(options.get(), -1), "reconnects");
   check(natsOptions_SetReconnectWait(options.get(), kReconnectWaitMs), "reconnect wait");
+  check(natsOptions_SetReconnectBufSize(options.get(), kReconnectBufferBytes), "reconnect buffer");
   // A request in flight when the connection drops fails at once instead of at its timeout.
   check(natsOptions_SetFailRequestsOnDisconnect(options.get(), true), "requests on disconnect");
   check(natsOptions_SetPingInterval(options.get(), kPingIntervalMs), "ping interval");
@@ -124,9 +132,10 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
   crew_.spawn("cluster watcher", Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
+  crew_.spawn("cluster fence", Fence{book_, inbox, receiving_stopped_, ttl, stats_});
   crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
-              Publisher{lines, std::move(forwards_receiver), self_.node, self_.incarnation, stats_});
+              Publisher{lines, std::move(forwards_receiver), self_.node, self_.incarnation, ttl, stats_});
   crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, stats_});
   spdlog::info("cluster: node {} (run {}), claim TTL {} ms", self_.node, self_.incarnation, ttl.count());
 }
@@ -148,19 +157,19 @@ Node::~Node() {
 }
 
 std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& refusal) {
-  if (!ready_.load(std::memory_order_acquire) ||
-      natsConnection_Status(claims_connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
+  if (!confirming_logins()) {
     ClusterStats::add(stats_.claims_unavailable);
     refusal = "cluster unavailable, try again";
     return nullptr;
   }
   ClaimBook::Claim claim{claim_key(name), 0};
+  const auto sent = ClaimBook::Clock::now();  // the claim's life counts from here (fence.h)
   switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
     case ClaimOutcome::done:
       ClusterStats::add(stats_.claims);
     {
       const std::uint64_t revision = claim.revision;
-      return std::make_unique<Lease>(book_, book_.hold(std::move(claim)), revision);
+      return std::make_unique<Lease>(book_, book_.hold(std::move(claim), sent), revision);
     }
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);
@@ -172,6 +181,11 @@ std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& re
   ClusterStats::add(stats_.claims_unavailable);
   refusal = "cluster unavailable, try again";
   return nullptr;
+}
+
+bool Node::confirming_logins() const {
+  return ready_.load(std::memory_order_acquire) &&
+         natsConnection_Status(claims_connection_.get()) == NATS_CONN_STATUS_CONNECTED;
 }
 
 std::unique_ptr<ClusterRoutes> Node::routes() {

@@ -24,9 +24,11 @@ namespace achat::cluster {
 // claims bucket (logins, keeper, watcher). A NATS server writes JetStream messages in the order
 // a connection sent them, so on one connection a burst of claim writes (a keeper round, a login
 // storm) would hold up every chat line queued behind it; apart, a slow bucket delays only
-// logins and refreshes. It also owns four threads: the watcher and the subscriber feed the broker until stop_receiving(); the
-// publisher drains the broker's Forwards until the Routes are destroyed; the keeper refreshes
-// and releases claims until the destructor, which first releases every claim still held.
+// logins and refreshes. It also owns five threads: the watcher, the subscriber and the fence
+// (which ends sessions whose claims NATS has not confirmed in time) feed the broker until
+// stop_receiving(); the publisher drains the broker's Forwards until the Routes are destroyed;
+// the keeper refreshes and releases claims until the destructor, which first releases every
+// claim still held. confirming_logins() may be called from any thread.
 // Destroy it only after the broker that owns its Routes has finished.
 class Node final : public ClusterNode {
  public:
@@ -38,6 +40,7 @@ class Node final : public ClusterNode {
   void stop_receiving() override;
   std::vector<ClusterCounter> counters() const override { return stats_.counters(); }
   std::string summary() const override { return stats_.summary(); }
+  bool confirming_logins() const override;
 
  private:
   const ClusterConfig config_;

@@ -26,12 +26,27 @@ void Publisher::add(const Forward& forward) {
   if (inserted) destination.subject = node_subject(forward.node);
   if (destination.payload.empty()) {
     Envelope::append_header(destination.payload, origin_, incarnation_, destination.next_sequence++);
+    destination.oldest = forward.routed;
   }
   Envelope::append_entry(destination.payload, forward.recipients, *forward.delivery);
   if (destination.payload.size() >= kPublicationBytes) publish(forward.node, destination);
 }
 
 void Publisher::publish(const std::string& node, Destination& destination) {
+  if (std::chrono::steady_clock::now() - destination.oldest > max_age_) {
+    destination.payload.clear();
+    ClusterStats::add(stats_.forward_expired);
+    fail(node, "older than the claim TTL");
+    return;
+  }
+  // While cnats reconnects it would hold the publication and send it once connected, however
+  // late that is.
+  if (natsConnection_Status(connection_) != NATS_CONN_STATUS_CONNECTED) {
+    destination.payload.clear();
+    ClusterStats::add(stats_.forward_failed);
+    fail(node, "not connected to NATS");
+    return;
+  }
   const natsStatus status =
       natsConnection_Publish(connection_, destination.subject.c_str(), destination.payload.data(),
                              static_cast<int>(destination.payload.size()));
@@ -42,8 +57,12 @@ void Publisher::publish(const std::string& node, Destination& destination) {
     return;
   }
   ClusterStats::add(stats_.forward_failed);
+  fail(node, last_nats_error(status));
+}
+
+void Publisher::fail(const std::string& node, const std::string& why) {
   if (!failing_) {
-    spdlog::warn("cluster: lines for node {} dropped: {}", node, last_nats_error(status));
+    spdlog::warn("cluster: lines for node {} dropped: {}", node, why);
     failing_ = true;
   }
 }

@@ -1,6 +1,7 @@
 // The body of the publishing thread: lines for users on other nodes, out to NATS.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -17,16 +18,20 @@ namespace achat::cluster {
 // kPublicationBytes), on that node's subject, numbered per destination (1, 2, ...) so the
 // receiver can detect loss; one connection publishes them all, so lines leave in the order the
 // broker routed them. Under load that makes one NATS message carry many lines; at a trickle
-// each line still leaves at once. A publication cnats refuses (disconnected and its reconnect
-// buffer full) is counted and its number skipped, which the receiver then reports as a gap.
+// each line still leaves at once. A publication is handed to cnats only while the connection is
+// up and only if its oldest line was routed less than `max_age` (the claim TTL) ago, by this
+// node's steady clock: one not handed over (disconnected, too old, or refused by cnats) is
+// dropped, counted (forward_failed, forward_expired) and its number skipped, which the receiver
+// then reports as a gap. So no line leaves later than the TTL after it was routed, by which
+// time its recipient's claim may have lapsed and the name belong to someone else.
 // Returns when its channel closes (the broker's Routes are gone) and everything received has
 // been handed to cnats.
 class Publisher {
  public:
   Publisher(natsConnection* connection, Receiver<Forward> forwards, std::string origin,
-            std::string incarnation, ClusterStats& stats)
+            std::string incarnation, std::chrono::milliseconds max_age, ClusterStats& stats)
       : connection_(connection), forwards_(std::move(forwards)), origin_(std::move(origin)),
-        incarnation_(std::move(incarnation)), stats_(stats) {}
+        incarnation_(std::move(incarnation)), max_age_(max_age), stats_(stats) {}
 
   void operator()();
 
@@ -38,15 +43,18 @@ class Publisher {
     std::string subject;
     std::uint64_t next_sequence = 1;
     std::string payload;  // the publication being filled; empty between batches
+    std::chrono::steady_clock::time_point oldest;  // when its first line was routed
   };
 
   void add(const Forward& forward);
   void publish(const std::string& node, Destination& destination);
+  void fail(const std::string& node, const std::string& why);  // logs the first of a run
 
   natsConnection* connection_;
   Receiver<Forward> forwards_;
   std::string origin_;
   std::string incarnation_;
+  std::chrono::milliseconds max_age_;
   ClusterStats& stats_;
 
   std::unordered_map<std::string, Destination> destinations_;

@@ -5,7 +5,8 @@
 namespace achat::cluster {
 
 bool Routes::forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) {
-  const std::string* node = directory_.node_of(name, Directory::Clock::now());
+  const auto now = Directory::Clock::now();
+  const std::string* node = directory_.node_of(name, now);
   if (!node) return false;
   // This message's Forwards are the last ones queued: at most one per node.
   for (auto it = pending_.rbegin(); it != pending_.rend() && it->message == message; ++it) {
@@ -14,7 +15,7 @@ bool Routes::forward(std::string_view name, std::uint64_t message, const Outboun
       return true;
     }
   }
-  pending_.push_back(Forward{*node, std::string(name), delivery, message});
+  pending_.push_back(Forward{*node, std::string(name), delivery, message, now});
   return true;
 }
 

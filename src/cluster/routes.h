@@ -1,6 +1,7 @@
 // The broker's routes to the other nodes: the directory, and the lines waiting to be published.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@ struct Forward {
   std::string recipients;  // comma-separated
   OutboundLine delivery;
   std::uint64_t message = 0;  // the broker's stamp: recipients of one message share a Forward
+  std::chrono::steady_clock::time_point routed;  // when the broker routed it: its age counts from here
 };
 
 // Owned and used by the broker thread. Lines are handed to the publisher in the order the

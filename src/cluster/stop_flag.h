@@ -27,6 +27,11 @@ class StopFlag {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, pause, [this] { return stopped_; });
   }
+  // Waits until `deadline` unless stopped first; true if stopped.
+  bool wait_until(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_until(lock, deadline, [this] { return stopped_; });
+  }
 
  private:
   mutable std::mutex mutex_;

@@ -22,6 +22,16 @@ Reply connz(const Server& server, std::string_view query) {
           connz_json(server.registry().snapshot(), *page, std::chrono::system_clock::now())};
 }
 
+// Standalone, serving is health; in a cluster, so is being able to confirm a login now.
+Reply healthz(const Server& server) {
+  const ClusterNode* cluster = server.cluster();
+  if (cluster && !cluster->confirming_logins()) {
+    return {http::status::service_unavailable, kTextType,
+            "unavailable: the cluster cannot confirm logins now\n"};
+  }
+  return {http::status::ok, kTextType, "ok\n"};
+}
+
 }  // namespace
 
 Reply route(const Server& server, http::verb method, std::string_view target) {
@@ -29,13 +39,14 @@ Reply route(const Server& server, http::verb method, std::string_view target) {
   const std::string_view path = target.substr(0, question);
   const std::string_view query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-  if (path != "/metrics" && path != "/connz") {
-    return {http::status::not_found, kTextType, "not found: try /metrics or /connz\n"};
+  if (path != "/metrics" && path != "/connz" && path != "/healthz") {
+    return {http::status::not_found, kTextType, "not found: try /metrics, /connz or /healthz\n"};
   }
   if (method != http::verb::get) {
     return {http::status::method_not_allowed, kTextType, "only GET is served\n"};
   }
   if (path == "/connz") return connz(server, query);
+  if (path == "/healthz") return healthz(server);
   return {http::status::ok, kExpositionContentType, exposition(server)};
 }
 

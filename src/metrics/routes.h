@@ -17,7 +17,8 @@ struct Reply {
 };
 
 // GET /metrics: the Prometheus exposition. GET /connz[?limit=N&offset=M]: who is online, as
-// JSON (400 if limit or offset is not a number). Either path with another method: 405 (the
+// JSON (400 if limit or offset is not a number). GET /healthz: 200 "ok", or in a cluster 503
+// while logins cannot be confirmed. Either path with another method: 405 (the
 // caller adds "Allow: GET"). Any other path: 404. Runs on the calling thread; reads only what
 // exposition() and a Registry snapshot read.
 Reply route(const Server& server, boost::beast::http::verb method, std::string_view target);

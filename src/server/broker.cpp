@@ -213,9 +213,25 @@ void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
   // Another node claimed the name after this session did: this node's claim expired while it
   // could not reach NATS. Two sessions must not speak under one name, so this one ends.
   if (!peer.outbox || !peer.lease || peer.lease->revision() >= change->revision) return;
-  peer.connection->end_with("login taken on node " + change->node);
-  deliver(peer, std::make_shared<const std::string>(
-                    format_error("login \"" + peer.name + "\" was taken on another node, disconnecting")));
+  end_claimed_session(peer, "login taken on node " + change->node,
+                      "login \"" + peer.name + "\" was taken on another node, disconnecting");
+}
+
+// The cluster has not confirmed this session's claim for long enough that it may soon expire:
+// the session ends now, before another node could take the name (fail closed).
+void Broker::handle(std::unique_ptr<ClaimLapsed>& lapsed) {
+  const auto local = online_.find(lapsed->name);
+  if (local == online_.end()) return;
+  Peer& peer = *local->second;
+  // Only the session that holds this claim: a later login under the name has its own.
+  if (!peer.outbox || !peer.lease || peer.lease->revision() != lapsed->revision) return;
+  end_claimed_session(peer, "cluster claim not confirmed in time", "cluster unavailable, disconnecting");
+}
+
+// Tells `peer` why, stops reading from it and closes its outbox after the notice.
+void Broker::end_claimed_session(Peer& peer, std::string reason, const std::string& notice) {
+  peer.connection->end_with(std::move(reason));
+  deliver(peer, std::make_shared<const std::string>(format_error(notice)));
   if (!peer.outbox) return;  // the notice itself cut it
   peer.connection->socket().shutdown_read();  // the reader ends, so the writer can finish
   close_outbox(peer);

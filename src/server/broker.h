@@ -97,6 +97,8 @@ class Broker {
   Peer* sender_of(ConnectionId id, std::int32_t routed_cost);
   void handle(RemoteDelivery& remote);
   void handle(std::unique_ptr<DirectoryChange>& change);
+  void handle(std::unique_ptr<ClaimLapsed>& lapsed);
+  void end_claimed_session(Peer& peer, std::string reason, const std::string& notice);
   void reap(const WriterDone& done);
   void forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator peer);
   void reap_available();

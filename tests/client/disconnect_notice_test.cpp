@@ -13,6 +13,9 @@ TEST(DisconnectNotice, RecognisesTheLinesAServerSendsBeforeClosing) {
   EXPECT_TRUE(is_disconnect_notice("error: server full"));
   EXPECT_TRUE(is_disconnect_notice("error: line longer than 65536 bytes, disconnecting"));
   EXPECT_TRUE(is_disconnect_notice("error: login \"alice\" is already online, disconnecting"));
+  EXPECT_TRUE(is_disconnect_notice("error: cluster unavailable, try again"));
+  EXPECT_TRUE(is_disconnect_notice("error: cluster unavailable, disconnecting"));
+  EXPECT_FALSE(is_disconnect_notice("from bob: error: cluster unavailable, try again"));
   EXPECT_FALSE(is_disconnect_notice("error: not online: carol"));
   EXPECT_FALSE(is_disconnect_notice("from bob: error: server full"));
   EXPECT_FALSE(is_disconnect_notice("from bob: bye, disconnecting"));
@@ -23,6 +26,14 @@ TEST(DisconnectNotice, LoginRefusalsAreTheOnesAnotherLoginCanFix) {
   EXPECT_TRUE(is_login_refusal("error: invalid login: contains ',', disconnecting"));
   EXPECT_FALSE(is_login_refusal("error: login timeout, disconnecting"));
   EXPECT_FALSE(is_login_refusal("error: server full"));
+  EXPECT_FALSE(is_login_refusal("error: cluster unavailable, try again"));
+}
+
+TEST(DisconnectNotice, ClusterUnavailableIsTheOneTheSameLoginCanRetry) {
+  EXPECT_TRUE(is_cluster_unavailable("error: cluster unavailable, try again"));
+  EXPECT_TRUE(is_cluster_unavailable("error: cluster unavailable, disconnecting"));
+  EXPECT_FALSE(is_cluster_unavailable("error: server full"));
+  EXPECT_FALSE(is_cluster_unavailable("from bob: error: cluster unavailable, try again"));
 }
 
 TEST(LastServerLine, FindsTheNoticeInTheLastLineWhateverTheChunks) {

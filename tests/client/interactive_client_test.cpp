@@ -220,6 +220,29 @@ TEST_F(InteractiveClient, ATakenLoginIsAskedAgainWithTheTypedLineKept) {
   wait_for_prompt_line("alice2>");
 }
 
+TEST_F(InteractiveClient, ClusterUnavailableSaysSoAndOffersTheSameLoginAgain) {
+  ASSERT_NO_FATAL_FAILURE(start_as_alice());
+  tmux_->type("bob: draft");
+  wait_for_prompt_line("alice> bob: draft");
+
+  const std::string notice = "error: cluster unavailable, try again";
+  ASSERT_TRUE(server_.send(notice + "\n"));
+  server_.close();
+  wait_for_prompt_line("login: alice");
+  EXPECT_TRUE(has_rows(tmux_->screen(),
+                       {notice, "the cluster cannot confirm logins right now: press Enter to log in again",
+                        "alice> bob: draft", "login: alice"}))
+      << tmux_->dump();
+  EXPECT_FALSE(has_row(tmux_->screen(), "disconnected by the server")) << tmux_->dump();
+
+  tmux_->press("Enter");  // the same login, again
+  ASSERT_TRUE(server_.accept_client()) << tmux_->dump();
+  expect_received("alice\n");
+  wait_for_prompt_line("alice> bob: draft");
+  tmux_->press("Enter");
+  expect_received("alice\nbob: draft\n");
+}
+
 TEST_F(InteractiveClient, QuitHalfClosesPrintsTheRestAndExitsZero) {
   ASSERT_NO_FATAL_FAILURE(start_as_alice());
   tmux_->type("/quit");

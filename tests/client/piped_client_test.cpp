@@ -111,6 +111,26 @@ TEST_F(PipedClientLoggedIn, LoginRefusalIsShownOnStderrAndExitsOne) {
   EXPECT_EQ(client_.err(), "disconnected by the server: " + refusal + "\n");
 }
 
+// A cluster that cannot confirm the login is a failure with its reason, not a clean close.
+TEST_F(PipedClientLoggedIn, ClusterUnavailableIsShownOnStderrAndExitsOne) {
+  const std::string notice = "error: cluster unavailable, try again";
+  ASSERT_TRUE(server_.send(notice + "\n"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.out(), notice + "\n");
+  EXPECT_EQ(client_.err(), "disconnected by the server: " + notice + "\n");
+}
+
+// Even after everything was sent: the session was ended, not finished.
+TEST_F(PipedClientLoggedIn, ClusterUnavailableDuringTheSessionAfterEndOfStdinExitsOne) {
+  ASSERT_NO_FATAL_FAILURE(end_stdin());
+  const std::string notice = "error: cluster unavailable, disconnecting";
+  ASSERT_TRUE(server_.send(notice + "\n"));
+  server_.close();
+  EXPECT_EQ(client_.wait_exit(), 1);
+  EXPECT_EQ(client_.err(), "disconnected by the server: " + notice + "\n");
+}
+
 // The server's notice wins even when our side had finished: the user must learn why.
 TEST_F(PipedClientLoggedIn, ShutdownNoticeAfterEndOfStdinStillExitsOne) {
   ASSERT_NO_FATAL_FAILURE(end_stdin());

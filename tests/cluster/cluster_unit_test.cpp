@@ -1,11 +1,13 @@
-// The cluster's pieces that need no NATS: claim records, envelopes, sequence checks, the
-// directory, and the cluster options.
+// The cluster's pieces that need no NATS: claim records, the claim book's fencing, envelopes,
+// sequence checks, the directory, and the cluster options.
 #include <gtest/gtest.h>
 
 #include <map>
 
 #include "server_options.h"
+#include "cluster/claim_book.h"
 #include "cluster/claim_record.h"
+#include "cluster/fence.h"
 #include "cluster/directory.h"
 #include "cluster/envelope.h"
 #include "cluster/sequence_check.h"
@@ -23,6 +25,62 @@ TEST(ClaimRecord, AnyLoginBecomesAValidKeyAndBack) {
   }
   EXPECT_EQ(login_of_key("6"), std::nullopt);
   EXPECT_EQ(login_of_key("zz"), std::nullopt);
+}
+
+TEST(Fence, TheWindowIsTheTtlLessAQuarter) {
+  EXPECT_EQ(fence_window(15'000ms), 11'250ms);
+  EXPECT_EQ(fence_window(2'000ms), 1'500ms);
+}
+
+// A claim lapses a window after the *send* time of its last acknowledged write, once.
+TEST(ClaimBook, AClaimLapsesOnceItsLastConfirmedWriteIsOlderThanTheWindow) {
+  ClaimBook book;
+  const auto t0 = ClaimBook::Clock::now();
+  const auto alice = book.hold({claim_key("alice"), 7}, t0);
+  book.hold({claim_key("bob"), 9}, t0 + 1s);
+  ClaimBook::Clock::time_point next;
+  EXPECT_TRUE(book.lapsed(t0 + 2s, 3s, next).empty());
+  EXPECT_EQ(next, t0 + 3s);
+  book.confirm(alice, t0 + 500ms);  // a refresh sent then was acknowledged
+  book.advance(alice, 7, 8);
+  book.confirm(alice, t0 + 200ms);  // an older one answered late changes nothing
+  EXPECT_TRUE(book.lapsed(t0 + 3s + 100ms, 3s, next).empty());
+  EXPECT_EQ(next, t0 + 3s + 500ms);
+  const auto lapsed = book.lapsed(t0 + 4s + 1ms, 3s, next);
+  ASSERT_EQ(lapsed.size(), 2u);
+  std::map<std::string, std::uint64_t> revisions;
+  for (const auto& claim : lapsed) revisions[claim.key] = claim.lease_revision;
+  // The lease's revision (the create's), which the broker compares, not the refreshed one.
+  EXPECT_EQ(revisions[claim_key("alice")], 7u);
+  EXPECT_EQ(revisions[claim_key("bob")], 9u);
+  EXPECT_TRUE(book.lapsed(t0 + 10s, 3s, next).empty());  // reported once
+  EXPECT_EQ(next, t0 + 13s);
+}
+
+TEST(ClaimBook, AReleasedClaimNeverLapses) {
+  ClaimBook book;
+  const auto t0 = ClaimBook::Clock::now();
+  book.release(book.hold({claim_key("alice"), 7}, t0));
+  ClaimBook::Clock::time_point next;
+  EXPECT_TRUE(book.lapsed(t0 + 10s, 3s, next).empty());
+}
+
+// Found taken at a refresh: its session must end now, and the claim is not ours to refresh or
+// delete.
+TEST(ClaimBook, ALostClaimLapsesAtOnceAndIsNeitherRefreshedNorDeleted) {
+  ClaimBook book;
+  const auto t0 = ClaimBook::Clock::now();
+  const auto id = book.hold({claim_key("alice"), 7}, t0);
+  book.lose(id);
+  EXPECT_TRUE(book.held().empty());
+  EXPECT_FALSE(book.holds(id));
+  ClaimBook::Clock::time_point next;
+  const auto lapsed = book.lapsed(t0, 3s, next);
+  ASSERT_EQ(lapsed.size(), 1u);
+  EXPECT_EQ(lapsed[0].lease_revision, 7u);
+  book.release(id);
+  EXPECT_TRUE(book.wait_for_releases(t0).empty());
+  EXPECT_TRUE(book.take_all().empty());
 }
 
 TEST(ClaimRecord, OwnerValueNamesNodeAndRun) {

@@ -20,8 +20,8 @@ constexpr std::size_t kChunkBytes = 64 * 1024;
 // its writer hands each chunk to `to` then, and passes the end of stream on after the last.
 class Lane {
  public:
-  Lane(const Socket& from, const Socket& to, std::chrono::microseconds delay)
-      : from_(from), to_(to), delay_(delay) {}
+  Lane(const Socket& from, const Socket& to, std::chrono::microseconds delay, DelayProxy::Gate& gate)
+      : from_(from), to_(to), delay_(delay), gate_(gate) {}
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
   ~Lane() {
@@ -62,6 +62,7 @@ class Lane {
       const Chunk chunk = std::move(chunks_.front());
       chunks_.pop_front();
       lock.unlock();
+      gate_.wait_open();
       const bool sent = to_.send_all(chunk.bytes);
       lock.lock();
       if (!sent) {
@@ -69,12 +70,14 @@ class Lane {
         break;
       }
     }
+    gate_.wait_open();
     to_.shutdown_write();
   }
 
   const Socket& from_;
   const Socket& to_;
   const std::chrono::microseconds delay_;
+  DelayProxy::Gate& gate_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Chunk> chunks_;  // guarded by mutex_
@@ -87,11 +90,11 @@ class Lane {
 
 // One proxied connection. Destroying it cuts both sides, so its lanes end, and joins them.
 struct DelayProxy::Link {
-  Link(Socket client_side, Socket server_side, std::chrono::microseconds delay)
+  Link(Socket client_side, Socket server_side, std::chrono::microseconds delay, Gate& gate)
       : client(std::move(client_side)),
         server(std::move(server_side)),
-        upstream(client, server, delay),
-        downstream(server, client, delay) {}
+        upstream(client, server, delay, gate),
+        downstream(server, client, delay, gate) {}
   ~Link() {
     client.shutdown_both();
     server.shutdown_both();
@@ -110,7 +113,24 @@ DelayProxy::DelayProxy(std::uint16_t target, std::chrono::microseconds delay)
       port_(listener_.local_port()),
       acceptor_([this] { accept_links(); }) {}
 
+void DelayProxy::Gate::set_open(bool open) {
+  {
+    std::lock_guard lock(mutex_);
+    open_ = open;
+  }
+  changed_.notify_all();
+}
+
+void DelayProxy::Gate::wait_open() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return open_; });
+}
+
+void DelayProxy::pause() { gate_.set_open(false); }
+void DelayProxy::resume() { gate_.set_open(true); }
+
 DelayProxy::~DelayProxy() {
+  gate_.set_open(true);  // writers held at the gate can end
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -135,7 +155,7 @@ void DelayProxy::accept_links() {
     }
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    links_.push_back(std::make_unique<Link>(std::move(client), std::move(server), delay_));
+    links_.push_back(std::make_unique<Link>(std::move(client), std::move(server), delay_, gate_));
   }
 }
 

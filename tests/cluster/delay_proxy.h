@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -17,7 +18,9 @@ namespace achat::testing {
 // waiting on its socket or its queue). Each connection to url() gets one to 127.0.0.1:`target`,
 // and every chunk read on either side is written to the other `delay` after it arrived, so a
 // request and its answer take twice `delay` more than without the proxy. Chunks keep their
-// order; an end of stream is passed on after the chunks before it. The destructor cuts every
+// order; an end of stream is passed on after the chunks before it. pause() makes a partition:
+// nothing more is passed on, either way, on any connection (bytes are still read and held, as a
+// network's buffers and retransmissions would) until resume(). The destructor cuts every
 // connection and joins every thread.
 class DelayProxy {
  public:
@@ -27,6 +30,20 @@ class DelayProxy {
   ~DelayProxy();
 
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  void pause();
+  void resume();
+
+  // Shared by every lane's writer: it waits while the gate is shut.
+  class Gate {
+   public:
+    void set_open(bool open);
+    void wait_open();
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool open_ = true;  // guarded by mutex_
+  };
 
  private:
   struct Link;
@@ -35,6 +52,7 @@ class DelayProxy {
 
   const std::uint16_t target_;
   const std::chrono::microseconds delay_;
+  Gate gate_;
   Socket listener_;
   std::uint16_t port_;
   std::mutex mutex_;

@@ -1,10 +1,13 @@
 // The keeper and its refresher against a real nats-server a millisecond's round trip away:
 // thousands of claims kept alive, a released claim deleted with its latest revision, and each
-// rewrite's outcome.
+// rewrite's outcome. Also the publisher's age limit and its refusal to buffer while
+// disconnected, against a real nats-server.
 #include <gtest/gtest.h>
 #include <nats/nats.h>
+#include <signal.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -15,7 +18,9 @@
 #include "cluster/claim_record.h"
 #include "cluster/claim_refresher.h"
 #include "cluster/claims_bucket.h"
+#include "cluster/envelope.h"
 #include "cluster/keeper.h"
+#include "cluster/publisher.h"
 #include "cluster_support.h"
 #include "delay_proxy.h"
 #include "nats_server.h"
@@ -136,8 +141,9 @@ class KeeperTest : public ::testing::Test {
   // As a login does: creates the claim, then holds it.
   std::optional<ClaimBook::Id> claim(const std::string& key) {
     std::uint64_t revision = 0;
+    const auto sent = ClaimBook::Clock::now();
     if (direct_bucket_->create(key, kOwner, revision) != ClaimOutcome::done) return std::nullopt;
-    return book_.hold({key, revision});
+    return book_.hold({key, revision}, sent);
   }
 
   testing::NatsServer server_{"keeper", testing::fresh_directory("achat-keeper")};
@@ -262,6 +268,87 @@ TEST_F(KeeperTest, RefresherReportsEachRewritesOutcome) {
       EXPECT_EQ(outcome.outcome, ClaimOutcome::conflict);
     }
   }
+}
+
+// The publisher's promise: a line is handed to NATS within the claim TTL of being routed, or
+// dropped and counted; nothing offered while the connection is down is sent after it returns.
+class PublisherTest : public ::testing::Test {
+ protected:
+  static constexpr auto kMaxAge = 2s;
+
+  void SetUp() override {
+    server_.start();
+    connection_ = connect(server_.url());
+    ASSERT_TRUE(connection_);
+    natsSubscription* raw = nullptr;
+    ASSERT_EQ(natsConnection_SubscribeSync(&raw, connection_.get(), node_subject("b").c_str()), NATS_OK);
+    subscription_.reset(raw);
+    ASSERT_EQ(natsConnection_Flush(connection_.get()), NATS_OK);
+    auto [sender, receiver] = make_channel<Forward>();
+    forwards_.emplace(std::move(sender));
+    publisher_ = std::thread(Publisher{connection_.get(), std::move(receiver), "a", "run1", kMaxAge, stats_});
+  }
+
+  void TearDown() override {
+    forwards_.reset();  // the publisher returns
+    if (publisher_.joinable()) publisher_.join();
+    subscription_.reset();
+    connection_.reset();
+  }
+
+  void offer(const std::string& text, std::chrono::steady_clock::time_point routed) {
+    forwards_->send(Forward{"b", "bob", std::make_shared<const std::string>(text), ++message_, routed});
+  }
+
+  // The next publication for node b as (sequence, first line); nullopt if none within `wait`.
+  std::optional<std::pair<std::uint64_t, std::string>> next(std::chrono::milliseconds wait) {
+    natsMsg* raw = nullptr;
+    if (natsSubscription_NextMsg(&raw, subscription_.get(), wait.count()) != NATS_OK) return std::nullopt;
+    const NatsMsgHandle message(raw);
+    const auto envelope = Envelope::decode(std::string_view(
+        natsMsg_GetData(raw), static_cast<std::size_t>(natsMsg_GetDataLength(raw))));
+    if (!envelope || envelope->entries.empty()) return std::nullopt;
+    return std::make_pair(envelope->sequence, std::string(envelope->entries.front().line));
+  }
+
+  static std::uint64_t value(const ClusterStats::Counter& counter) { return counter.load(); }
+
+  testing::NatsServer server_{"publisher", testing::fresh_directory("achat-publisher")};
+  NatsConnectionHandle connection_;
+  NatsSubscriptionHandle subscription_;
+  ClusterStats stats_;
+  std::optional<Sender<Forward>> forwards_;
+  std::uint64_t message_ = 0;
+  std::thread publisher_;
+};
+
+TEST_F(PublisherTest, ALineOlderThanTheTtlIsDroppedAndCountedNeverPublished) {
+  offer("from alice: stale\n", std::chrono::steady_clock::now() - kMaxAge - 1ms);
+  ASSERT_TRUE(testing::eventually([&] { return value(stats_.forward_expired) == 1; }));
+  offer("from alice: fresh\n", std::chrono::steady_clock::now());
+  const auto got = next(testing::kDeadline);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->first, 2u);  // the stale one's number was skipped: the receiver sees a gap
+  EXPECT_EQ(got->second, "from alice: fresh\n");
+  EXPECT_EQ(value(stats_.forwarded), 1u);
+}
+
+TEST_F(PublisherTest, ALineOfferedWhileDisconnectedIsNeverSentAfterTheReconnect) {
+  server_.kill(SIGKILL);
+  ASSERT_TRUE(testing::eventually(
+      [&] { return natsConnection_Status(connection_.get()) != NATS_CONN_STATUS_CONNECTED; }));
+  offer("from alice: while away\n", std::chrono::steady_clock::now());
+  ASSERT_TRUE(testing::eventually([&] { return value(stats_.forward_failed) == 1; }));
+  server_.start();
+  ASSERT_TRUE(testing::eventually(
+      [&] { return natsConnection_Status(connection_.get()) == NATS_CONN_STATUS_CONNECTED; },
+      testing::kClusterDeadline));
+  ASSERT_EQ(natsConnection_Flush(connection_.get()), NATS_OK);  // the subscription is back
+  offer("from alice: back\n", std::chrono::steady_clock::now());
+  const auto got = next(testing::kDeadline);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->second, "from alice: back\n");
+  EXPECT_EQ(got->first, 2u);
 }
 
 }  // namespace

@@ -175,6 +175,15 @@ TEST(Metrics, ConnzPagesWithLimitAndOffset) {
   EXPECT_EQ(http_request(metrics.port(), "/connz?limit=ten").status, 400);
 }
 
+TEST(Metrics, HealthzIsOkForAStandaloneServer) {
+  TestServer server;
+  MetricsServer metrics(*server, any_loopback_port());
+  const HttpReply reply = http_request(metrics.port(), "/healthz");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "ok\n");
+  EXPECT_EQ(http_request(metrics.port(), "/healthz", "POST").status, 405);
+}
+
 TEST(Metrics, UnknownPathsAre404AndOtherMethods405) {
   TestServer server;
   MetricsServer metrics(*server, any_loopback_port());
