@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -93,12 +94,22 @@ TEST(CrewCache, AThreadParkedTooLongEnds) {
 }
 
 TEST(CrewCache, JoinAllEndsParkedThreads) {
-  Crew crew(kStackBytes, 8);
+  Crew crew(kStackBytes, 8, std::chrono::hours(1));  // parked threads never retire by themselves
   Gate gate;  // all eight run at once, so eight threads start
   for (int i = 0; i < 8; ++i) crew.spawn("parks", [&] { gate.pass(); });
   gate.open();
   ASSERT_TRUE(eventually([&] { return crew.counts().parked == 8; }));
-  crew.join_all();  // would wait a minute (the idle time) if parked threads were not woken
+  std::atomic<bool> joined{false};
+  std::thread joiner([&] {
+    crew.join_all();
+    joined.store(true);
+  });
+  // If parked threads were not woken, join_all() would wait an hour: fail (and abort) instead.
+  if (!eventually([&] { return joined.load(); })) {
+    ADD_FAILURE() << "join_all() did not end the parked threads";
+    std::abort();
+  }
+  joiner.join();
   EXPECT_EQ(crew.counts().parked, 0u);
   crew.spawn("after", [] {});  // the crew still works after a join
   crew.join_all();

@@ -21,18 +21,18 @@ namespace achat {
 using CrewCounts = ThreadCounts;  // what a Crew's threads do now, and did since it was built
 
 // Owns every thread it starts (Boost.Thread, with an explicit stack size) and joins each one
-// exactly once: by a thread of the crew that ends after it, by the next spawn(), by join_all()
-// or by the destructor.
+// exactly once: by the next spawn(), by join_all() or by the destructor. (So a thread retired
+// from the cache keeps its stack mapped until the next spawn() joins it.)
 //
 // The thread cache: with `cache` > 0, a thread whose body returned first destroys the body (so
 // it holds nothing of it: for a connection's reader or writer, its Connection, fd and channel
 // senders are gone), then parks, if fewer than `cache` threads are parked, for at most `idle`;
 // spawn() hands its body to the most recently parked thread before it would start a new one,
 // and waits for a thread that is between its body and parking rather than start one beside it.
-// So a thread is started only when none is parked or about to be: the crew's threads never
-// outnumber the most bodies it ran at once (plus the one thread that ended last, not yet
-// joined). A thread parked for `idle` without a body ends. join_all() wakes the parked threads
-// and they end; while it waits no thread parks.
+// So a thread is started only when none is parked or about to be, and after spawn() joined
+// every ended one: the crew's threads (running, parked, or ended with their stacks still
+// mapped) never outnumber the most bodies it ran at once. A thread parked for `idle` without a
+// body ends. join_all() wakes the parked threads and they end; while it waits no thread parks.
 //
 // Thread safety: spawn(), join_all(), running() and counts() may be called from any thread,
 // concurrently, except that join_all() (and so the destructor) must not run on one of the
