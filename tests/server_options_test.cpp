@@ -124,6 +124,8 @@ TEST(ServerOptions, EveryNumberIsCheckedAgainstItsRange) {
       {"--stats-interval=86401", "option --stats-interval needs an integer from 0 to 86400, got \"86401\""},
       {"--log-queue-lines=15", "option --log-queue-lines needs an integer from 16 to 1048576, got \"15\""},
       {"--max-line-bytes=+100", "option --max-line-bytes needs an integer from 64 to 67108864, got \"+100\""},
+      {"--thread-cache=2000001",
+       "option --thread-cache needs an integer from 0 to 2000000, got \"2000001\""},
   };
   for (const auto& [arg, expected] : refused) EXPECT_EQ(error_of({arg}), expected);
   // The bounds themselves are accepted.
@@ -132,6 +134,14 @@ TEST(ServerOptions, EveryNumberIsCheckedAgainstItsRange) {
   ASSERT_TRUE(options);
   EXPECT_EQ(options->config.limits.read_chunk_bytes, 256u);
   EXPECT_EQ(options->config.limits.thread_stack_bytes, 1073741824u);
+}
+
+TEST(ServerOptions, ThreadCacheFromCommandLineOrEnvironment) {
+  EXPECT_EQ(parse({})->config.limits.thread_cache, 20'000u);  // the default
+  EXPECT_EQ(parse({"--thread-cache=0"})->config.limits.thread_cache, 0u);
+  EXPECT_EQ(parse({}, {{"ACHAT_THREAD_CACHE", "512"}})->config.limits.thread_cache, 512u);
+  EXPECT_EQ(parse({"--thread-cache=7"}, {{"ACHAT_THREAD_CACHE", "512"}})->config.limits.thread_cache,
+            7u);  // the command line wins
 }
 
 TEST(ServerOptions, AnEnvironmentErrorNamesTheVariable) {
@@ -154,7 +164,7 @@ TEST(ServerOptions, HelpStatesEveryRangeAndDefault) {
   for (const char* expected :
        {"--read-chunk-bytes N", "256..1048576 (default 4096)", "--thread-stack-bytes N",
         "32768..1073741824 (default 65536)", "--max-line-bytes N", "64..67108864 (default 65536)",
-        "--log-file PATH", "--log-queue-lines N", "16..1048576 (default 8192)", "--version, -V",
+        "--log-file PATH", "--log-queue-lines N", "16..1048576 (default 8192)", "--thread-cache N", "0..2000000 (default 20000)", "--version, -V",
         "SIGHUP", "SIGUSR1"}) {
     EXPECT_NE(usage.find(expected), std::string::npos) << expected << " missing from:\n" << usage;
   }

@@ -22,6 +22,9 @@ constexpr std::string_view kSeparator = ": ";
 constexpr std::string_view kReadyText = ": ready";
 // How long the server is watched doing nothing between the ready barrier and the timed phase.
 constexpr Nanos kIdleProbe = kNanosPerSecond;
+// storm: between every client closing its connection and all reconnecting, time for the server
+// to see them go and free their logins (a login still taken fails the run: "already online").
+constexpr Nanos kRejoinPause = 2 * kNanosPerSecond;
 
 // Ends the run: caught in run() and reported as the failure.
 struct RunFailure : std::runtime_error {
@@ -124,6 +127,7 @@ void LoadRun::loop() {
       on_event(static_cast<std::uint32_t>(events_[i].data.u64), events_[i].events);
     }
     if (idle_until_ != 0 && now_ns() >= idle_until_) end_idle_probe();
+    if (rejoin_at_ != 0 && now_ns() >= rejoin_at_) rejoin_all();
     if (running_ && !sending_over_) {
       const Nanos now = now_ns();
       if (options_.open_loop()) send_scheduled(now);
@@ -137,6 +141,7 @@ void LoadRun::loop() {
 Nanos LoadRun::next_wakeup() const {
   Nanos wakeup = deadline_;
   if (idle_until_ != 0) wakeup = std::min(wakeup, idle_until_);
+  if (rejoin_at_ != 0) wakeup = std::min(wakeup, rejoin_at_);
   if (running_ && !sending_over_) {
     if (send_stop_ != 0) wakeup = std::min(wakeup, send_stop_);
     if (!schedule_.empty()) wakeup = std::min(wakeup, schedule_.top().first);
@@ -191,6 +196,7 @@ void LoadRun::connect_more() {
 
 void LoadRun::on_event(std::uint32_t index, std::uint32_t events) {
   Client& client = clients_[index];
+  if (client.phase == Client::Phase::kIdle) return;  // storm: closed earlier in this batch
   if (client.phase == Client::Phase::kConnecting) {
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
     on_connected(index);
@@ -263,12 +269,39 @@ void LoadRun::on_ready(std::uint32_t index, std::string_view line) {
 
 void LoadRun::on_all_ready() {
   results_.login_ms = to_ms(now_ns() - started_);
+  if (options_.rejoin && !rejoined_) {
+    leave_all();
+    return;
+  }
   if (!server_.watching()) {
     start_timed_phase();
     return;
   }
   server_.start_idle();
   idle_until_ = now_ns() + kIdleProbe;
+}
+
+// storm: every client closes its connection at once; they come back after kRejoinPause.
+void LoadRun::leave_all() {
+  results_.first_login_ms = results_.login_ms;
+  for (Client& client : clients_) {
+    client.connection = Connection();
+    client.phase = Client::Phase::kIdle;
+    client.dirty = false;
+  }
+  dirty_.clear();
+  next_to_connect_ = 0;
+  logging_in_ = 0;
+  connected_ = 0;
+  ready_ = 0;
+  rejoined_ = true;
+  rejoin_at_ = now_ns() + kRejoinPause;
+}
+
+void LoadRun::rejoin_all() {
+  rejoin_at_ = 0;
+  started_ = now_ns();  // connect_ms and login_ms measure the second storm
+  connect_more();
 }
 
 void LoadRun::end_idle_probe() {

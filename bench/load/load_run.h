@@ -62,6 +62,8 @@ class LoadRun {
   void on_line(std::uint32_t index, std::string_view line, Nanos received);
   void on_ready(std::uint32_t index, std::string_view line);
   void on_all_ready();
+  void leave_all();
+  void rejoin_all();
   void end_idle_probe();
   void on_delivery(std::uint32_t recipient, std::string_view line, Nanos received);
 
@@ -89,6 +91,8 @@ class LoadRun {
   std::uint32_t logging_in_ = 0;  // connecting or waiting for the ready echo
   std::uint32_t connected_ = 0;
   std::uint32_t ready_ = 0;
+  Nanos rejoin_at_ = 0;  // storm: when every client connects again (0 = not waiting)
+  bool rejoined_ = false;
 
   // Idle probe (with a server pid): between the ready barrier and the timed phase.
   Nanos idle_until_ = 0;  // 0 = not probing

@@ -35,9 +35,12 @@ constexpr std::array kPresets{
     Preset{"crowd", 10000, 1, Pattern::kNext, 1, 1, 64, 0, 0},
     // crowd-active: many connections all talking, open loop, 2 messages/s each for 10 s.
     Preset{"crowd-active", 10000, 1, Pattern::kRandom, 1, 20, 64, 2, 10},
+    // storm: crowd's clients log in, all leave, and all reconnect at once (a warm server after
+    // its users' network blip); then crowd's one message each around the ring.
+    Preset{"storm", 10000, 1, Pattern::kNext, 1, 1, 64, 0, 0},
 };
 
-constexpr std::string_view kWorkloadNames = "fanout, group, latency, crowd, crowd-active";
+constexpr std::string_view kWorkloadNames = "fanout, group, latency, crowd, crowd-active, storm";
 
 // Explicit values from the command line; unset ones come from the preset.
 struct Overrides {
@@ -122,7 +125,7 @@ const char* pattern_name(Pattern pattern) noexcept {
 
 const char* usage_text() noexcept {
   return "usage: a-chat-load --server HOST:PORT[,HOST:PORT...]\n"
-         "         --workload fanout|group|latency|crowd|crowd-active\n"
+         "         --workload fanout|group|latency|crowd|crowd-active|storm\n"
          "         [--clients N] [--recipients K] [--pattern random|next] [--seed N]\n"
          "         [--include-self] [--window W] [--messages M] [--size BYTES]\n"
          "         [--rate R] [--duration S] [--deadline S] [--connect-concurrency C]\n"
@@ -206,6 +209,7 @@ Options parse_options(int argc, char** argv) {
 
   const Preset& preset = find_preset(*workload);
   options.workload = *workload;
+  options.rejoin = *workload == "storm";
   options.clients = overrides.clients.value_or(preset.clients);
   options.recipients = overrides.recipients.value_or(preset.recipients);
   options.pattern = overrides.pattern.value_or(preset.pattern);

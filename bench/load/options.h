@@ -41,6 +41,9 @@ struct Options {
   double duration_s = 0;                    // sending stops after this long; 0 = no time limit
   double deadline_s = 120;                  // the whole run fails if it is not done by then
   std::uint32_t connect_concurrency = 256;  // clients connecting or logging in at once
+  // storm: once every client is ready, all leave, and after kRejoinPause all connect and log
+  // in again with the same logins; login_ms and connect_ms are then the second storm's.
+  bool rejoin = false;
   bool json = false;
   std::optional<pid_t> server_pid;
 

@@ -170,6 +170,7 @@ void print_json(std::FILE* out, const Options& options, const Results& results) 
   json.number("rate", options.rate);
   json.number("connect_ms", results.connect_ms);
   json.number("login_ms", results.login_ms);
+  if (results.first_login_ms) json.number("first_login_ms", *results.first_login_ms);
   json.number("timed_s", results.timed_s);
   json.integer("messages_sent", results.messages_sent);
   json.integer("deliveries", results.deliveries);

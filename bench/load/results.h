@@ -22,6 +22,7 @@ struct Results {
 
   double connect_ms = 0;  // first connect started .. every TCP connect completed
   double login_ms = 0;    // first connect started .. every client's ready echo received
+  std::optional<double> first_login_ms;  // storm: login_ms of the first storm (login_ms: the second)
   double timed_s = 0;     // ready barrier .. last delivery
 
   std::uint64_t messages_sent = 0;        // lines sent in the timed phase

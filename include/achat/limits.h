@@ -71,6 +71,14 @@ struct Limits {
   // measurement behind it. glibc keeps static TLS on it, so far smaller sizes fail to start.
   std::size_t thread_stack_bytes = 64 * 1024;
 
+  // Reader and writer threads whose connection ended that may park for the next connection
+  // instead of exiting (each is retired after Crew::kParkedIdle unused): a reconnect storm then
+  // reuses threads instead of creating two per login. Threads are created only when none is
+  // parked, so the cache never raises the peak thread count above two per client; it keeps
+  // that peak's threads (their stacks' touched pages) for up to a minute. Default: the
+  // threads of 10,000 clients.
+  std::size_t thread_cache = 20'000;
+
   // Bytes a reader asks the kernel for per recv() once it is busy (it starts with 256).
   std::size_t read_chunk_bytes = 4 * 1024;
 

@@ -9,6 +9,7 @@
 #include "achat/endpoint.h"
 #include "achat/limits.h"
 #include "achat/stats.h"
+#include "achat/thread_counts.h"
 
 namespace achat {
 
@@ -42,7 +43,8 @@ class Server {
   const Stats& stats() const;
   Stats& stats();  // for counts kept outside the server: dropped log lines
   std::size_t connections() const;
-  std::size_t threads() const;
+  std::size_t threads() const;  // reader and writer threads serving a connection
+  ThreadCounts thread_counts() const;  // and those parked in the thread cache, created, reused
   // Cost (see queued_cost) of what is queued for writers across all connections, and its budget.
   std::int64_t queued_bytes() const;
   std::int64_t queued_bytes_budget() const;

@@ -92,6 +92,10 @@ const NumberOption kNumbers[] = {
     limit<&Limits::thread_stack_bytes>("thread-stack-bytes",
                                        "stack size of each reader and writer thread", 32 * kKiB,
                                        kGiB),
+    limit<&Limits::thread_cache>(
+        "thread-cache",
+        "reader and writer threads kept parked for new connections after theirs ended (0 = none)",
+        0, 2'000'000),
     limit<&Limits::read_chunk_bytes>("read-chunk-bytes", "bytes per recv() call", 256, kMiB),
     limit<&Limits::broker_spin_us>(
         "broker-spin-us", "longest the broker polls an empty inbox before it sleeps (adaptive)", 0,

@@ -26,7 +26,11 @@ StatsSample sample_stats(const Server& server) {
   StatsSample sample;
   sample.at = std::chrono::steady_clock::now();
   sample.connections = server.connections();
-  sample.threads = server.threads();
+  const ThreadCounts threads = server.thread_counts();
+  sample.threads = threads.running;
+  sample.threads_parked = threads.parked;
+  sample.threads_created = threads.created;
+  sample.threads_reused = threads.reused;
   sample.queued_bytes = server.queued_bytes();
   sample.routed = get(stats.deliveries_routed);
   sample.written = get(stats.lines_written);
@@ -53,7 +57,8 @@ std::string stats_line(const StatsSample& previous, const StatsSample& now) {
   auto total = [&](std::uint64_t StatsSample::*counter) { return std::to_string(now.*counter); };
   return "stats: connections " + std::to_string(now.connections) + ", threads " +
          std::to_string(now.threads) + ", queued " + std::to_string(now.queued_bytes) +
-         " bytes | last " + decimal(seconds, "%.1f") + " s: routed " + rate(&StatsSample::routed) +
+         " bytes, parked threads " + std::to_string(now.threads_parked) + " | last " +
+         decimal(seconds, "%.1f") + " s: routed " + rate(&StatsSample::routed) +
          ", written " + rate(&StatsSample::written) + ", writer wake-ups per line " +
          ratio(delta(&StatsSample::writer_wakeups), delta(&StatsSample::written)) +
          ", broker average batch " +
@@ -63,7 +68,9 @@ std::string stats_line(const StatsSample& previous, const StatsSample& now) {
          total(&StatsSample::not_online) + ", cut " + total(&StatsSample::slow_consumers) +
          " slow, " + total(&StatsSample::stalled_consumers) + " stalled, " +
          total(&StatsSample::error_floods) + " error floods, " + total(&StatsSample::budget_cuts) +
-         " over budget, log lines dropped " + total(&StatsSample::log_lines_dropped);
+          " over budget, log lines dropped " + total(&StatsSample::log_lines_dropped) +
+         ", threads created " + total(&StatsSample::threads_created) + ", reused " +
+         total(&StatsSample::threads_reused);
 }
 
 StatsReporter::StatsReporter(const Server& server)

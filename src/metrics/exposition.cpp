@@ -72,8 +72,17 @@ std::string exposition(const Server& server) {
                 {{"version=\"" ACHAT_VERSION "\"", 1}});
   append_family(text, "achat_connections_open", "gauge", "Connections open now, logged in or not.",
                 {{"", server.connections()}});
-  append_family(text, "achat_client_threads", "gauge", "Reader and writer threads running.",
-                {{"", server.threads()}});
+  const ThreadCounts threads = server.thread_counts();
+  append_family(text, "achat_client_threads", "gauge", "Reader and writer threads serving a connection.",
+                {{"", threads.running}});
+  append_family(text, "achat_client_threads_parked", "gauge",
+                "Reader and writer threads in the thread cache, waiting for a connection.",
+                {{"", threads.parked}});
+  append_family(text, "achat_client_threads_created_total", "counter",
+                "Reader and writer threads started.", {{"", threads.created}});
+  append_family(text, "achat_client_threads_reused_total", "counter",
+                "Connections' reader and writer threads taken from the thread cache.",
+                {{"", threads.reused}});
   append_family(text, "achat_queued_bytes", "gauge",
                 "Outbound bytes queued for writers and not yet written, all connections.",
                 {{"", static_cast<std::uint64_t>(std::max<std::int64_t>(server.queued_bytes(), 0))}});

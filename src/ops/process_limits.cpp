@@ -88,6 +88,9 @@ std::string fit_to_process_limits(Limits& limits) {
   threads = threads > kReservedThreads ? threads - kReservedThreads : 2;
   const std::size_t maps = read_number("/proc/sys/vm/max_map_count").value_or(65530);
   const std::size_t by_maps = maps > kReservedMaps ? (maps - kReservedMaps) / (2 * kMapsPerThread) : 1;
+  // Two threads per client include the parked ones: the Crew starts a thread only when none is
+  // parked or about to park, so running plus parked threads never exceed the most connections'
+  // threads served at once (see Crew), and the cache needs no room of its own.
   const std::size_t fitted = std::max<std::size_t>(1, std::min({fds, threads / 2, by_maps}));
   if (limits.max_clients == 0) limits.max_clients = fitted;
   return "fd limit " + std::to_string(fd_limit) + ", cgroup tasks left " +

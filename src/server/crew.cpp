@@ -7,55 +7,123 @@
 
 namespace achat {
 
+namespace {
+
+void run_logged(const std::string& role, const std::function<void()>& body) {
+  name_this_thread(role);
+  try {
+    body();
+  } catch (const std::exception& error) {
+    spdlog::error("{} thread failed: {}", role, error.what());
+  } catch (...) {
+    spdlog::error("{} thread failed", role);
+  }
+}
+
+}  // namespace
+
 void Crew::spawn_function(std::string role, std::function<void()> body) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   join_finished();
-  const auto slot = threads_.emplace(threads_.end());
-  auto run = [this, slot, role = std::move(role), body = std::move(body)]() mutable {
-    name_this_thread(role);
-    try {
-      body();
-    } catch (const std::exception& error) {
-      spdlog::error("{} thread failed: {}", role, error.what());
-    } catch (...) {
-      spdlog::error("{} thread failed", role);
+  if (cache_ > 0 && joining_ == 0) {
+    // A thread past its body parks (or ends) within a few instructions: wait for it rather
+    // than start a thread beside it, so threads never outnumber the bodies run at once.
+    parked_or_ended_.wait(lock, [this] {
+      return !parked_.empty() || finishing_.load() == 0 || joining_ > 0;
+    });
+    if (!parked_.empty() && joining_ == 0) {
+      Worker* worker = parked_.back();
+      parked_.pop_back();
+      worker->role = std::move(role);
+      worker->body = std::move(body);
+      ++busy_;
+      ++reused_;
+      worker->handed.notify_one();
+      return;
     }
-    body = nullptr;  // release what the body owned before announcing the end
-    std::lock_guard finished_lock(mutex_);
-    finished_.push_back(slot);
-    thread_ended_.notify_all();
-  };
+  }
+  const auto slot = workers_.emplace(workers_.end());
+  slot->role = std::move(role);
+  slot->body = std::move(body);
   boost::thread::attributes attributes;
   attributes.set_stack_size(stack_bytes_);
   try {
-    *slot = boost::thread(attributes, std::move(run));
+    slot->thread = boost::thread(attributes, [this, slot] { serve(*slot, slot); });
   } catch (...) {
-    threads_.erase(slot);
+    workers_.erase(slot);
     throw;
   }
+  ++busy_;
+  ++created_;
+}
+
+void Crew::serve(Worker& self, Workers::iterator slot) {
+  std::unique_lock lock(mutex_);
+  do {
+    std::function<void()> body = std::move(self.body);
+    self.body = nullptr;
+    const std::string role = self.role;
+    lock.unlock();
+    run_logged(role, body);
+    finishing_.fetch_add(1);
+    body = nullptr;  // release what the body owned (a connection, its fd, senders) before parking
+    lock.lock();
+    finishing_.fetch_sub(1);
+    --busy_;
+  } while (park(lock, self));
+  // Joined by the next spawn() or join_all(), never by another ending thread: one that joined
+  // with mutex_ held would wait for a thread that still needs a CPU to exit, and thousands of
+  // parked threads woken at shutdown then formed a convoy (more than 10 s for 20,000).
+  finished_.push_back(slot);
+  thread_ended_.notify_all();
+}
+
+bool Crew::park(std::unique_lock<std::mutex>& lock, Worker& self) {
+  // Whatever this thread decides, a spawn() waiting for it sees the outcome once mutex_ is free.
+  parked_or_ended_.notify_all();
+  if (joining_ > 0 || parked_.size() >= cache_) return false;
+  self.parked_at = parked_.insert(parked_.end(), &self);
+  const auto deadline = std::chrono::steady_clock::now() + idle_;
+  while (!self.body) {
+    if (joining_ > 0 ||
+        (self.handed.wait_until(lock, deadline) == std::cv_status::timeout && !self.body)) {
+      parked_.erase(self.parked_at);
+      return false;
+    }
+  }
+  return true;
 }
 
 // A finished thread has nothing left to do but return, so joining it here is brief.
 void Crew::join_finished() {
   for (auto slot : finished_) {
-    slot->join();
-    threads_.erase(slot);
+    slot->thread.join();
+    workers_.erase(slot);
   }
   finished_.clear();
 }
 
 void Crew::join_all() {
   std::unique_lock lock(mutex_);
+  ++joining_;
+  for (Worker* parked : parked_) parked->handed.notify_one();
+  parked_or_ended_.notify_all();
   while (true) {
     join_finished();
-    if (threads_.empty()) return;
+    if (workers_.empty()) break;
     thread_ended_.wait(lock);
   }
+  --joining_;
 }
 
 std::size_t Crew::running() const {
   std::lock_guard lock(mutex_);
-  return threads_.size() - finished_.size();
+  return busy_;
+}
+
+CrewCounts Crew::counts() const {
+  std::lock_guard lock(mutex_);
+  return {busy_, parked_.size(), created_, reused_};
 }
 
 }  // namespace achat

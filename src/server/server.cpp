@@ -54,7 +54,7 @@ ServerConfig sized_to_process(ServerConfig config) {
 Server::Impl::Impl(ServerConfig config)
     : config_(sized_to_process(std::move(config))),
       registry_(queue_budget(config_.limits)),
-      crew_(config_.limits.thread_stack_bytes),
+      crew_(config_.limits.thread_stack_bytes, config_.limits.thread_cache),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
       port_(listener_.local_port()) {}
 
@@ -186,6 +186,7 @@ const Stats& Server::stats() const { return impl_->stats(); }
 Stats& Server::stats() { return impl_->stats(); }
 std::size_t Server::connections() const { return impl_->connections(); }
 std::size_t Server::threads() const { return impl_->threads(); }
+ThreadCounts Server::thread_counts() const { return impl_->thread_counts(); }
 std::int64_t Server::queued_bytes() const { return impl_->queued_bytes(); }
 std::int64_t Server::queued_bytes_budget() const { return impl_->queued_bytes_budget(); }
 const Registry& Server::registry() const { return impl_->registry(); }

@@ -36,6 +36,7 @@ class Server::Impl {
   Stats& stats() { return stats_; }
   std::size_t connections() const { return registry_.size(); }
   std::size_t threads() const { return crew_.running(); }
+  ThreadCounts thread_counts() const { return crew_.counts(); }
   std::int64_t queued_bytes() const { return registry_.budget().used(); }
   std::int64_t queued_bytes_budget() const { return registry_.budget().limit(); }
   const Registry& registry() const { return registry_; }

@@ -65,6 +65,8 @@ TEST(Metrics, CountersAfterAKnownLoad) {
   // Lines are counted just after they are written: wait for the last count to land.
   const std::uint64_t written = 2 + kMessages + 2 + 1;  // ready echoes, messages, 2 errors, refusal
   ASSERT_TRUE(eventually([&] { return server->stats().lines_written.load() == written && server->connections() == 2; }));
+  // The impostor's reader and writer park in the thread cache once its connection is released.
+  ASSERT_TRUE(eventually([&] { return server->thread_counts().parked == 2; }));
 
   const HttpReply reply = http_request(metrics.port(), "/metrics");
   ASSERT_EQ(reply.status, 200) << reply.body;
@@ -73,6 +75,9 @@ TEST(Metrics, CountersAfterAKnownLoad) {
   EXPECT_EQ(sample(text, "achat_build_info{version=\"0.1.0\"}"), 1u);
   EXPECT_EQ(sample(text, "achat_connections_open"), 2u);
   EXPECT_EQ(sample(text, "achat_client_threads"), 4u);
+  EXPECT_EQ(sample(text, "achat_client_threads_parked"), 2u);
+  EXPECT_EQ(sample(text, "achat_client_threads_created_total"), 6u);
+  EXPECT_EQ(sample(text, "achat_client_threads_reused_total"), 0u);
   EXPECT_EQ(sample(text, "achat_queued_bytes"), 0u);
   EXPECT_EQ(sample(text, "achat_connections_accepted_total"), 3u);
   EXPECT_EQ(sample(text, "achat_connections_refused_total"), 0u);

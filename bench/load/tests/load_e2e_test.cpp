@@ -61,6 +61,17 @@ TEST(LoadGenerator, OpenLoopCrowdReportsLatencyAndSendLag) {
   EXPECT_TRUE(json_number(run.out, "send_lag_p99_us").has_value()) << run.out;
 }
 
+// storm: every client leaves and all log in again with the same logins; every delivery of the
+// second storm is still checked, and both storms' login times are reported.
+TEST(LoadGenerator, StormLogsEveryClientInTwice) {
+  ServerProcess server(server_binary(), {});
+  const Finished run = run_load(server, {"--workload", "storm", "--clients", "200"});
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(json_number(run.out, "deliveries"), 200) << run.out;
+  EXPECT_TRUE(json_number(run.out, "first_login_ms").has_value()) << run.out;
+  EXPECT_TRUE(json_number(run.out, "login_ms").has_value()) << run.out;
+}
+
 // The ring must stay available: it is the server's best case, kept for comparison.
 TEST(LoadGenerator, NextPatternStillPasses) {
   ServerProcess server(server_binary(), {});

@@ -24,6 +24,13 @@ TEST(Options, EveryPresetButCrowdSpreadsRecipientsAtRandom) {
     EXPECT_EQ(parse({"--workload", workload}).pattern, Pattern::kRandom) << workload;
   }
   EXPECT_EQ(parse({"--workload", "crowd"}).pattern, Pattern::kNext);
+  EXPECT_EQ(parse({"--workload", "storm"}).pattern, Pattern::kNext);
+}
+
+TEST(Options, OnlyStormRejoins) {
+  EXPECT_TRUE(parse({"--workload", "storm"}).rejoin);
+  EXPECT_EQ(parse({"--workload", "storm"}).clients, 10000u);
+  EXPECT_FALSE(parse({"--workload", "crowd"}).rejoin);
 }
 
 TEST(Options, CrowdActiveIsTenThousandClientsTalkingOpenLoop) {
