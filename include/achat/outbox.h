@@ -25,6 +25,9 @@ using OutboundLine = std::shared_ptr<const std::string>;
 // so a queued line's slot costs 17 bytes, inside the 128 bytes a queued line is charged for
 // (connection.h), and an idle outbox keeps at most one such segment.
 inline constexpr std::size_t kOutboxSegmentLines = 32;
+// Emptied segments an outbox keeps for reuse while lines keep coming, so a busy writer's rounds
+// need no malloc; once its writer finds it empty and goes to sleep, it keeps one.
+inline constexpr std::size_t kOutboxSpareSegments = 4;
 
 namespace detail {
 
@@ -43,11 +46,13 @@ class SegmentList {
   SegmentList(SegmentList&& other) noexcept
       : head_(std::exchange(other.head_, nullptr)),
         tail_(std::exchange(other.tail_, nullptr)),
-        lines_(std::exchange(other.lines_, 0)) {}
+        lines_(std::exchange(other.lines_, 0)),
+        segments_(std::exchange(other.segments_, 0)) {}
   SegmentList& operator=(SegmentList other) noexcept {
     std::swap(head_, other.head_);
     std::swap(tail_, other.tail_);
     std::swap(lines_, other.lines_);
+    std::swap(segments_, other.segments_);
     return *this;
   }
   ~SegmentList() {
@@ -56,6 +61,7 @@ class SegmentList {
 
   bool empty() const noexcept { return head_ == nullptr; }
   std::size_t lines() const noexcept { return lines_; }
+  std::size_t segments() const noexcept { return segments_; }
   OutboxSegment* front() const noexcept { return head_; }
 
   // New segments `count` more lines need beyond the room left in the last one.
@@ -67,6 +73,7 @@ class SegmentList {
   void push_segment(std::unique_ptr<OutboxSegment> segment) noexcept {
     OutboxSegment* added = segment.release();
     lines_ += added->size;
+    ++segments_;
     (tail_ ? tail_->next : head_) = added;
     tail_ = added;
   }
@@ -77,14 +84,15 @@ class SegmentList {
     if (!head_) tail_ = nullptr;
     first->next = nullptr;
     lines_ -= first->size;
+    --segments_;
     return first;
   }
 
-  // Appends `line`; a new segment, when the last is full, comes from `spare` or else `fresh`,
-  // which together must hold segments_for(1).
-  void push(OutboundLine&& line, std::unique_ptr<OutboxSegment>& spare, SegmentList& fresh) noexcept {
+  // Appends `line`; a new segment, when the last is full, comes from `spares` or else `fresh`,
+  // which together must hold segments_for(1) empty segments.
+  void push(OutboundLine&& line, SegmentList& spares, SegmentList& fresh) noexcept {
     if (!tail_ || tail_->size == kOutboxSegmentLines) {
-      push_segment(spare ? std::move(spare) : fresh.pop_front());
+      push_segment(spares.empty() ? fresh.pop_front() : spares.pop_front());
     }
     tail_->lines[tail_->size++] = std::move(line);
     ++lines_;
@@ -94,6 +102,7 @@ class SegmentList {
   OutboxSegment* head_ = nullptr;
   OutboxSegment* tail_ = nullptr;
   std::size_t lines_ = 0;
+  std::size_t segments_ = 0;
 };
 
 // Shared by the handles of one outbox. Everything but `senders` is guarded by `mutex`, which
@@ -102,7 +111,7 @@ struct OutboxState {
   std::mutex mutex;
   std::condition_variable ready;  // the receiver sleeps here while nothing is queued
   SegmentList queued;
-  std::unique_ptr<OutboxSegment> spare;  // one emptied segment, reused before allocating
+  SegmentList spares;  // emptied segments, reused before allocating (see kOutboxSpareSegments)
   bool closed = false;
   bool receiver_waiting = false;
   std::atomic<std::size_t> senders{1};
@@ -111,7 +120,7 @@ struct OutboxState {
 }  // namespace detail
 
 // The lines one receive() took: owned and read by the receiving thread, front to back. Each
-// segment is freed as soon as it is emptied, but for one kept for the outbox to reuse.
+// segment is freed as soon as it is emptied, but for a few kept for the outbox to reuse.
 class OutboxBatch {
  public:
   bool empty() const noexcept { return lines_.empty(); }
@@ -129,7 +138,7 @@ class OutboxBatch {
         auto spent = lines_.pop_front();
         spent->size = 0;
         next_ = 0;
-        if (!spent_) spent_ = std::move(spent);
+        if (spent_.segments() < kOutboxSpareSegments) spent_.push_segment(std::move(spent));
       }
     }
     return got;
@@ -139,7 +148,7 @@ class OutboxBatch {
   friend class OutboxReceiver;
   detail::SegmentList lines_;
   std::size_t next_ = 0;  // the next line's index in the front segment
-  std::unique_ptr<detail::OutboxSegment> spent_;
+  detail::SegmentList spent_;
 };
 
 class OutboxReceiver;
@@ -178,7 +187,7 @@ class OutboxSender {
     std::unique_lock lock(state.mutex);
     while (true) {
       const std::size_t needed = state.queued.segments_for(lines.size());
-      const std::size_t have = (state.spare ? 1 : 0) + count(fresh);
+      const std::size_t have = state.spares.segments() + fresh.segments();
       if (needed <= have) break;
       lock.unlock();
       try {
@@ -188,8 +197,10 @@ class OutboxSender {
       }
       lock.lock();
     }
-    for (OutboundLine& line : lines) state.queued.push(std::move(line), state.spare, fresh);
-    if (!state.spare && !fresh.empty()) state.spare = fresh.pop_front();
+    for (OutboundLine& line : lines) state.queued.push(std::move(line), state.spares, fresh);
+    while (!fresh.empty() && state.spares.segments() < kOutboxSpareSegments) {
+      state.spares.push_segment(fresh.pop_front());
+    }
     const bool wake = std::exchange(state.receiver_waiting, false);
     lock.unlock();
     if (wake) state.ready.notify_one();
@@ -199,12 +210,6 @@ class OutboxSender {
  private:
   friend std::pair<OutboxSender, OutboxReceiver> make_outbox();
   explicit OutboxSender(std::shared_ptr<detail::OutboxState> state) noexcept : state_(std::move(state)) {}
-
-  static std::size_t count(const detail::SegmentList& list) noexcept {
-    std::size_t segments = 0;
-    for (const detail::OutboxSegment* s = list.front(); s; s = s->next) ++segments;
-    return segments;
-  }
 
   void release() noexcept {
     if (state_ && state_->senders.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -227,11 +232,20 @@ class OutboxReceiver {
 
   // Blocks until lines are queued or every sender is gone, then moves every queued line into
   // `batch` (which must have been emptied) and returns how many: 0 means closed and drained,
-  // and stays so. First gives the batch's last emptied segment back for reuse.
+  // and stays so. First gives the batch's emptied segments back for reuse, and before it sleeps
+  // frees all spares but one.
   std::size_t receive(OutboxBatch& batch) {
-    std::unique_ptr<detail::OutboxSegment> unused = std::move(batch.spent_);  // freed unlocked
+    detail::SegmentList unused = std::move(batch.spent_);
     std::unique_lock lock(state_->mutex);
-    if (!state_->spare) state_->spare = std::move(unused);
+    const bool idle = state_->queued.empty();
+    const std::size_t keep = idle ? 1 : kOutboxSpareSegments;
+    while (!unused.empty() && state_->spares.segments() < keep) state_->spares.push_segment(unused.pop_front());
+    while (state_->spares.segments() > keep) unused.push_segment(state_->spares.pop_front());
+    if (!unused.empty()) {
+      lock.unlock();
+      unused = detail::SegmentList();  // freed unlocked
+      lock.lock();
+    }
     if (state_->queued.empty() && !state_->closed) ++sleeps_;
     while (state_->queued.empty() && !state_->closed) {
       state_->receiver_waiting = true;
