@@ -23,8 +23,8 @@ class BrokerHarness {
  public:
   struct Client {
     std::shared_ptr<Connection> connection;
-    std::optional<Sender<OutboundLine>> outbox;  // the reader's copy
-    std::optional<Receiver<OutboundLine>> received;
+    std::optional<OutboxSender> outbox;  // the reader's copy
+    std::optional<OutboxReceiver> received;
   };
 
   explicit BrokerHarness(Limits limits = {}, std::int64_t budget = std::int64_t{1} << 40)
@@ -42,7 +42,7 @@ class BrokerHarness {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
     ::close(fds[1]);
-    auto [outbox, received] = make_channel<OutboundLine>();
+    auto [outbox, received] = make_outbox();
     return Client{std::make_shared<Connection>(id, Socket(fds[0]), "test:" + std::to_string(id), budget_),
                   std::move(outbox), std::move(received)};
   }
@@ -66,6 +66,8 @@ class BrokerHarness {
     inbox_->send(ReaderGone{client.connection->id(), server_stopping});
   }
   void writer_done(const Client& client) { reaper_->send(WriterDone{client.connection->id(), 0}); }
+  // Hands the broker `events` with one wake-up, so that (idle before) it takes them in one round.
+  void one_round(std::vector<BrokerEvent> events) { ASSERT_TRUE(inbox_->send_bulk(events)); }
 
   // Closes the inbox and the reaper, as the end of every reader and writer would, and waits
   // for the broker to return.
@@ -79,9 +81,12 @@ class BrokerHarness {
   static std::vector<std::string> lines_for(Client& client) {
     client.outbox.reset();
     std::vector<std::string> lines;
+    OutboxBatch received;
     std::array<OutboundLine, 16> batch;
-    while (const std::size_t n = client.received->receive(batch)) {
-      for (std::size_t i = 0; i < n; ++i) lines.push_back(*batch[i]);
+    while (client.received->receive(received)) {
+      while (const std::size_t n = received.take(batch)) {
+        for (std::size_t i = 0; i < n; ++i) lines.push_back(*batch[i]);
+      }
     }
     return lines;
   }
@@ -268,6 +273,34 @@ TEST(Broker, OverTheServerWideBudgetTheLargestBacklogIsCutFirst) {
   EXPECT_EQ(BrokerHarness::lines_for(small), (Lines{line, line, line, line, kGoodbye}));
   EXPECT_NE(big.connection->end_reason().find("largest backlog"), std::string::npos);
   EXPECT_EQ(broker.stats_.budget_cuts.load(), 1u);
+}
+
+// A peer that leaves mid-round hands its lines to its writer at once; they must still count
+// against the budget for the rest of that round. Here bob, leaving, holds the largest backlog
+// (8 lines of the 10 the budget allows), so carol's third line cuts him: his writer discards
+// his queue, and carol's lines fit.
+TEST(Broker, LinesOfAPeerThatLeavesMidRoundStillCountAgainstTheBudgetThatRound) {
+  const std::string line = "from alice: " + std::string(100, 'x') + "\n";
+  const std::int64_t cost = queued_cost(line);
+  BrokerHarness broker(Limits{}, /*budget=*/10 * cost);
+  auto alice = broker.connect(1), bob = broker.connect(2), carol = broker.connect(3);
+  ASSERT_EQ(broker.login(alice, "alice"), std::nullopt);
+  ASSERT_EQ(broker.login(bob, "bob"), std::nullopt);
+  ASSERT_EQ(broker.login(carol, "carol"), std::nullopt);
+  const auto shared = std::make_shared<const std::string>(line);
+  std::vector<BrokerEvent> round;
+  for (int i = 0; i < 8; ++i) round.emplace_back(ChatMessage{1, "bob", shared});
+  round.emplace_back(ReaderGone{2, false});
+  for (int i = 0; i < 4; ++i) round.emplace_back(ChatMessage{1, "carol", shared});
+  broker.one_round(std::move(round));
+  ASSERT_TRUE(eventually([&] { return !bob.connection->end_reason().empty(); }))
+      << "all 12 lines queued against a budget of 10";
+  EXPECT_NE(bob.connection->end_reason().find("largest backlog (" + std::to_string(8 * cost)),
+            std::string::npos) << bob.connection->end_reason();
+  EXPECT_EQ(broker.stats_.budget_cuts.load(), 1u);
+  broker.finish();
+  EXPECT_EQ(BrokerHarness::lines_for(carol), (Lines{line, line, line, line, kGoodbye}));
+  EXPECT_EQ(carol.connection->end_reason(), "");
 }
 
 }  // namespace

@@ -30,9 +30,8 @@ struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
   // every queue) is disabled.
   static const size_t INITIAL_IMPLICIT_PRODUCER_HASH_SIZE = 0;
   // A new channel preallocates one block, and each producer token claims one block of its own
-  // once it sends: 16 slots rather than moodycamel's 32 halve what an idle connection's writer
-  // channel holds. (The inbox's readers share 32 lanes, so a reader holds no block of its own.)
-  // Writers still drain up to 64 lines per batch; a block is per queue, not per batch.
+  // once it sends: 16 slots rather than moodycamel's 32 keep an idle channel small. (The inbox's
+  // readers share 32 lanes, so a reader holds no block of its own; writers use an outbox.)
   static const size_t BLOCK_SIZE = 16;
   // The block index starts this large and doubles as needed; 32 (the default) costs 512 bytes
   // for every producer token, of which each connection holds several.
@@ -40,8 +39,8 @@ struct ChannelQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
 };
 
 // How long a waiting consumer polls before it sleeps on the kernel semaphore, by default: not
-// at all. a-chat has thousands of mostly idle consumers (writers) on two cores, where spinning
-// only steals time from the thread that would wake them; the broker, one thread that every
+// at all. a-chat runs on few cores, where a consumer's spin (the refusal thread's, say) only
+// steals time from the thread that would wake it; the broker, one thread that every
 // message passes, is given an adaptive spin instead (see ChannelOptions).
 inline constexpr std::chrono::nanoseconds kDefaultConsumerSpin{0};
 

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "achat/channel.h"
+#include "achat/outbox.h"
 #include "achat/queue_budget.h"
 #include "achat/socket.h"
 
@@ -17,17 +17,14 @@ namespace achat {
 
 using ConnectionId = std::uint64_t;
 
-// A line on its way to a client. Immutable and shared: one allocation per message, whatever the
-// number of recipients.
-using OutboundLine = std::shared_ptr<const std::string>;
-
 // What a queued line costs in memory, as the caps count it: its bytes, plus its slot in the
 // writer's queue and its share of the shared_ptr control block and string header. A line
 // shared by several recipients is counted in full for each, which over-counts and so keeps
 // every bound.
-// Measured per line: the shared_ptr's 16-byte queue slot, one 64-byte allocation (control block
-// and std::string), and malloc's headers on it and on the text; rounded up to cover allocator
-// size classes.
+// Measured per line: its slot in the outbox (16 bytes, 17 with its share of a segment), one
+// 64-byte allocation (control block and std::string), and malloc's headers on it and on the
+// text; rounded up to cover allocator size classes. What the outbox holds beyond that (a partly
+// filled segment, a spare) is bounded per connection: see README, "Worst-case memory".
 inline constexpr std::int64_t kQueuedLineOverhead = 128;
 inline std::int64_t queued_cost(const std::string& line) noexcept {
   return static_cast<std::int64_t>(line.size()) + kQueuedLineOverhead;
@@ -118,9 +115,9 @@ class Connection {
   std::string end_reason_;
 };
 
-// Queues `lines` on a writer's channel with one wake-up, accounting their `cost` (and the
+// Queues `lines` in a writer's outbox with one wake-up, accounting their `cost` (and the
 // `error_cost` part of it) to `connection` before the writer can see them. Moves from them.
-inline bool enqueue_lines(Sender<OutboundLine>& outbox, Connection& connection,
+inline bool enqueue_lines(OutboxSender& outbox, Connection& connection,
                           std::span<OutboundLine> lines, std::int64_t cost,
                           std::int64_t error_cost) {
   connection.add_queued(cost, error_cost);

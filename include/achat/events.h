@@ -31,7 +31,7 @@ using LoginVerdict = std::optional<std::string>;
 struct LoginRequest {
   std::shared_ptr<Connection> connection;
   std::string name;
-  Sender<OutboundLine> outbox;
+  OutboxSender outbox;
   std::promise<LoginVerdict> verdict;
   std::unique_ptr<LoginLease> lease;  // the cluster-wide claim; none when standalone
 };

@@ -6,9 +6,13 @@
 
 namespace achat {
 
-// Owned by the Registry, outliving every connection. Writers subtract what they write and the
-// broker adds what it queues (relaxed atomics: the total is a sum, not a synchronisation point);
-// only the broker compares it with the limit and decides who is cut to stay under it.
+// Owned by the Registry, outliving every connection. Whoever queues lines for a writer adds
+// their cost before the writer can see them (the broker, at the end of each round and, mid-round,
+// for a peer that leaves; a reader, for its one reply before a login), and writers subtract what
+// they wrote or discarded (relaxed atomics: the total is a sum, not a synchronisation point).
+// Only the broker compares it with the limit and decides who is cut to stay under it. It reads
+// the total once per round and adds what it hands over itself: an upper bound all round, but for
+// replies readers queue meanwhile (one short error line per connection that is refused).
 class QueueBudget {
  public:
   explicit QueueBudget(std::int64_t limit_bytes) : limit_(limit_bytes) {}

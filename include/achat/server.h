@@ -27,7 +27,7 @@ struct ServerConfig {
 // only what the programs that embed a server use. Constructed, started and stopped by one
 // controlling thread (main, or a test). Shutdown follows ownership: stop() stops accepting (the
 // accept thread's inbox sender goes), stops reading (each reader's stream ends), then the broker
-// routes everything already read, closes every writer's channel, and returns when every writer
+// routes everything already read, closes every writer's outbox, and returns when every writer
 // has delivered its queue; connections still writing after the drain timeout are cut. No
 // accepted line is dropped without being counted in stats().lines_undeliverable.
 class Server {

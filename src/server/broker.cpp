@@ -18,6 +18,10 @@ namespace {
 constexpr std::size_t kMaxRound = 4096;
 constexpr std::size_t kReapBatch = 64;
 
+// Room for lines a peer's round buffer keeps between rounds: 1 KiB, plenty for a recipient's
+// usual round. A burst grows it for one round only, so no idle peer keeps a burst's worth.
+constexpr std::size_t kKeptPendingCapacity = 64;
+
 // Per-line errors are logged at debug level, at most this many a second.
 constexpr std::uint32_t kBadLineLogsPerSecond = 10;
 
@@ -43,7 +47,7 @@ Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const L
 void Broker::run() {
   std::vector<BrokerEvent> events(kMaxRound);
   while (const std::size_t n = inbox_.receive(events)) {
-    used_at_round_start_ = budget_.used();  // an upper bound all round: see touch()
+    used_in_round_ = budget_.used();  // an upper bound all round: see flush()
     Stats::add(stats_.broker_rounds);
     Stats::add(stats_.broker_events, n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -294,23 +298,27 @@ void Broker::deliver(Peer& peer, OutboundLine line) {
 }
 
 // True if `cost` more bytes fit in the server-wide budget, once clients with the largest
-// backlogs have been cut as needed; false if `peer` itself was the one cut. Bytes of clients
-// already cut still count until their writers have discarded them, so one overflow cuts one
-// client, not one per line while memory is being freed.
+// backlogs have been cut as needed; false if `peer` itself was the one cut. A client that is
+// leaving but still being written to (its reader is gone) counts in full and may be the one cut.
+// Bytes of clients already cut count until their writers have discarded them (a shut-down socket
+// fails the next write, so that is soon), but they do not make the broker cut more: one overflow
+// cuts one client, not one per line while that memory is being freed.
 bool Broker::within_budget(Peer& peer, std::int64_t cost) {
   const std::int64_t limit = budget_.limit();
-  if (used_at_round_start_ + round_pending_cost_ + cost <= limit) return true;
+  if (used_in_round_ + round_pending_cost_ + cost <= limit) return true;
   while (true) {
     std::int64_t used = budget_.used() + round_pending_cost_;
     std::int64_t draining = 0;
     Peer* largest = nullptr;
     std::int64_t largest_backlog = -1;
     for (auto& [id, candidate] : peers_) {
-      if (!candidate.outbox) {
-        if (const auto connection = candidate.observed.lock()) draining += connection->queued();
+      const auto connection = candidate.observed.lock();
+      if (!connection) continue;  // its reader and writer are done: it holds nothing
+      if (candidate.discarding) {
+        draining += connection->queued();
         continue;
       }
-      const std::int64_t backlog = candidate.connection->queued() + candidate.pending_cost;
+      const std::int64_t backlog = connection->queued() + candidate.pending_cost;
       if (backlog > largest_backlog) {
         largest = &candidate;
         largest_backlog = backlog;
@@ -326,16 +334,19 @@ bool Broker::within_budget(Peer& peer, std::int64_t cost) {
   }
 }
 
-// Ends `peer` now: records why, shuts its socket down (its reader sees the end, its writer
-// fails and discards its queue), and drops what this round had for it.
+// Ends `peer` now, online or leaving: records why, shuts its socket down (its reader sees the
+// end, its writer fails and discards its queue), and drops what this round had for it.
 void Broker::cut(Peer& peer, std::string reason) {
-  peer.connection->end_with(std::move(reason));
-  peer.connection->socket().shutdown_both();
+  if (const auto connection = peer.observed.lock()) {
+    // A leaving peer's reader has already logged how it ended; the cut is logged here.
+    if (!peer.outbox) spdlog::info("{} ({}): leaving, cut: {}", peer.name, peer.address, reason);
+    connection->end_with(std::move(reason));
+    connection->socket().shutdown_both();
+  }
+  peer.discarding = true;
   Stats::add(stats_.lines_undeliverable, peer.pending.size());
   round_pending_cost_ -= peer.pending_cost;
-  peer.pending.clear();
-  peer.pending_cost = 0;
-  peer.pending_error_cost = 0;
+  clear_pending(peer);
   close_outbox(peer);
 }
 
@@ -357,8 +368,9 @@ void Broker::cut_for_errors(Peer& peer) {
 }
 
 // Lists `peer` for the end of the round. Its writer only ever lowers what is queued while a
-// round runs (the broker adds at the end), so the counters read here are upper bounds for the
-// whole round: one read of each shared counter per peer and round, not one per line.
+// round runs (the broker adds at the end, or mid-round for a peer it then queues nothing more
+// to), so the counters read here are upper bounds for the whole round: one read of each shared
+// counter per peer and round, not one per line.
 void Broker::touch(Peer& peer) {
   if (peer.touched) return;
   peer.touched = true;
@@ -369,14 +381,24 @@ void Broker::touch(Peer& peer) {
   }
 }
 
+// Hands `peer`'s pending lines to its writer. Their cost moves from round_pending_cost_ into the
+// budget, and (for a flush mid-round, of a peer that leaves) into used_in_round_ too, so the
+// budget check still counts them for the rest of the round.
 void Broker::flush(Peer& peer) {
   if (peer.pending.empty()) return;
-  if (!enqueue_lines(peer.outbox, *peer.connection, peer.pending, peer.pending_cost,
-                     peer.pending_error_cost)) {
+  if (enqueue_lines(peer.outbox, *peer.connection, peer.pending, peer.pending_cost,
+                    peer.pending_error_cost)) {
+    used_in_round_ += peer.pending_cost;
+  } else {
     Stats::add(stats_.lines_undeliverable, peer.pending.size());
   }
   round_pending_cost_ -= peer.pending_cost;
+  clear_pending(peer);
+}
+
+void Broker::clear_pending(Peer& peer) {
   peer.pending.clear();
+  if (peer.pending.capacity() > kKeptPendingCapacity) peer.pending = std::vector<OutboundLine>();
   peer.pending_cost = 0;
   peer.pending_error_cost = 0;
 }

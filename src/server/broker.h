@@ -29,7 +29,7 @@ inline constexpr std::size_t kInboxLanes = 32;
 ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 
 // Runs on the broker thread alone; no other thread touches its maps, so they need no lock.
-// Owns one Sender per online peer's writer channel, and so decides everything queued to an
+// Owns one OutboxSender per online peer's writer, and so decides everything queued to an
 // online client (deliveries, "not online" notices, error replies). Promises:
 // - events from one reader are handled in the order that reader sent them, lines reach each
 //   writer in the order they were routed, so a client's replies come in the order of its input;
@@ -42,7 +42,7 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 // - a login stays taken until that connection's reader stream has ended and its writer has
 //   finished (WriterDone), so a reconnect can never be confused with the session it replaces,
 //   and a cut client's reader, still sending, gets its flow-control credit back;
-// - a peer's writer channel is closed when its reader's stream ends, or, once the server stops
+// - a peer's outbox is closed when its reader's stream ends, or, once the server stops
 //   reading, only after every reader's events are routed and the peer has been sent
 //   "error: server shutting down";
 // - run() returns when the inbox is closed (listener and every reader gone) and every writer
@@ -63,7 +63,7 @@ class Broker {
     std::weak_ptr<Connection> observed;      // for as long as it lives: what its writer still holds
     std::string address;
     std::string name;
-    Sender<OutboundLine> outbox;    // empty once the peer may receive nothing more
+    OutboxSender outbox;            // empty once the peer may receive nothing more
     std::uint64_t last_message = 0; // dedupes a recipient listed twice in one message
     // Lines routed during the current round, handed to the writer in one go at the end of the
     // round (one wake-up and one sendmsg for many lines), and their cost.
@@ -80,6 +80,7 @@ class Broker {
     // writer, so a reconnect is never confused with this session.
     bool reader_gone = false;
     bool writer_done = false;
+    bool discarding = false;  // cut: its socket is shut down, so its writer discards its queue
   };
 
   struct NameHash {
@@ -108,6 +109,7 @@ class Broker {
   void cut_for_errors(Peer& peer);
   void touch(Peer& peer);
   void flush(Peer& peer);
+  void clear_pending(Peer& peer);
   void end_round();
   void close_outbox(Peer& peer);
   void say_goodbye();
@@ -124,7 +126,9 @@ class Broker {
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
   std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
   std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
-  std::int64_t used_at_round_start_ = 0;
+  // budget_.used() at the round's start plus what the round has handed to writers since: an
+  // upper bound of budget_.used() all round, since meanwhile only writers lower it.
+  std::int64_t used_in_round_ = 0;
   std::uint64_t message_count_ = 0;
   LogRateLimiter bad_line_log_;
   std::unique_ptr<ClusterRoutes> cluster_;

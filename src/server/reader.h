@@ -22,14 +22,14 @@ namespace achat {
 // ChatMessage, or a BadLine whose error reply the broker queues in order with the others. A
 // line over the limit ends the connection after its reply; a bad or refused login, or a login
 // timeout, are answered through its own writer and end it. When it returns, for any reason, it
-// has released its senders: its stream's end reaches the broker and its writer's channel loses
+// has released its senders: its stream's end reaches the broker and its writer's outbox loses
 // one of its two senders (the broker holds the other). It logs the connection's one
 // disconnect line. In a cluster the login is first claimed cluster-wide, blocking this thread
 // (never the broker) on NATS.
 struct ReaderTask {
   std::shared_ptr<Connection> connection;
   Sender<BrokerEvent> inbox;
-  Sender<OutboundLine> outbox;
+  OutboxSender outbox;
   const Limits& limits;
   Stats& stats;
   const std::atomic<bool>& server_stopping;

@@ -152,7 +152,7 @@ void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point ac
     return;
   }
   spdlog::info("{}: connected", *address);
-  auto [outbox, outbox_receiver] = make_channel<OutboundLine>();
+  auto [outbox, outbox_receiver] = make_outbox();
   try {
     crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver), reaper, stats_,
                                      limits.write_stall_ms});

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include "achat/protocol.h"
+#include "freed_memory.h"
 #include "ops/thread_policy.h"
 
 namespace achat {
@@ -16,6 +17,11 @@ namespace {
 // Lines per sendmsg(): enough to amortise the syscall, few enough to stay under IOV_MAX and
 // keep the batch on a small stack.
 constexpr std::size_t kWriteBatch = 64;
+
+// A batch taken from the outbox that cost at least this much was a backlog: once the outbox is
+// empty after it, the memory it held is handed back to the system. A writer keeping up with its
+// client takes far smaller batches, so it never pays for that.
+constexpr std::int64_t kLargeDrainBytes = std::int64_t{1} << 20;
 
 }  // namespace
 
@@ -40,36 +46,49 @@ void close_gracefully(const Socket& socket) {
 void WriterTask::operator()() {
   schedule_as_batch_thread();
   Connection& self = *connection;
+  OutboxBatch received;
   std::array<OutboundLine, kWriteBatch> batch;
   std::array<iovec, kWriteBatch> chunks;
   bool healthy = true;
+  bool large_drain = false;
   std::uint64_t undelivered = 0;
   std::uint64_t sleeps = 0;
-  while (const std::size_t n = outbox.receive(batch)) {
+  while (outbox.receive(received)) {
     if (outbox.sleeps() != sleeps) {
       sleeps = outbox.sleeps();
       Stats::add(stats.writer_wakeups);
     }
-    std::int64_t cost = 0;
-    std::int64_t error_cost = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      chunks[i] = iovec{const_cast<char*>(batch[i]->data()), batch[i]->size()};
-      cost += queued_cost(*batch[i]);
-      if (is_error_reply(*batch[i])) error_cost += queued_cost(*batch[i]);
-    }
-    if (healthy && self.socket().send_all(std::span<iovec>(chunks.data(), n))) {
-      Stats::add(stats.lines_written, n);
-    } else {
-      if (healthy) {
-        healthy = false;
-        fail(errno);
+    std::int64_t received_cost = 0;
+    while (const std::size_t n = received.take(batch)) {
+      std::int64_t cost = 0;
+      std::int64_t error_cost = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        chunks[i] = iovec{const_cast<char*>(batch[i]->data()), batch[i]->size()};
+        cost += queued_cost(*batch[i]);
+        if (is_error_reply(*batch[i])) error_cost += queued_cost(*batch[i]);
       }
-      undelivered += n;
+      if (healthy && self.socket().send_all(std::span<iovec>(chunks.data(), n))) {
+        Stats::add(stats.lines_written, n);
+      } else {
+        if (healthy) {
+          healthy = false;
+          fail(errno);
+        }
+        undelivered += n;
+      }
+      self.add_queued(-cost, -error_cost);
+      received_cost += cost;
+      for (std::size_t i = 0; i < n; ++i) batch[i].reset();
     }
-    self.add_queued(-cost, -error_cost);
-    for (std::size_t i = 0; i < n; ++i) batch[i].reset();
+    // A backlog that has drained returns what it cost, off the path of a writer keeping up.
+    if (received_cost >= kLargeDrainBytes) large_drain = true;
+    if (large_drain && outbox.empty()) {
+      large_drain = false;
+      release_freed_memory();
+    }
   }
-  // The channel closed, so the reader has let go: the socket is this thread's alone.
+  // The outbox closed, so the reader has let go: the socket is this thread's alone.
+  if (large_drain) release_freed_memory();
   if (healthy) close_gracefully(self.socket());
   if (undelivered > 0) Stats::add(stats.lines_undeliverable, undelivered);
   reaper.send(WriterDone{self.id(), undelivered});

@@ -23,15 +23,17 @@ inline constexpr std::size_t kLingerBytes = 64 * 1024;
 void close_gracefully(const Socket& socket);
 
 // Everything one writer thread owns. The only code that sends on the connection's socket, so
-// lines never interleave. Drains its channel in batches and writes each batch with one
-// sendmsg(), subtracting what it wrote from the connection's queued bytes. A write that makes
+// lines never interleave. Takes everything queued in its outbox at once and writes it in batches
+// of up to 64 lines, one sendmsg() each, subtracting what it wrote from the connection's queued
+// bytes; once a large backlog (1 MiB) has drained, it asks for the freed memory to be returned
+// to the system (release_freed_memory). A write that makes
 // no progress for the stall deadline (the socket's send timeout) or fails ends the connection:
 // it records why, shuts the socket down (waking the reader) and keeps draining, counting what it
-// could not deliver. When the channel closes (reader and broker both let go) it closes the
+// could not deliver. When the outbox closes (reader and broker both let go) it closes the
 // socket gracefully, reports WriterDone to the broker, and returns.
 struct WriterTask {
   std::shared_ptr<Connection> connection;
-  Receiver<OutboundLine> outbox;
+  OutboxReceiver outbox;
   Sender<WriterDone> reaper;
   Stats& stats;
   unsigned write_stall_ms;  // only for the reason given when a write stalls
