@@ -147,14 +147,14 @@ Node::~Node() {
   natsConnection_Close(lines_connection_.get());
 }
 
-std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& refusal) {
+std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& refusal) {
   if (!ready_.load(std::memory_order_acquire) ||
       natsConnection_Status(claims_connection_.get()) != NATS_CONN_STATUS_CONNECTED) {
     ClusterStats::add(stats_.claims_unavailable);
     refusal = "cluster unavailable, try again";
     return nullptr;
   }
-  ClaimBook::Claim claim{claim_key(name), 0};
+  ClaimBook::Claim claim{claim_key(login.unique), 0};
   switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
     case ClaimOutcome::done:
       ClusterStats::add(stats_.claims);
@@ -164,7 +164,7 @@ std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& re
     }
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);
-      refusal = "login \"" + name + "\" is already online, disconnecting";
+      refusal = "login \"" + login.typed + "\" is already online, disconnecting";
       return nullptr;
     case ClaimOutcome::unavailable:
       break;

@@ -4,17 +4,18 @@
 
 namespace achat::cluster {
 
-bool Routes::forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) {
-  const std::string* node = directory_.node_of(name, Directory::Clock::now());
+bool Routes::forward(std::string_view address, std::string_view unique, std::uint64_t message,
+                     const OutboundLine& delivery) {
+  const std::string* node = directory_.node_of(unique, Directory::Clock::now());
   if (!node) return false;
   // This message's Forwards are the last ones queued: at most one per node.
   for (auto it = pending_.rbegin(); it != pending_.rend() && it->message == message; ++it) {
     if (it->node == *node) {
-      it->recipients.append(",").append(name);
+      it->recipients.append(",").append(address);
       return true;
     }
   }
-  pending_.push_back(Forward{*node, std::string(name), delivery, message});
+  pending_.push_back(Forward{*node, std::string(address), delivery, message});
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <vector>
 
+#include "achat/login_name.h"
 #include "achat/protocol.h"
 
 namespace achat {
@@ -106,7 +107,7 @@ void Broker::reap(const WriterDone& done) {
   if (found == peers_.end()) return;  // a connection that never went online
   Peer& peer = found->second;
   if (done.undelivered > 0) {
-    spdlog::info("{} ({}): {} lines undeliverable", peer.name, peer.address, done.undelivered);
+    spdlog::info("{} ({}): {} lines undeliverable", peer.login.typed, peer.address, done.undelivered);
   }
   peer.writer_done = true;
   forget_if_done(found);
@@ -121,7 +122,8 @@ void Broker::forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator fou
       connection->routed(peer.routed_cost);
     }
   }
-  online_.erase(peer.name);
+  online_.erase(peer.login.unique);
+  addressed_.erase(peer.login.address);
   peers_.erase(found);
 }
 
@@ -129,8 +131,15 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   LoginRequest& request = *boxed;
   // A writer that just finished may be holding the name this login asks for.
   reap_available();
-  if (online_.contains(request.name)) {
-    request.verdict.set_value("login \"" + request.name + "\" is already online");
+  if (const auto taken = online_.find(request.login.unique); taken != online_.end()) {
+    const LoginName& holder = taken->second->login;
+    // Told which login it collides with when that is not the same name in another case: it is
+    // online, so anyone may see it in `from` lines anyway.
+    request.verdict.set_value(
+        holder.address == request.login.address
+            ? "login \"" + request.login.typed + "\" is already online"
+            : "login \"" + request.login.typed + "\" looks like \"" + holder.typed +
+                  "\", which is already online");
     return;
   }
   const ConnectionId id = request.connection->id();
@@ -138,14 +147,15 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   peer.id = id;
   peer.address = request.connection->address();
   peer.connection = std::move(request.connection);
-  peer.name = std::move(request.name);
+  peer.login = std::move(request.login);
   peer.outbox = std::move(request.outbox);
   peer.lease = std::move(request.lease);
   // Logged here rather than on the reader's small stack, which then never holds a formatter.
-  spdlog::info("{} ({}): online", peer.name, peer.address);
+  spdlog::info("{} ({}): online", peer.login.typed, peer.address);
   peer.observed = peer.connection;
   Peer& online = peers_.emplace(id, std::move(peer)).first->second;
-  online_.emplace(online.name, &online);
+  online_.emplace(online.login.unique, &online);
+  addressed_.emplace(online.login.address, &online);
   request.verdict.set_value(std::nullopt);
 }
 
@@ -166,9 +176,11 @@ void Broker::handle(ChatMessage& message) {
   const std::uint64_t stamp = ++message_count_;
   std::string unknown;
   for_each_recipient(message.recipients, [&](std::string_view name) {
-    const auto online = online_.find(name);
-    Peer* recipient = online == online_.end() ? nullptr : online->second;
-    if (!recipient && cluster_ && cluster_->forward(name, stamp, message.delivery)) {
+    const std::string address = address_key(name);
+    const auto online = addressed_.find(address);
+    Peer* recipient = online == addressed_.end() ? nullptr : online->second;
+    if (!recipient && cluster_ &&
+        cluster_->forward(address, unique_key(address), stamp, message.delivery)) {
       Stats::add(stats_.deliveries_routed);  // online on another node
       return;
     }
@@ -193,8 +205,8 @@ void Broker::handle(ChatMessage& message) {
 void Broker::handle(RemoteDelivery& remote) {
   const std::uint64_t stamp = ++message_count_;
   for_each_recipient(remote.recipients, [&](std::string_view name) {
-    const auto online = online_.find(name);
-    if (online == online_.end() || !online->second->outbox) {
+    const auto online = addressed_.find(address_key(name));
+    if (online == addressed_.end() || !online->second->outbox) {
       Stats::add(stats_.lines_undeliverable);
       return;
     }
@@ -215,7 +227,7 @@ void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
   if (!peer.outbox || !peer.lease || peer.lease->revision() >= change->revision) return;
   peer.connection->end_with("login taken on node " + change->node);
   deliver(peer, std::make_shared<const std::string>(
-                    format_error("login \"" + peer.name + "\" was taken on another node, disconnecting")));
+                    format_error("login \"" + peer.login.typed + "\" was taken on another node, disconnecting")));
   if (!peer.outbox) return;  // the notice itself cut it
   peer.connection->socket().shutdown_read();  // the reader ends, so the writer can finish
   close_outbox(peer);
@@ -228,7 +240,7 @@ void Broker::handle(BadLine& bad) {
   if (spdlog::should_log(spdlog::level::debug)) {
     std::uint64_t suppressed = 0;
     if (bad_line_log_.allow(suppressed)) {
-      spdlog::debug("{} ({}): {}{}", sender->name, sender->address, bad.reply,
+      spdlog::debug("{} ({}): {}{}", sender->login.typed, sender->address, bad.reply,
                     suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
     }
   }
