@@ -40,6 +40,11 @@ struct LoginName {
 std::optional<LoginName> check_login(std::string_view login, std::size_t max_login_bytes,
                                      std::string& problem);
 
+// Loads ICU's data and builds the shared checker now, which the first call of any function here
+// would otherwise do (about 1-5 ms): the server calls it at start, so a broken ICU stops the
+// start rather than failing every login. Throws std::runtime_error if ICU cannot be loaded.
+void load_login_rule();
+
 // The address key of a recipient's name as a sender wrote it (any valid UTF-8): NFKC_Casefold,
 // with a fast path for ASCII (lower-casing). Thread-safe.
 std::string address_key(std::string_view name);

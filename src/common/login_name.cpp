@@ -227,6 +227,8 @@ std::optional<LoginName> check_login(std::string_view login, std::size_t max_log
   return name;
 }
 
+void load_login_rule() { Icu::get(); }
+
 std::string address_key(std::string_view name) {
   // NFKC_Casefold maps ASCII only by lower-casing it (no ASCII character has a compatibility
   // decomposition or is default-ignorable), and the broker computes this once per recipient.
