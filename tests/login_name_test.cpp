@@ -8,6 +8,8 @@
 
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace achat {
 namespace {
@@ -146,6 +148,32 @@ TEST(LoginName, TheAsciiFastPathAgreesWithIcu) {
   }
   EXPECT_EQ(uspoof_check2UTF8(checker, all.data(), static_cast<int32_t>(all.size()), nullptr, &status), 0);
   uspoof_close(checker);
+}
+
+// Reader threads check logins at once while the broker computes keys: the shared ICU objects
+// must give every thread the answer one thread gets (run under TSan too). Run alone
+// (--gtest_filter), the threads also race to load ICU's data.
+TEST(LoginName, ManyThreadsAtOnceGetTheSameAnswers) {
+  const std::vector<std::string> logins = {"Alice", "\xC3\xA9lodie", "\xD0\xB0lice", "bob\xE2\x80\x8B",
+                                           "rnary", "\xD1\x81\xD0\xB0\xD1\x80\xD0\xB5", "x1\xE0\xA5\xA7"};
+  std::vector<std::vector<std::string>> seen(8);
+  std::vector<std::thread> threads;
+  for (auto& answers : seen) {
+    threads.emplace_back([&logins, &answers] {
+      for (int round = 0; round < 200; ++round) {
+        for (const auto& login : logins) {
+          std::string problem;
+          const auto name = check_login(login, kMaxLoginBytes, problem);
+          answers.push_back(name ? name->address + "|" + name->unique + "|" + unique_key(address_key(login))
+                                 : problem);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& answers : seen) EXPECT_EQ(answers, seen.front());
+  ASSERT_EQ(seen.front().size(), 200 * logins.size());
+  EXPECT_EQ(seen.front()[0], "alice|alice|alice");
 }
 
 }  // namespace
