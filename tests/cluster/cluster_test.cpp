@@ -48,9 +48,7 @@ TEST_F(TwoNodes, AnotherCaseOfALoginOnAnotherNodeIsRefusedAndAnyCaseReachesIt) {
   auto alice = TestClient::online(a_->port(), "alice");
   auto bob = TestClient::online(b_->port(), "bob");
   TestClient impostor(a_->port());
-  impostor.send("Bob
-alice: forged
-");
+  impostor.send("Bob\nalice: forged\n");
   EXPECT_EQ(impostor.read_line(), "error: login \"Bob\" is already online, disconnecting");
   EXPECT_TRUE(impostor.closed_by_server());
   ASSERT_TRUE(wait_until_routable(alice, "alice", bob, "bob"));
