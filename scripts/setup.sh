@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev libfmt-dev                         # logging
   libedit-dev                                      # the interactive client's line editor
   libnats-dev                                      # cluster mode: NATS client (cnats)
+  libicu-dev                                       # login rule: Unicode properties, NFKC_Casefold, spoof checker
 )
 case "${1:-}" in
   "") ;;

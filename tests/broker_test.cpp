@@ -1,4 +1,5 @@
 #include "broker.h"
+#include "achat/login_name.h"
 #include "achat/protocol.h"
 #include "test_client.h"
 
@@ -47,11 +48,16 @@ class BrokerHarness {
                   std::move(outbox), std::move(received)};
   }
 
+  // As a reader would: `name` checked by the login rule first (which it must pass).
   LoginVerdict login(Client& client, std::string name) {
+    std::string problem;
+    auto checked = check_login(name, Limits{}.max_login_bytes, problem);
+    EXPECT_TRUE(checked) << name << ": " << problem;
     std::promise<LoginVerdict> promise;
     auto verdict = promise.get_future();
     inbox_->send(std::make_unique<LoginRequest>(
-        LoginRequest{client.connection, std::move(name), *client.outbox, std::move(promise), nullptr}));
+        LoginRequest{client.connection, checked.value_or(LoginName{name, name, name}), *client.outbox,
+                     std::move(promise), nullptr}));
     return verdict.get();
   }
 
@@ -133,6 +139,35 @@ TEST(Broker, RefusesALoginThatIsOnline) {
   broker.finish();
   EXPECT_EQ(BrokerHarness::lines_for(first), Lines{kGoodbye});
   EXPECT_EQ(BrokerHarness::lines_for(second), Lines{});
+}
+
+// One login per uniqueness key (the confusable skeleton of the case-folded name), so another
+// case or a look-alike of an online name is refused, naming the one it collides with.
+TEST(Broker, RefusesAnotherCaseOrALookAlikeOfALoginThatIsOnline) {
+  BrokerHarness broker;
+  auto bob = broker.connect(1), mary = broker.connect(2), other = broker.connect(3);
+  ASSERT_EQ(broker.login(bob, "bob"), std::nullopt);
+  ASSERT_EQ(broker.login(mary, "mary"), std::nullopt);
+  EXPECT_EQ(broker.login(other, "Bob"), "login \"Bob\" is already online");
+  EXPECT_EQ(broker.login(other, "BOB"), "login \"BOB\" is already online");
+  EXPECT_EQ(broker.login(other, "rnary"), "login \"rnary\" looks like \"mary\", which is already online");
+  EXPECT_EQ(broker.login(other, "m\xC3\xA1ry"), std::nullopt);  // mári is another name
+  broker.finish();
+}
+
+// Recipients are matched by address key (NFKC_Casefold), so any case reaches a login, once per
+// message, and the sender's line is delivered as its reader formatted it.
+TEST(Broker, FindsRecipientsByTheirAddressKey) {
+  BrokerHarness broker;
+  auto alice = broker.connect(1), bob = broker.connect(2);
+  ASSERT_EQ(broker.login(alice, "Alice"), std::nullopt);
+  ASSERT_EQ(broker.login(bob, "bob"), std::nullopt);
+  broker.say(alice, "BOB, Bob, \xEF\xBD\x82\xEF\xBD\x8F\xEF\xBD\x82", "from Alice: hi\n");
+  broker.say(bob, "alice, b0b", "from bob: hello\n");
+  broker.finish();
+  EXPECT_EQ(BrokerHarness::lines_for(bob),
+            (Lines{"from Alice: hi\n", "error: not online: b0b\n", kGoodbye}));
+  EXPECT_EQ(BrokerHarness::lines_for(alice), (Lines{"from bob: hello\n", kGoodbye}));
 }
 
 TEST(Broker, ReaderGoneStopsDeliveryButKeepsTheNameUntilTheWriterIsDone) {

@@ -28,9 +28,12 @@ struct ClusterConfig {
 class ClusterRoutes {
  public:
   virtual ~ClusterRoutes() = default;
-  // Queues `delivery` for `name` if another node has it online; false if no other node does.
-  // Recipients of one message (one `message` stamp) on one node travel as one publication.
-  virtual bool forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) = 0;
+  // Queues `delivery` for the recipient `address` (its address key, what the other node matches
+  // its logins against) if another node holds a login of uniqueness key `unique` (see
+  // login_name.h); false if no other node does. Recipients of one message (one `message` stamp)
+  // on one node travel as one publication.
+  virtual bool forward(std::string_view address, std::string_view unique, std::uint64_t message,
+                       const OutboundLine& delivery) = 0;
   // Hands everything forward() queued to the publishing thread, in order.
   virtual void flush() = 0;
   // Records the change; true if it is a claim of the name by another node.
@@ -51,11 +54,12 @@ struct ClusterCounter {
 class ClusterNode {
  public:
   virtual ~ClusterNode() = default;
-  // Takes `name` cluster-wide, blocking on NATS (so: reader threads, never the broker). On
+  // Takes `login` cluster-wide, keyed by its uniqueness key (so no node lets a look-alike in),
+  // blocking on NATS (so: reader threads, never the broker). On
   // refusal returns nullptr and sets `refusal` to the error line's text: `login "NAME" is
   // already online, disconnecting`, or `cluster unavailable, try again` while NATS cannot
   // answer. Either way the connection is then closed.
-  virtual std::unique_ptr<LoginLease> claim(const std::string& name, std::string& refusal) = 0;
+  virtual std::unique_ptr<LoginLease> claim(const LoginName& login, std::string& refusal) = 0;
   // The broker's routes; call once.
   virtual std::unique_ptr<ClusterRoutes> routes() = 0;
   // Stops feeding the broker (remote lines, claim changes): lets its inbox close on shutdown.

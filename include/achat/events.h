@@ -10,6 +10,7 @@
 
 #include "achat/channel.h"
 #include "achat/connection.h"
+#include "achat/login_name.h"
 
 namespace achat {
 
@@ -26,11 +27,11 @@ class LoginLease {
 // The broker's answer to a login: nullopt if accepted, else the reason it was refused.
 using LoginVerdict = std::optional<std::string>;
 
-// A reader asks to go online under `name`; it waits on `verdict` before reading further, so a
+// A reader asks to go online as `login` (already checked by check_login); it waits on `verdict` before reading further, so a
 // refused connection never gets to send a line.
 struct LoginRequest {
   std::shared_ptr<Connection> connection;
-  std::string name;
+  LoginName login;
   OutboxSender outbox;
   std::promise<LoginVerdict> verdict;
   std::unique_ptr<LoginLease> lease;  // the cluster-wide claim; none when standalone
@@ -63,8 +64,9 @@ struct RemoteDelivery {
   OutboundLine delivery;
 };
 
-// A change in the cluster's claims: `name` taken (or its claim refreshed) by `node`, or
-// released if `node` is empty; `revision` orders the changes of all names.
+// A change in the cluster's claims: the login whose uniqueness key (LoginName::unique) is `name`
+// taken (or its claim refreshed) by `node`, or released if `node` is empty; `revision` orders the
+// changes of all names.
 struct DirectoryChange {
   std::string name;
   std::string node;

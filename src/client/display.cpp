@@ -22,6 +22,28 @@ std::optional<unsigned char> utf8_c1_control(std::string_view text) {
   return second;
 }
 
+// The bidirectional formatting character `text` starts with in UTF-8, if any: the embeddings and
+// overrides U+202A..U+202E, the isolates U+2066..U+2069, the marks U+200E, U+200F and U+061C.
+// Invisible, yet they reorder what follows on a terminal that implements bidi (an RLO makes
+// `from bob: 1$` read `from bob: $1`), so a peer could disguise its text or look like another.
+// Decoded whatever the locale, like C1 controls.
+std::optional<char32_t> utf8_bidi_control(std::string_view text) {
+  if (text.size() >= 2 && static_cast<unsigned char>(text[0]) == 0xd8 &&
+      static_cast<unsigned char>(text[1]) == 0x9c) {
+    return U'\u061c';
+  }
+  if (text.size() < 3 || static_cast<unsigned char>(text[0]) != 0xe2) return std::nullopt;
+  const auto second = static_cast<unsigned char>(text[1]);
+  const auto third = static_cast<unsigned char>(text[2]);
+  if ((third & 0xc0) != 0x80 || (second != 0x80 && second != 0x81)) return std::nullopt;
+  const char32_t code_point = 0x2000 | static_cast<char32_t>(second & 0x3f) << 6 | (third & 0x3f);
+  const bool bidi = code_point == 0x200e || code_point == 0x200f ||
+                    (code_point >= 0x202a && code_point <= 0x202e) ||
+                    (code_point >= 0x2066 && code_point <= 0x2069);
+  if (!bidi) return std::nullopt;
+  return code_point;
+}
+
 struct Character {
   std::size_t bytes = 1;
   std::size_t columns = 1;
@@ -51,6 +73,12 @@ void append_escape(std::string& shown, std::size_t& column, std::string_view bef
   shown += kHex[value & 0xf];
   shown.append(after);
   column += shown.size() - start;
+}
+
+// Appends `<U+XXXX>` for a bidi control (ASCII text, one column per byte).
+void append_code_point(std::string& shown, std::size_t& column, char32_t code_point) {
+  append_escape(shown, column, "<U+", static_cast<unsigned char>(code_point >> 8), "");
+  append_escape(shown, column, "", static_cast<unsigned char>(code_point & 0xff), ">");
 }
 
 }  // namespace
@@ -91,6 +119,9 @@ std::string printable(std::string_view line) {
     } else if (const auto c1 = utf8_c1_control(line)) {
       append_escape(shown, column, "<U+00", *c1, ">");
       line.remove_prefix(2);
+    } else if (const auto bidi = utf8_bidi_control(line)) {
+      append_code_point(shown, column, *bidi);
+      line.remove_prefix(*bidi == U'\u061c' ? 2 : 3);
     } else {
       const Character next = next_character(line, state);
       if (!next.valid && is_c1_control(byte)) {

@@ -19,7 +19,8 @@ std::size_t display_width(std::string_view text);
 // An incoming line as it is shown: each tab becomes the spaces up to the next tab stop
 // (counting from the start of the line), other C0 control characters "^X" (DEL "^?"), C1
 // control characters "<U+009B>" when UTF-8-encoded and "\x9B" as raw bytes the locale cannot
-// decode, so a peer's text can neither move the cursor nor change the
+// decode, bidirectional formatting characters (U+202A..U+202E, U+2066..U+2069, U+200E, U+200F,
+// U+061C) "<U+202E>", so a peer's text can neither move the cursor nor change the
 // terminal, whether it reads UTF-8 or 8-bit bytes.
 std::string printable(std::string_view line);
 

@@ -7,10 +7,13 @@
 
 namespace achat::cluster {
 
-// KV keys allow only [-/_=.a-zA-Z0-9] and a login is any UTF-8 without ',' ':' or control
-// characters, so the key is the login's bytes in lower-case hex (64 characters at most).
+// A claim is keyed by the login's uniqueness key (LoginName::unique, its confusable skeleton), so
+// two nodes cannot let `Bob` and `bob` in at once. KV keys allow only [-/_=.a-zA-Z0-9] and the
+// key is any UTF-8, so the claim key is its bytes in lower-case hex. Every node of a cluster
+// must run the same rule (same a-chat and ICU version), or their keys for one name could differ.
 std::string claim_key(std::string_view login);
-// nullopt if `key` is not a claim key (not hex).
+// The uniqueness key a claim key encodes (what the directory is keyed by, and what the cluster's
+// log lines about claims show: `rnary` for mary); nullopt if `key` is not a claim key (not hex).
 std::optional<std::string> login_of_key(std::string_view key);
 
 // The value: which node holds the login, and which run of that node ("node incarnation"), so a

@@ -1,4 +1,5 @@
-// Where each login online on another node is, as the claims watch reports it.
+// Where each login online on another node is, as the claims watch reports it: keyed by the
+// logins' uniqueness keys (LoginName::unique), as the claims are.
 #pragma once
 
 #include <chrono>

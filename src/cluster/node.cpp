@@ -156,13 +156,13 @@ Node::~Node() {
   natsConnection_Close(lines_connection_.get());
 }
 
-std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& refusal) {
+std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& refusal) {
   if (!confirming_logins()) {
     ClusterStats::add(stats_.claims_unavailable);
     refusal = "cluster unavailable, try again";
     return nullptr;
   }
-  ClaimBook::Claim claim{claim_key(name), 0};
+  ClaimBook::Claim claim{claim_key(login.unique), 0};
   const auto sent = ClaimBook::Clock::now();  // the claim's life counts from here (fence.h)
   switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
     case ClaimOutcome::done:
@@ -173,7 +173,7 @@ std::unique_ptr<LoginLease> Node::claim(const std::string& name, std::string& re
     }
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);
-      refusal = "login \"" + name + "\" is already online, disconnecting";
+      refusal = "login \"" + login.typed + "\" is already online, disconnecting";
       return nullptr;
     case ClaimOutcome::unavailable:
       break;

@@ -35,7 +35,7 @@ class Node final : public ClusterNode {
   Node(ClusterConfig config, Sender<BrokerEvent> inbox);
   ~Node() override;
 
-  std::unique_ptr<LoginLease> claim(const std::string& name, std::string& refusal) override;
+  std::unique_ptr<LoginLease> claim(const LoginName& login, std::string& refusal) override;
   std::unique_ptr<ClusterRoutes> routes() override;
   void stop_receiving() override;
   std::vector<ClusterCounter> counters() const override { return stats_.counters(); }

@@ -29,7 +29,8 @@ class Routes final : public ClusterRoutes {
   Routes(Directory directory, Sender<Forward> publisher)
       : directory_(std::move(directory)), publisher_(std::move(publisher)) {}
 
-  bool forward(std::string_view name, std::uint64_t message, const OutboundLine& delivery) override;
+  bool forward(std::string_view address, std::string_view unique, std::uint64_t message,
+               const OutboundLine& delivery) override;
   void flush() override;
   bool apply(const DirectoryChange& change) override;
 

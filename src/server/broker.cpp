@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <vector>
 
+#include "achat/login_name.h"
 #include "achat/protocol.h"
 
 namespace achat {
@@ -110,7 +111,7 @@ void Broker::reap(const WriterDone& done) {
   if (found == peers_.end()) return;  // a connection that never went online
   Peer& peer = found->second;
   if (done.undelivered > 0) {
-    spdlog::info("{} ({}): {} lines undeliverable", peer.name, peer.address, done.undelivered);
+    spdlog::info("{} ({}): {} lines undeliverable", peer.login.typed, peer.address, done.undelivered);
   }
   peer.writer_done = true;
   forget_if_done(found);
@@ -125,7 +126,8 @@ void Broker::forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator fou
       connection->routed(peer.routed_cost);
     }
   }
-  online_.erase(peer.name);
+  online_.erase(peer.login.unique);
+  addressed_.erase(peer.login.address);
   peers_.erase(found);
 }
 
@@ -133,8 +135,15 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   LoginRequest& request = *boxed;
   // A writer that just finished may be holding the name this login asks for.
   reap_available();
-  if (online_.contains(request.name)) {
-    request.verdict.set_value("login \"" + request.name + "\" is already online");
+  if (const auto taken = online_.find(request.login.unique); taken != online_.end()) {
+    const LoginName& holder = taken->second->login;
+    // Told which login it collides with when that is not the same name in another case: it is
+    // online, so anyone may see it in `from` lines anyway.
+    request.verdict.set_value(
+        holder.address == request.login.address
+            ? "login \"" + request.login.typed + "\" is already online"
+            : "login \"" + request.login.typed + "\" looks like \"" + holder.typed +
+                  "\", which is already online");
     return;
   }
   const ConnectionId id = request.connection->id();
@@ -142,14 +151,15 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   peer.id = id;
   peer.address = request.connection->address();
   peer.connection = std::move(request.connection);
-  peer.name = std::move(request.name);
+  peer.login = std::move(request.login);
   peer.outbox = std::move(request.outbox);
   peer.lease = std::move(request.lease);
   // Logged here rather than on the reader's small stack, which then never holds a formatter.
-  spdlog::info("{} ({}): online", peer.name, peer.address);
+  spdlog::info("{} ({}): online", peer.login.typed, peer.address);
   peer.observed = peer.connection;
   Peer& online = peers_.emplace(id, std::move(peer)).first->second;
-  online_.emplace(online.name, &online);
+  online_.emplace(online.login.unique, &online);
+  addressed_.emplace(online.login.address, &online);
   request.verdict.set_value(std::nullopt);
 }
 
@@ -170,9 +180,11 @@ void Broker::handle(ChatMessage& message) {
   const std::uint64_t stamp = ++message_count_;
   std::string unknown;
   for_each_recipient(message.recipients, [&](std::string_view name) {
-    const auto online = online_.find(name);
-    Peer* recipient = online == online_.end() ? nullptr : online->second;
-    if (!recipient && cluster_ && cluster_->forward(name, stamp, message.delivery)) {
+    const std::string address = address_key(name);
+    const auto online = addressed_.find(address);
+    Peer* recipient = online == addressed_.end() ? nullptr : online->second;
+    if (!recipient && cluster_ &&
+        cluster_->forward(address, unique_key(address), stamp, message.delivery)) {
       Stats::add(stats_.deliveries_routed);  // online on another node
       return;
     }
@@ -197,8 +209,8 @@ void Broker::handle(ChatMessage& message) {
 void Broker::handle(RemoteDelivery& remote) {
   const std::uint64_t stamp = ++message_count_;
   for_each_recipient(remote.recipients, [&](std::string_view name) {
-    const auto online = online_.find(name);
-    if (online == online_.end() || !online->second->outbox) {
+    const auto online = addressed_.find(address_key(name));
+    if (online == addressed_.end() || !online->second->outbox) {
       Stats::add(stats_.lines_undeliverable);
       return;
     }
@@ -218,7 +230,7 @@ void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
   // could not reach NATS. Two sessions must not speak under one name, so this one ends.
   if (!peer.outbox || !peer.lease || peer.lease->revision() >= change->revision) return;
   end_claimed_session(peer, "login taken on node " + change->node,
-                      "login \"" + peer.name + "\" was taken on another node, disconnecting");
+                      "login \"" + peer.login.typed + "\" was taken on another node, disconnecting");
 }
 
 // The cluster has not confirmed this session's claim for long enough that it may soon expire:
@@ -248,7 +260,7 @@ void Broker::handle(BadLine& bad) {
   if (spdlog::should_log(spdlog::level::debug)) {
     std::uint64_t suppressed = 0;
     if (bad_line_log_.allow(suppressed)) {
-      spdlog::debug("{} ({}): {}{}", sender->name, sender->address, bad.reply,
+      spdlog::debug("{} ({}): {}{}", sender->login.typed, sender->address, bad.reply,
                     suppressed ? " (" + std::to_string(suppressed) + " more not logged)" : "");
     }
   }
@@ -339,7 +351,7 @@ bool Broker::within_budget(Peer& peer, std::int64_t cost) {
 void Broker::cut(Peer& peer, std::string reason) {
   if (const auto connection = peer.observed.lock()) {
     // A leaving peer's reader has already logged how it ended; the cut is logged here.
-    if (!peer.outbox) spdlog::info("{} ({}): leaving, cut: {}", peer.name, peer.address, reason);
+    if (!peer.outbox) spdlog::info("{} ({}): leaving, cut: {}", peer.login.typed, peer.address, reason);
     connection->end_with(std::move(reason));
     connection->socket().shutdown_both();
   }

@@ -62,7 +62,7 @@ class Broker {
     std::shared_ptr<Connection> connection;  // released with the outbox, so the socket can close
     std::weak_ptr<Connection> observed;      // for as long as it lives: what its writer still holds
     std::string address;
-    std::string name;
+    LoginName login;  // shown as typed; found by login.address, kept unique by login.unique
     OutboxSender outbox;            // empty once the peer may receive nothing more
     std::uint64_t last_message = 0; // dedupes a recipient listed twice in one message
     // Lines routed during the current round, handed to the writer in one go at the end of the
@@ -121,9 +121,12 @@ class Broker {
   Stats& stats_;
   const QueueBudget& budget_;
   std::unordered_map<ConnectionId, Peer> peers_;
-  // Logins taken, pointing into peers_ (whose nodes never move): one lookup per recipient.
-  // An entry and its peer are erased together, in reap().
+  // Logins taken, pointing into peers_ (whose nodes never move), by uniqueness key (at most one
+  // peer per key: a login whose key is taken is refused) and by address key (one lookup per
+  // recipient). Each key determines the other, so both maps hold the same peers; an entry and
+  // its peer are erased together, in forget_if_done().
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
+  std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> addressed_;
   std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
   std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
   // budget_.used() at the round's start plus what the round has handed to writers since: an

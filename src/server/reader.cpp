@@ -7,6 +7,7 @@
 
 #include "inbox_stream.h"
 #include "line_reader.h"
+#include "achat/login_name.h"
 #include "achat/protocol.h"
 #include "ops/thread_policy.h"
 
@@ -77,20 +78,20 @@ void ReaderTask::operator()() {
     return;
   }
 
-  std::string name(trim(line));
-  if (auto problem = login_problem(name, limits.max_login_bytes)) {
-    return reject_login("invalid login: " + *problem + ", disconnecting");
-  }
+  std::string problem;
+  auto login = check_login(trim(line), limits.max_login_bytes, problem);
+  if (!login) return reject_login("invalid login: " + problem + ", disconnecting");
+  const std::string name = login->typed;  // as typed: what `from` lines and logs show
   std::unique_ptr<LoginLease> lease;
   if (cluster) {
     std::string refusal;
-    lease = cluster->claim(name, refusal);
+    lease = cluster->claim(*login, refusal);
     if (!lease) return reject_login(refusal);
   }
   std::promise<LoginVerdict> promise;
   auto verdict_ready = promise.get_future();
   stream.send(std::make_unique<LoginRequest>(
-      LoginRequest{connection, name, outbox, std::move(promise), std::move(lease)}));
+      LoginRequest{connection, std::move(*login), outbox, std::move(promise), std::move(lease)}));
   LoginVerdict refusal;
   try {
     refusal = verdict_ready.get();

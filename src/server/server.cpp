@@ -13,6 +13,7 @@
 #include "broker.h"
 #include "ops/futex_hash.h"
 #include "ops/process_limits.h"
+#include "achat/login_name.h"
 #include "achat/protocol.h"
 #include "reader.h"
 #include "ops/thread_name.h"
@@ -61,6 +62,7 @@ Server::Impl::Impl(ServerConfig config)
 Server::Impl::~Impl() { stop(); }
 
 void Server::Impl::start() {
+  load_login_rule();  // ICU's data, before any reader needs it
   // Every writer sleeps on its channel's semaphore, a futex of its own; a reader held by flow
   // control waits on its connection's unrouted-bytes atomic, another. Readers blocked in recv()
   // use none. The hash is sized for both at once, the worst case.

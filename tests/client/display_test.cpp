@@ -38,6 +38,27 @@ TEST(Display, C1ControlCharactersAreShownAsTextInEveryEncoding) {
   std::setlocale(LC_CTYPE, "C");
 }
 
+// Bidirectional formatting characters are invisible but reorder what follows: after U+202E
+// (right-to-left override) "from bob: 1$" would read as "$1". Shown as text in every locale, as
+// the message's bytes arrived, and counted as the columns of their ASCII form.
+TEST(Display, BidiControlsAreShownAsCodePoints) {
+  for (const char* locale : {"C", "C.UTF-8"}) {
+    if (std::setlocale(LC_CTYPE, locale) == nullptr) continue;
+    SCOPED_TRACE(locale);
+    EXPECT_EQ(printable("\xe2\x80\xae" "1$"), "<U+202E>1$");                 // RLO
+    EXPECT_EQ(printable("a\xe2\x80\xaa" "b\xe2\x80\xac"), "a<U+202A>b<U+202C>");  // LRE, PDF
+    EXPECT_EQ(printable("\xe2\x81\xa6x\xe2\x81\xa9"), "<U+2066>x<U+2069>");  // LRI, PDI
+    EXPECT_EQ(printable("\xe2\x80\x8e\xe2\x80\x8f"), "<U+200E><U+200F>");  // LRM, RLM
+    EXPECT_EQ(printable("\xd8\x9c" "x"), "<U+061C>x");                         // ALM
+    EXPECT_EQ(printable("\xe2\x80\xae\tx"), "<U+202E>        x");  // 8 columns, so a full tab
+  }
+  if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) GTEST_SKIP() << "no C.UTF-8 locale";
+  // Neighbours that are not bidi controls stay as they are: an en dash, U+2065 (unassigned).
+  EXPECT_EQ(printable("a\xe2\x80\x93" "b"), "a\xe2\x80\x93" "b");
+  EXPECT_EQ(printable("\xe2\x80\xaf"), "\xe2\x80\xaf");  // U+202F narrow no-break space
+  std::setlocale(LC_CTYPE, "C");
+}
+
 TEST(Display, WideAndMultibyteCharactersCountByColumnsInAUtf8Locale) {
   if (std::setlocale(LC_CTYPE, "C.UTF-8") == nullptr) GTEST_SKIP() << "no C.UTF-8 locale";
   EXPECT_EQ(display_width("h\xc3\xa9llo"), 5u);      // é is one column

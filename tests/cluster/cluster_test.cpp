@@ -42,6 +42,20 @@ TEST_F(TwoNodes, ASecondLoginOnAnotherNodeIsRefusedAndCannotSend) {
   EXPECT_EQ(bob.read_line(), "from alice: genuine");  // not the forged line first
 }
 
+// Claims are keyed by the login's confusable skeleton and lines find their recipient by its
+// nfkc_cf form, on every node.
+TEST_F(TwoNodes, AnotherCaseOfALoginOnAnotherNodeIsRefusedAndAnyCaseReachesIt) {
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto bob = TestClient::online(b_->port(), "bob");
+  TestClient impostor(a_->port());
+  impostor.send("Bob\nalice: forged\n");
+  EXPECT_EQ(impostor.read_line(), "error: login \"Bob\" is already online, disconnecting");
+  EXPECT_TRUE(impostor.closed_by_server());
+  ASSERT_TRUE(wait_until_routable(alice, "alice", bob, "bob"));
+  alice.send("BOB: hi\n");
+  EXPECT_EQ(bob.read_line(), "from alice: hi");
+}
+
 TEST_F(TwoNodes, LinesReachAnotherNodeInOrderOnceEach) {
   auto alice = TestClient::online(a_->port(), "alice");
   auto bob = TestClient::online(b_->port(), "bob");
