@@ -72,6 +72,7 @@ TEST(ServerOptions, EnvironmentSetsOptionsAndTheCommandLineWins) {
   const auto options = parse({"--max-recipients=7", "127.0.0.1:7000"},
                              {{"ACHAT_MAX_RECIPIENTS", "3"},
                               {"ACHAT_MAX_OUTBOUND_BYTES", "8192"},
+                              {"ACHAT_MAX_LINE_BYTES", "4096"},  // so one line fits the cap
                               {"ACHAT_LISTEN", "127.0.0.1:6000"},
                               {"ACHAT_LOG_LEVEL", "warn"},
                               {"ACHAT_LOG_FILE", "/tmp/x.log"}});

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cluster/claim_record.h"
-#include "limit_conflicts.h"
+#include "server/limit_conflicts.h"
 
 #ifndef ACHAT_VERSION
 #error "ACHAT_VERSION (the meson project version) must be defined"
