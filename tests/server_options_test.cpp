@@ -1,5 +1,7 @@
 #include "server_options.h"
 
+#include "achat/connection.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -70,6 +72,7 @@ TEST(ServerOptions, EnvironmentSetsOptionsAndTheCommandLineWins) {
   const auto options = parse({"--max-recipients=7", "127.0.0.1:7000"},
                              {{"ACHAT_MAX_RECIPIENTS", "3"},
                               {"ACHAT_MAX_OUTBOUND_BYTES", "8192"},
+                              {"ACHAT_MAX_LINE_BYTES", "4096"},  // so one line fits the cap
                               {"ACHAT_LISTEN", "127.0.0.1:6000"},
                               {"ACHAT_LOG_LEVEL", "warn"},
                               {"ACHAT_LOG_FILE", "/tmp/x.log"}});
@@ -168,6 +171,26 @@ TEST(ServerOptions, HelpStatesEveryRangeAndDefault) {
         "SIGHUP", "SIGUSR1"}) {
     EXPECT_NE(usage.find(expected), std::string::npos) << expected << " missing from:\n" << usage;
   }
+}
+
+TEST(ServerOptions, RefusesLimitsThatCannotWorkTogether) {
+  // One longest line: 65536 of text, a 32-byte login, "from : \n" and the per-line overhead.
+  const std::string longest = std::to_string(65536 + 32 + 8 + kQueuedLineOverhead);
+  EXPECT_EQ(error_of({"--max-outbound-bytes=4096"}),
+            "--max-outbound-bytes 4096 is smaller than one longest line (--max-line-bytes 65536 "
+            "from a --max-login-bytes 32 login costs " + longest + " bytes queued): a client sent "
+            "such a line would be cut though it reads; set it to at least " + longest +
+            " or lower --max-line-bytes");
+  EXPECT_EQ(error_of({"--max-queued-bytes=65536"}).rfind("--max-queued-bytes 65536 is smaller than one longest line", 0), 0u);
+  EXPECT_EQ(error_of({"--max-line-bytes=64", "--max-login-bytes=100"}),
+            "--max-login-bytes 100 is more than --max-line-bytes 64: a login that long could never be sent");
+  // From the environment too, where the command line did not fix it.
+  EXPECT_EQ(error_of({}, {{"ACHAT_MAX_OUTBOUND_BYTES", "4096"}}).rfind("--max-outbound-bytes 4096", 0), 0u);
+  // The boundaries themselves work; a smaller line makes a small cap fine; 0 = automatic budget.
+  EXPECT_TRUE(parse({"--max-outbound-bytes=" + longest, "--max-queued-bytes=" + longest}));
+  EXPECT_TRUE(parse({"--max-outbound-bytes=4096", "--max-line-bytes=1024"}));
+  EXPECT_TRUE(parse({"--max-queued-bytes=0"}));
+  EXPECT_TRUE(parse({"--max-line-bytes=64", "--max-login-bytes=64"}));
 }
 
 }  // namespace

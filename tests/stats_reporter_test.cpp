@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "test_client.h"
+#include "test_server.h"
+
 namespace achat {
 namespace {
 
@@ -52,6 +55,20 @@ TEST(StatsLine, AnIdleIntervalHasNoRatios) {
   const std::string line = stats_line(previous, now);
   EXPECT_TRUE(contains(line, "routed 0.0/s, written 0.0/s, writer wake-ups per line -, broker average batch -"))
       << line;
+}
+
+// SIGUSR1 and SIGHUP ask for a line (peek_line) without moving the start of the periodic
+// interval: the next periodic line still covers what happened before the request.
+TEST(StatsReporter, ALineOnDemandDoesNotRestartTheInterval) {
+  testing::TestServer server;
+  StatsReporter reporter(*server);
+  auto alice = testing::TestClient::online(server.port(), "alice");  // one line routed
+  const std::string asked = reporter.peek_line();
+  EXPECT_FALSE(contains(asked, "routed 0.0/s")) << asked;
+  const std::string periodic = reporter.line();
+  EXPECT_FALSE(contains(periodic, "routed 0.0/s")) << periodic;
+  const std::string next = reporter.line();
+  EXPECT_TRUE(contains(next, "routed 0.0/s")) << next;
 }
 
 }  // namespace

@@ -244,8 +244,14 @@ class Sender {
 
   template <class Enqueue>
   bool with_token(Enqueue enqueue) {
-    if (lane_) return lane_->locked(enqueue);
+    // A token whose producer could not be allocated is invalid; enqueueing through it would
+    // dereference null, so that counts as a failed send (tried again on the next one).
+    if (lane_) return lane_->token.valid() && lane_->locked(enqueue);
     if (!token_) token_.emplace(state_->queue);
+    if (!token_->valid()) {
+      token_.reset();
+      return false;
+    }
     return enqueue(*token_);
   }
 

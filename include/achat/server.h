@@ -7,6 +7,7 @@
 
 #include "achat/cluster.h"
 #include "achat/endpoint.h"
+#include "achat/fault_hooks.h"
 #include "achat/limits.h"
 #include "achat/stats.h"
 #include "achat/thread_counts.h"
@@ -20,6 +21,7 @@ struct ServerConfig {
   Limits limits;
   int listen_backlog = 4096;
   ClusterConfig cluster;  // standalone unless enabled()
+  FaultHooks faults;      // tests only: empty in production
 };
 
 // Owns the listening socket, the accept thread, the broker thread and (through its Crew) every

@@ -13,8 +13,9 @@ struct Stats {
 
   Counter connections_accepted{0};
   Counter connections_refused{0};     // server full, thread creation failed
+  Counter refusals_closed_at_once{0}; // of those, closed without the linger: its fds were all held
   Counter logins{0};
-  Counter logins_refused{0};          // invalid login, already online, timeout
+  Counter logins_refused{0};          // invalid, already online, login timeout, login too long
   Counter messages_accepted{0};       // chat lines handed to the broker
   Counter deliveries_routed{0};       // message x recipient, queued for a writer
   Counter lines_written{0};           // lines a writer put on a socket (deliveries and notices)

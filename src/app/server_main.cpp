@@ -80,11 +80,11 @@ void serve_until_stopped(achat::Log& log, const achat::Server& server,
         break;
       case SIGHUP:
         log.reopen();
-        spdlog::info("SIGHUP: log reopened; {}", reporter.line());
+        spdlog::info("SIGHUP: log reopened; {}", reporter.peek_line());
         log.flush();
         break;
       case SIGUSR1:
-        spdlog::info("SIGUSR1: {}", reporter.line());
+        spdlog::info("SIGUSR1: {}", reporter.peek_line());
         break;
       case SIGINT:
         spdlog::info("SIGINT: shutting down");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cluster/claim_record.h"
+#include "server/limit_conflicts.h"
 
 #ifndef ACHAT_VERSION
 #error "ACHAT_VERSION (the meson project version) must be defined"
@@ -293,6 +294,7 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
   ServerOptions options;
   auto problem = apply_environment(options, environment);
   if (!problem) problem = apply_command_line(options, args);
+  if (!problem) problem = limit_conflict(options.config.limits);
   ClusterConfig& cluster = options.config.cluster;
   if (!problem && cluster.enabled() && cluster.node_id.empty()) {
     cluster.node_id = short_host_name();

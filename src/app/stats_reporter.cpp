@@ -76,6 +76,12 @@ std::string stats_line(const StatsSample& previous, const StatsSample& now) {
 StatsReporter::StatsReporter(const Server& server)
     : server_(server), previous_(sample_stats(server)) {}
 
+std::string StatsReporter::peek_line() const {
+  std::string text = stats_line(previous_, sample_stats(server_));
+  if (const ClusterNode* cluster = server_.cluster()) text += " | cluster totals: " + cluster->summary();
+  return text;
+}
+
 std::string StatsReporter::line() {
   StatsSample now = sample_stats(server_);
   std::string text = stats_line(previous_, now);

@@ -43,12 +43,16 @@ StatsSample sample_stats(const Server& server);
 //  was written or routed in it); totals count since the server started.
 std::string stats_line(const StatsSample& previous, const StatsSample& now);
 
-// Owned and called by one thread (main). Remembers the sample of the previous line. In a
-// cluster, line() ends with the node's totals ("| cluster totals: claims 3 ...").
+// Owned and called by one thread (main). Remembers the sample of the previous periodic line. In
+// a cluster, each line ends with the node's totals ("| cluster totals: claims 3 ...").
 class StatsReporter {
  public:
   explicit StatsReporter(const Server& server);
+  // The periodic line: rates since the previous periodic line, which this one then replaces.
   std::string line();
+  // A line on demand (SIGUSR1, SIGHUP): rates since the previous periodic line, which stays the
+  // start of the interval, so an operator's request never shortens the next periodic line's.
+  std::string peek_line() const;
 
  private:
   const Server& server_;

@@ -1,10 +1,12 @@
 #include "io.h"
 
+#include <netdb.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace achat::client {
@@ -40,6 +42,22 @@ std::optional<Socket> connect_to_server(const Endpoint& server, std::string& fai
     failure = "cannot connect to " + server.to_string() + ": " + error.code().message();
     return std::nullopt;
   }
+}
+
+std::optional<std::string> resolve_failure(const Endpoint& server) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string host = server.host.empty() ? "localhost" : server.host;
+  const int rc = ::getaddrinfo(host.c_str(), std::to_string(server.port).c_str(), &hints, &found);
+  if (rc == 0) {
+    ::freeaddrinfo(found);
+    return std::nullopt;
+  }
+  return "cannot connect to " + server.to_string() + ": " +
+         (rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc));
 }
 
 }  // namespace achat::client

@@ -24,4 +24,9 @@ bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline) noexc
 // program name: "cannot connect to HOST:PORT: Connection refused".
 std::optional<Socket> connect_to_server(const Endpoint& server, std::string& failure);
 
+// Looks the server's host up (getaddrinfo, as connect_to_server would) without connecting, so
+// a mistyped host is reported before anyone types a login. nullopt if it resolves, else the
+// same one-line failure: "cannot connect to HOST:PORT: Name or service not known".
+std::optional<std::string> resolve_failure(const Endpoint& server);
+
 }  // namespace achat::client

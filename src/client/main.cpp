@@ -41,6 +41,11 @@ int main(int argc, char** argv) {
   std::setlocale(LC_CTYPE, "");  // libedit and display widths follow the terminal's charset
   try {
     if (::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) {
+      // The login is asked before connecting; a host that does not resolve is told first.
+      if (const auto failure = resolve_failure(parsed.options.server)) {
+        std::fprintf(stderr, "%s: %s\n", kProgramName, failure->c_str());
+        return kExitConnectionFailed;
+      }
       History history(History::default_path([](const char* name) { return std::getenv(name); }));
       return InteractiveSession(parsed.options.server, parsed.options.login, std::move(history))
           .run();

@@ -43,7 +43,7 @@ ParsedOptions parse_options(std::span<const char* const> arguments) {
     } else if (!options_done && (argument == "--help" || argument == "-h")) {
       result.options.help = true;
       return result;
-    } else if (!options_done && argument == "--version") {
+    } else if (!options_done && (argument == "--version" || argument == "-V")) {
       result.options.version = true;
       return result;
     } else if (!options_done && argument == "--login") {
@@ -70,14 +70,14 @@ std::string usage_text(std::string_view program) {
   std::string text = "usage: ";
   text += program;
   text +=
-      " [HOST:PORT] [--login NAME] [--help] [--version]\n"
+      " [HOST:PORT] [--login NAME] [--help] [--version | -V]\n"
       "\n"
       "Connects to an a-chat server (default 127.0.0.1:8080). HOST:PORT may be\n"
       "localhost:8080 (a host name), 10.0.0.7:8080, [::1]:8080 (IPv6) or :8080 (localhost).\n"
-      "  --login NAME  your login (otherwise: on a terminal you are asked for it before\n"
-      "                connecting; from a pipe the first line is the login)\n"
-      "  --help        show this text\n"
-      "  --version     show the version\n"
+      "  --login NAME   your login (otherwise: on a terminal you are asked for it before\n"
+      "                 connecting; from a pipe the first line is the login)\n"
+      "  --help, -h     show this text\n"
+      "  --version, -V  show the version\n"
       "\n"
       "Send with 'alice, bob: hello'. On a terminal, leave with /quit or Ctrl-D; if your\n"
       "login is taken you are asked for another. Sent lines are kept for the Up key in\n"

@@ -37,7 +37,12 @@ const CounterFamily kCounters[] = {
      "Connections refused with \"server full\": client limit reached or no thread could start.",
      &Stats::connections_refused},
     {"achat_logins_total", "Logins accepted.", &Stats::logins},
-    {"achat_logins_refused_total", "Logins refused: invalid, already online, or login timeout.",
+    {"achat_refusals_closed_at_once_total",
+     "Refused connections closed right after their error line, without the linger: the refusal "
+     "thread already held all the descriptors set aside for it.",
+     &Stats::refusals_closed_at_once},
+    {"achat_logins_refused_total",
+     "Logins refused: invalid, already online, login timeout, or login line too long.",
      &Stats::logins_refused},
     {"achat_messages_accepted_total", "Chat lines handed to the broker.", &Stats::messages_accepted},
     {"achat_deliveries_routed_total", "Message x recipient pairs queued for a writer.",

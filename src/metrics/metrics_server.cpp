@@ -7,6 +7,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -52,7 +53,7 @@ bool is_malformed(const beast::error_code& error) {
 http::response<http::string_body> to_response(Reply reply, unsigned http_version) {
   http::response<http::string_body> response(reply.status, http_version);
   response.set(http::field::content_type, reply.content_type);
-  if (reply.status == http::status::method_not_allowed) response.set(http::field::allow, "GET");
+  if (reply.status == http::status::method_not_allowed) response.set(http::field::allow, "GET, HEAD");
   response.keep_alive(false);
   response.body() = std::move(reply.body);
   response.prepare_payload();
@@ -121,7 +122,12 @@ void MetricsServer::serve(const Socket& scraper, const std::string& peer) {
       error ? to_response(bad_request(error.message()), kHttp11)
             : to_response(route(server_, parser.get().method(), parser.get().target()),
                           parser.get().version());
-  http::write(stream, response, error);
+  if (!parser.is_done() || parser.get().method() != http::verb::head) {
+    http::write(stream, response, error);
+  } else {  // the headers GET would get, Content-Length included, and no body
+    http::response<http::empty_body> head(response.base());
+    http::write(stream, head, error);
+  }
   if (error == beast::error::timeout) spdlog::info("metrics: {} cut: too slow", peer);
 }
 

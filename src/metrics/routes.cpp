@@ -42,8 +42,9 @@ Reply route(const Server& server, http::verb method, std::string_view target) {
   if (path != "/metrics" && path != "/connz" && path != "/healthz") {
     return {http::status::not_found, kTextType, "not found: try /metrics, /connz or /healthz\n"};
   }
-  if (method != http::verb::get) {
-    return {http::status::method_not_allowed, kTextType, "only GET is served\n"};
+  // HEAD is answered as GET; the server then sends the headers alone.
+  if (method != http::verb::get && method != http::verb::head) {
+    return {http::status::method_not_allowed, kTextType, "only GET and HEAD are served\n"};
   }
   if (path == "/connz") return connz(server, query);
   if (path == "/healthz") return healthz(server);

@@ -74,7 +74,6 @@ std::string fit_to_process_limits(Limits& limits) {
   const std::size_t fd_limit = raise_fd_limit();
   rlimit tasks{};
   getrlimit(RLIMIT_NPROC, &tasks);
-  constexpr std::size_t kReservedFds = 64;       // listener, logs, stdio, headroom
   constexpr std::size_t kReservedThreads = 64;   // accept, broker, main, log and other processes
   constexpr std::size_t kMapsPerThread = 2;      // stack + guard page
   constexpr std::size_t kReservedMaps = 1000;    // libraries, heap arenas

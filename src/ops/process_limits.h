@@ -9,6 +9,12 @@
 
 namespace achat {
 
+// Descriptors kept out of max_clients when it is sized from the fd limit: the listener, stdio,
+// the log, the metrics endpoint and its clients, NATS sockets, and refused sockets while they
+// linger (the refusal thread may hold half of what the client limit leaves: see
+// src/server/fd_reserve.h).
+inline constexpr std::size_t kReservedFds = 64;
+
 // Raises the fd soft limit to the hard limit; returns the new soft limit.
 std::size_t raise_fd_limit();
 

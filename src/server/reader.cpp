@@ -61,8 +61,6 @@ std::string ReaderTask::end_reason(std::string seen) {
 void ReaderTask::operator()() {
   schedule_as_batch_thread();
   Connection& self = *connection;
-  // From here on the broker sees this reader's end, whatever ends it (an exception included).
-  InboxStream stream(std::move(inbox), self.id(), server_stopping);
   auto stopping = [&] { return server_stopping.load(std::memory_order_acquire); };
 
   LineReader lines(self.socket(), limits.max_line_bytes, limits.read_chunk_bytes);
@@ -71,8 +69,16 @@ void ReaderTask::operator()() {
   const auto login_status = lines.next(line);
   lines.set_deadline(std::nullopt);
   if (login_status != LineReader::Status::line) {
-    if (login_status == LineReader::Status::too_long) reply_before_login(line_too_long(limits));
-    if (login_status == LineReader::Status::timed_out) reply_before_login("login timeout, disconnecting");
+    // A login too long or too slow is a refused login (slow-loris attempts show on dashboards);
+    // a client that closes before sending one has not tried.
+    if (login_status == LineReader::Status::too_long) {
+      Stats::add(stats.logins_refused);
+      reply_before_login(line_too_long(limits));
+    }
+    if (login_status == LineReader::Status::timed_out) {
+      Stats::add(stats.logins_refused);
+      reply_before_login("login timeout, disconnecting");
+    }
     spdlog::info("{}: disconnected before login: {}", self.address(),
                  end_reason(why_reading_ended(login_status, lines.error(), stopping())));
     return;
@@ -115,8 +121,15 @@ void ReaderTask::operator()() {
   auto hand_over = [&] {
     if (batch.empty()) return;
     self.wait_to_hand_over(batch_cost, static_cast<std::int32_t>(limits.max_unrouted_bytes));
-    Stats::add(stats.messages_accepted, batch_messages);
-    stream.send_bulk(batch);
+    if (stream.send_bulk(batch)) {
+      Stats::add(stats.messages_accepted, batch_messages);
+    } else {
+      // The inbox could not allocate: these lines are lost (and logged), and their credit is
+      // given back, or this reader would wait forever for a broker that never saw them.
+      self.routed(batch_cost);
+      spdlog::error("{} ({}): {} events lost: the broker's inbox is out of memory", name,
+                    self.address(), batch.size());
+    }
     batch.clear();
     batch_cost = 0;
     batch_messages = 0;

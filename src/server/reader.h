@@ -13,6 +13,7 @@
 #include "achat/events.h"
 #include "achat/limits.h"
 #include "achat/stats.h"
+#include "inbox_stream.h"
 
 namespace achat {
 
@@ -21,14 +22,15 @@ namespace achat {
 // the login timeout from accept), waits for the broker's verdict, then turns each line into a
 // ChatMessage, or a BadLine whose error reply the broker queues in order with the others. A
 // line over the limit ends the connection after its reply; a bad or refused login, or a login
-// timeout, are answered through its own writer and end it. When it returns, for any reason, it
-// has released its senders: its stream's end reaches the broker and its writer's outbox loses
-// one of its two senders (the broker holds the other). It logs the connection's one
+// timeout, are answered through its own writer and end it (counted as refused logins). When the
+// task object is destroyed (after it ran, however it ended, or unrun), its stream's end reaches
+// the broker (InboxStream) and its writer's outbox loses one of its two senders (the broker
+// holds the other). It logs the connection's one
 // disconnect line. In a cluster the login is first claimed cluster-wide, blocking this thread
 // (never the broker) on NATS.
 struct ReaderTask {
   std::shared_ptr<Connection> connection;
-  Sender<BrokerEvent> inbox;
+  InboxStream stream;  // its end (ReaderGone) is sent when the task is destroyed
   OutboxSender outbox;
   const Limits& limits;
   Stats& stats;

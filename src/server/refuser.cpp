@@ -3,12 +3,14 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <vector>
 
 #include "achat/protocol.h"
 #include "ops/thread_name.h"
+#include "run_or_terminate.h"
 #include "writer.h"
 
 namespace achat {
@@ -36,16 +38,24 @@ bool drain(Lingering& lingering) {
   return !would_block && (n <= 0 || lingering.discarded >= kLingerBytes);
 }
 
-void linger_all(Receiver<Socket> incoming) {
+// Nothing in here allocates once the vectors are reserved (at most max_held sockets are ever
+// held), so the loop cannot throw.
+void linger_all(Receiver<Socket> incoming, std::size_t max_held, std::atomic<std::size_t>& held) {
+  const std::size_t capacity = std::min(max_held, Refuser::kMaxLingering);
   std::vector<Lingering> lingering;
   std::vector<pollfd> ready;
+  lingering.reserve(capacity);
+  ready.reserve(capacity);
   std::array<Socket, 64> arrived;
+  auto closed = [&](std::size_t n) { held.fetch_sub(n, std::memory_order_acq_rel); };
   while (true) {
     const std::size_t n =
         lingering.empty() ? incoming.receive(arrived) : incoming.try_receive(arrived);
     for (std::size_t i = 0; i < n; ++i) {
-      if (lingering.size() < Refuser::kMaxLingering) {
+      if (lingering.size() < capacity) {
         lingering.push_back({std::move(arrived[i]), Clock::now() + kLingerTime});
+      } else {
+        closed(1);
       }
       arrived[i] = Socket();
     }
@@ -67,20 +77,26 @@ void linger_all(Receiver<Socket> incoming) {
       const bool over = (ready[i].revents != 0 && drain(lingering[i])) || after >= lingering[i].deadline;
       if (!over) lingering[kept++] = std::move(lingering[i]);
     }
-    lingering.resize(kept);
+    const std::size_t ended = lingering.size() - kept;
+    lingering.resize(kept);  // closes the ended ones (resize down never allocates)
+    closed(ended);
   }
 }
 
 }  // namespace
 
-Refuser::Refuser() {
+Refuser::Refuser(std::size_t max_held, std::atomic<std::uint64_t>& closed_at_once)
+    : max_held_(std::min(max_held, kMaxLingering)),
+      closed_at_once_(closed_at_once),
+      held_(std::make_shared<std::atomic<std::size_t>>(0)) {
   auto [sockets, incoming] = make_channel<Socket>();
   sockets_ = std::move(sockets);
   boost::thread::attributes attributes;
   attributes.set_stack_size(256 * 1024);
-  thread_ = boost::thread(attributes, [incoming = std::move(incoming)]() mutable {
+  thread_ = boost::thread(attributes, [incoming = std::move(incoming), max_held = max_held_,
+                                       held = held_]() mutable {
     name_this_thread("refuser");
-    linger_all(std::move(incoming));
+    run_or_terminate("refusal", [&] { linger_all(std::move(incoming), max_held, *held); });
   });
 }
 
@@ -95,7 +111,13 @@ void Refuser::refuse(Socket socket, std::string_view why) {
   // sure the accept thread never waits on a client.
   ::send(socket.fd(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   socket.shutdown_write();
-  sockets_.send(std::move(socket));
+  // Only this thread adds, so the bound cannot be overshot between the load and the add.
+  if (held_->load(std::memory_order_acquire) >= max_held_) {
+    closed_at_once_.fetch_add(1, std::memory_order_relaxed);
+    return;  // `socket` closes here: the client reads the line, then the end of the stream
+  }
+  held_->fetch_add(1, std::memory_order_acq_rel);
+  if (!sockets_.send(std::move(socket))) held_->fetch_sub(1, std::memory_order_acq_rel);
 }
 
 }  // namespace achat

@@ -11,11 +11,15 @@
 #include <algorithm>
 
 #include "broker.h"
+#include "end_notice.h"
+#include "fd_reserve.h"
+#include "inbox_stream.h"
 #include "ops/futex_hash.h"
 #include "ops/process_limits.h"
 #include "achat/login_name.h"
 #include "achat/protocol.h"
 #include "reader.h"
+#include "run_or_terminate.h"
 #include "ops/thread_name.h"
 #include "writer.h"
 
@@ -56,6 +60,8 @@ Server::Impl::Impl(ServerConfig config)
     : config_(sized_to_process(std::move(config))),
       registry_(queue_budget(config_.limits)),
       crew_(config_.limits.thread_stack_bytes, config_.limits.thread_cache),
+      refuser_(refusal_fd_budget(config_.limits.max_clients, Refuser::kMaxLingering),
+               stats_.refusals_closed_at_once),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
       port_(listener_.local_port()) {}
 
@@ -83,12 +89,12 @@ void Server::Impl::start() {
       [broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
                        stats_, registry_.budget(), std::move(routes))]() mutable {
         name_this_thread("broker");
-        broker.run();
+        run_or_terminate("broker", [&] { broker.run(); });
       });
   accept_thread_ = boost::thread(
       [this, inbox = std::move(inbox), reaper = std::move(reaper)]() mutable {
         name_this_thread("accept");
-        accept_loop(std::move(inbox), std::move(reaper));
+        run_or_terminate("accept", [&] { accept_loop(std::move(inbox), std::move(reaper)); });
       });
   spdlog::info("listening on {}", listener_.local_name().value_or(config_.endpoint.host + ":" + std::to_string(port_)));
 }
@@ -130,6 +136,8 @@ void Server::Impl::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> rea
       serve(std::move(accepted), accepted_at, inbox, reaper);
     } catch (const std::exception& error) {
       spdlog::error("serving a new connection failed: {}", error.what());
+    } catch (...) {
+      spdlog::error("serving a new connection failed: unknown exception");
     }
   }
 }
@@ -156,8 +164,9 @@ void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point ac
   spdlog::info("{}: connected", *address);
   auto [outbox, outbox_receiver] = make_outbox();
   try {
-    crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver), reaper, stats_,
-                                     limits.write_stall_ms});
+    crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver),
+                                     EndNotice<WriterDone>(reaper, WriterDone{connection->id()}),
+                                     stats_, limits.write_stall_ms, config_.faults});
   } catch (const boost::thread_resource_error& error) {
     Stats::add(stats_.connections_refused);
     // The refuser closes its own descriptor of the socket; this one closes with `connection`.
@@ -166,8 +175,9 @@ void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point ac
     return;
   }
   try {
-    crew_.spawn("reader", ReaderTask{connection, inbox, outbox, limits, stats_, stopping_,
-                                     accepted_at, cluster_.get()});
+    crew_.spawn("reader", ReaderTask{connection, InboxStream(inbox, connection->id(), stopping_),
+                                     outbox, limits, stats_, stopping_, accepted_at,
+                                     cluster_.get()});
   } catch (const boost::thread_resource_error& error) {
     // The writer, the only sender on the socket, delivers the refusal and closes gracefully
     // once this last handle on its channel is gone.

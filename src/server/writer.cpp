@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <spdlog/spdlog.h>
 #include <sys/uio.h>
 
 #include "achat/protocol.h"
@@ -67,13 +68,10 @@ void WriterTask::operator()() {
         cost += queued_cost(*batch[i]);
         if (is_error_reply(*batch[i])) error_cost += queued_cost(*batch[i]);
       }
-      if (healthy && self.socket().send_all(std::span<iovec>(chunks.data(), n))) {
+      if (healthy) healthy = write(std::span<iovec>(chunks.data(), n));
+      if (healthy) {
         Stats::add(stats.lines_written, n);
       } else {
-        if (healthy) {
-          healthy = false;
-          fail(errno);
-        }
         undelivered += n;
       }
       self.add_queued(-cost, -error_cost);
@@ -91,7 +89,41 @@ void WriterTask::operator()() {
   if (large_drain) release_freed_memory();
   if (healthy) close_gracefully(self.socket());
   if (undelivered > 0) Stats::add(stats.lines_undeliverable, undelivered);
-  reaper.send(WriterDone{self.id(), undelivered});
+  done.event().undelivered = undelivered;
+  // `done` sends WriterDone when this task is destroyed: after this return, or after an
+  // exception that escaped, or if the task never ran.
+}
+
+// Writes one batch; false once the connection has failed (then it has been shut down). An
+// exception here (the test hook, or an allocation while building the reason) fails the
+// connection like a failed write, so the writer keeps draining its channel and its accounting
+// stays exact: that is what lets the broker free the login.
+bool WriterTask::write(std::span<iovec> chunks) {
+  try {
+    if (hooks.before_write) hooks.before_write();
+    if (connection->socket().send_all(chunks)) return true;
+    fail(errno);
+  } catch (...) {
+    give_up(std::current_exception());
+  }
+  return false;
+}
+
+// The writer itself failed: the connection ends as after a failed write, with what is known.
+void WriterTask::give_up(std::exception_ptr error) noexcept {
+  connection->socket().shutdown_both();  // wakes the reader; the broker then closes our channel
+  try {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& known) {
+      what = known.what();
+    } catch (...) {
+    }
+    spdlog::error("{}: writer failed: {}", connection->address(), what);
+    connection->end_with("writer failed: " + what);
+  } catch (...) {  // no memory even for the reason: the connection ends without one
+  }
 }
 
 // The first failed write ends the connection: the socket is shut down (which wakes the reader)

@@ -338,6 +338,20 @@ TEST_F(InteractiveClient, RefusedConnectionAfterTheLoginExitsOne) {
       << tmux_->dump();
 }
 
+TEST_F(InteractiveClient, AHostThatDoesNotResolveIsReportedBeforeTheLoginIsAsked) {
+  const std::string address = "no-such-host.invalid:8080";  // RFC 6761: never resolves
+  ASSERT_NO_FATAL_FAILURE(launch({}, 120, 20, address));
+  ASSERT_TRUE(tmux_->wait_for_exit()) << tmux_->dump();
+  EXPECT_EQ(tmux_->exit_status(), 1);
+  const auto transcript = tmux_->transcript();
+  bool reported = false;
+  for (const auto& row : transcript) {
+    EXPECT_EQ(row.find("login:"), std::string::npos) << tmux_->dump();
+    if (row.rfind("a-chat-client: cannot connect to " + address + ": ", 0) == 0) reported = true;
+  }
+  EXPECT_TRUE(reported) << tmux_->dump();
+}
+
 TEST_F(InteractiveClient, ATabShowsAsSpacesToTheNextTabStop) {
   ASSERT_NO_FATAL_FAILURE(start_as_alice());
   ASSERT_TRUE(server_.send("from bob: a\tb\x01" "c\n"));

@@ -49,9 +49,11 @@ TEST(ClientOptions, HelpWinsOverEverythingAfterIt) {
 }
 
 TEST(ClientOptions, VersionIsAnOption) {
-  const auto parsed = parse({"--version"});
-  EXPECT_FALSE(parsed.error);
-  EXPECT_TRUE(parsed.options.version);
+  for (const char* flag : {"--version", "-V"}) {  // -V as the server takes it
+    const auto parsed = parse({flag});
+    EXPECT_FALSE(parsed.error) << flag;
+    EXPECT_TRUE(parsed.options.version) << flag;
+  }
   EXPECT_FALSE(parse({}).options.version);
 }
 

@@ -189,16 +189,30 @@ TEST(Metrics, HealthzIsOkForAStandaloneServer) {
   EXPECT_EQ(http_request(metrics.port(), "/healthz", "POST").status, 405);
 }
 
+TEST(Metrics, HeadGetsTheHeadersOfGetWithoutABody) {
+  TestServer server;
+  MetricsServer metrics(*server, any_loopback_port());
+  for (const char* target : {"/metrics", "/connz"}) {
+    const HttpReply head = http_request(metrics.port(), target, "HEAD");
+    const HttpReply get = http_request(metrics.port(), target);
+    EXPECT_EQ(head.status, 200) << target;
+    EXPECT_EQ(head.content_type, get.content_type) << target;
+    EXPECT_EQ(head.body, "") << target;
+    EXPECT_NE(get.body, "") << target;
+  }
+  EXPECT_EQ(http_request(metrics.port(), "/varz", "HEAD").status, 404);
+}
+
 TEST(Metrics, UnknownPathsAre404AndOtherMethods405) {
   TestServer server;
   MetricsServer metrics(*server, any_loopback_port());
   for (const char* target : {"/", "/metric", "/metrics/x", "/connz/", "/varz"}) {
     EXPECT_EQ(http_request(metrics.port(), target).status, 404) << target;
   }
-  for (const char* method : {"POST", "PUT", "DELETE", "HEAD"}) {
+  for (const char* method : {"POST", "PUT", "DELETE"}) {
     const HttpReply reply = http_request(metrics.port(), "/metrics", method);
     EXPECT_EQ(reply.status, 405) << method;
-    EXPECT_EQ(reply.allow, "GET") << method;
+    EXPECT_EQ(reply.allow, "GET, HEAD") << method;
   }
   EXPECT_EQ(http_request(metrics.port(), "/connz", "POST").status, 405);
 }

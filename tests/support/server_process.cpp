@@ -68,12 +68,17 @@ pid_t spawn_with_output(const std::string& binary, const std::vector<std::string
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
   if (merge_stdout) posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  std::vector<char*> argv;
-  argv.push_back(const_cast<char*>(binary.c_str()));
-  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
+  // prlimit execs the server in its own process, so `pid` is the server's.
+  std::vector<std::string> command;
+  if (launch.open_files) {
+    const std::string limit = std::to_string(*launch.open_files);
+    command = {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit, "--"};
+  }
+  command.push_back(binary);
+  command.insert(command.end(), args.begin(), args.end());
+  std::vector<char*> argv = pointers(command);
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(),
+  const int rc = ::posix_spawn(&pid, command[0].c_str(), &actions, nullptr, argv.data(),
                                pointers(environment).data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);

@@ -28,6 +28,8 @@ struct ServerLaunch {
   std::string log_file{};
   // Where the server listens (its first argument).
   std::string address = "127.0.0.1:0";
+  // Set: the server starts under `prlimit --nofile=N:N` (soft and hard fd limit N).
+  std::optional<unsigned> open_files{};
 };
 
 // Owned by one test thread. Starts the binary on launch.address with `options` and waits until it

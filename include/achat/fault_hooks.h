@@ -1,0 +1,17 @@
+// Faults a test can inject into a running server; compiled into every build, empty by default.
+#pragma once
+
+#include <functional>
+
+namespace achat {
+
+// Set only by tests, in ServerConfig before the server starts; read-only afterwards, by the
+// threads that call them (which may be many at once: a hook must be thread-safe). An empty
+// hook costs one test of a std::function per call site.
+struct FaultHooks {
+  // Called by every writer before each batch's sendmsg(); a hook that throws makes that
+  // writer fail there, as an allocation failure would.
+  std::function<void()> before_write;
+};
+
+}  // namespace achat
