@@ -18,6 +18,10 @@ namespace {
 constexpr std::size_t kMaxRound = 4096;
 constexpr std::size_t kReapBatch = 64;
 
+// A client's "/who" is answered at most this often; sooner gets an error line. Each answer is
+// shared until the names change, so the broker's cost is one line per asker and interval.
+constexpr std::chrono::seconds kWhoInterval{1};
+
 // Per-line errors are logged at debug level, at most this many a second.
 constexpr std::uint32_t kBadLineLogsPerSecond = 10;
 
@@ -121,6 +125,8 @@ void Broker::forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator fou
       connection->routed(peer.routed_cost);
     }
   }
+  sorted_names_.erase(peer.name);
+  who_reply_.reset();
   online_.erase(peer.name);
   peers_.erase(found);
 }
@@ -146,6 +152,8 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   peer.observed = peer.connection;
   Peer& online = peers_.emplace(id, std::move(peer)).first->second;
   online_.emplace(online.name, &online);
+  sorted_names_.insert(online.name);
+  who_reply_.reset();
   request.verdict.set_value(std::nullopt);
 }
 
@@ -233,6 +241,33 @@ void Broker::handle(BadLine& bad) {
     }
   }
   deliver(*sender, std::make_shared<const std::string>(format_error(bad.reply)));
+}
+
+void Broker::handle(WhoRequest& who) {
+  Peer* sender = sender_of(who.from, unrouted_cost(who));
+  if (!sender) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < sender->next_who) {
+    Stats::add(stats_.protocol_errors);
+    deliver(*sender, std::make_shared<const std::string>(
+                         format_error("/who at most once a second, line dropped")));
+    return;
+  }
+  sender->next_who = now + kWhoInterval;
+  if (!who_reply_) {
+    std::string line(kOnlinePrefix);
+    std::size_t listed = 0;
+    for (const std::string_view name : sorted_names_) {
+      if (listed == limits_.who_max) break;
+      line.append(listed++ == 0 ? "" : ", ").append(name);
+    }
+    if (listed < sorted_names_.size()) {
+      line.append(", ... and ").append(std::to_string(sorted_names_.size() - listed)).append(" more");
+    }
+    line.push_back('\n');
+    who_reply_ = std::make_shared<const std::string>(std::move(line));
+  }
+  deliver(*sender, who_reply_);
 }
 
 void Broker::handle(ReaderGone& gone) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +41,9 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 //   that would break a bound cuts a client instead (the one it was for, or for the global
 //   budget the one with the largest backlog), with the reason recorded on its connection;
 // - each reader is released from flow control as its events are handled;
+// - "/who" gets one "online:" line (this node's logins, sorted, at most limits.who_max), counted
+//   against the asker's outbound cap; a client asking more than once a second gets an error
+//   line instead, so ten thousand askers cost the broker a bounded share of its time;
 // - a login stays taken until that connection's reader stream has ended and its writer has
 //   finished (WriterDone), so a reconnect can never be confused with the session it replaces,
 //   and a cut client's reader, still sending, gets its flow-control credit back;
@@ -80,6 +85,7 @@ class Broker {
     // writer, so a reconnect is never confused with this session.
     bool reader_gone = false;
     bool writer_done = false;
+    std::chrono::steady_clock::time_point next_who{};  // its next "/who" answered from then on
   };
 
   struct NameHash {
@@ -93,6 +99,7 @@ class Broker {
   void handle(std::unique_ptr<LoginRequest>& request);
   void handle(ChatMessage& message);
   void handle(BadLine& bad);
+  void handle(WhoRequest& who);
   void handle(ReaderGone& gone);
   Peer* sender_of(ConnectionId id, std::int32_t routed_cost);
   void handle(RemoteDelivery& remote);
@@ -120,6 +127,10 @@ class Broker {
   // Logins taken, pointing into peers_ (whose nodes never move): one lookup per recipient.
   // An entry and its peer are erased together, in reap().
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
+  // The same names, sorted (views of each Peer's name), and the "online:" reply built from them,
+  // shared by every asker until a login or a departure changes them (null: to be built).
+  std::set<std::string_view> sorted_names_;
+  OutboundLine who_reply_;
   std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
   std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
   std::int64_t used_at_round_start_ = 0;

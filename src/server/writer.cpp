@@ -57,7 +57,9 @@ void WriterTask::operator()() {
       cost += queued_cost(*batch[i]);
       if (is_error_reply(*batch[i])) error_cost += queued_cost(*batch[i]);
     }
-    if (healthy && self.socket().send_all(std::span<iovec>(chunks.data(), n))) {
+    const bool sent = healthy && (sink ? sink->send(std::span<const OutboundLine>(batch.data(), n))
+                                       : self.socket().send_all(std::span<iovec>(chunks.data(), n)));
+    if (sent) {
       Stats::add(stats.lines_written, n);
     } else {
       if (healthy) {
@@ -70,7 +72,11 @@ void WriterTask::operator()() {
     for (std::size_t i = 0; i < n; ++i) batch[i].reset();
   }
   // The channel closed, so the reader has let go: the socket is this thread's alone.
-  if (healthy) close_gracefully(self.socket());
+  if (sink) {
+    sink->finish(healthy);
+  } else if (healthy) {
+    close_gracefully(self.socket());
+  }
   if (undelivered > 0) Stats::add(stats.lines_undeliverable, undelivered);
   reaper.send(WriterDone{self.id(), undelivered});
 }

@@ -10,6 +10,7 @@
 #include "achat/events.h"
 #include "achat/socket.h"
 #include "achat/stats.h"
+#include "transport.h"
 
 namespace achat {
 
@@ -35,6 +36,9 @@ struct WriterTask {
   Sender<WriterDone> reaper;
   Stats& stats;
   unsigned write_stall_ms;  // only for the reason given when a write stalls
+  // Where lines go: null for TCP (sendmsg() on the socket, then close_gracefully), else the
+  // transport's own sink (a WebSocket), used by this thread only.
+  std::shared_ptr<LineSink> sink;
 
   void operator()();
 
