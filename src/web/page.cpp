@@ -117,8 +117,9 @@ constexpr std::string_view kJs = R"JS('use strict';
     if (atEnd) log.scrollTop = log.scrollHeight;
   }
 
-  function showOnline(list) {
+  function showOnline(list, more) {
     online.replaceChildren();
+    $('people-title').textContent = 'Online (' + (list.length + Number(more || 0)) + ')';
     for (const who of list) {
       const li = document.createElement('li');
       const b = document.createElement('button');
@@ -127,6 +128,11 @@ constexpr std::string_view kJs = R"JS('use strict';
       b.title = 'Write to ' + who;
       b.addEventListener('click', () => address(who));
       li.append(b);
+      online.append(li);
+    }
+    if (more) {
+      const li = document.createElement('li');
+      li.textContent = '... and ' + more + ' more';
       online.append(li);
     }
   }
@@ -146,7 +152,10 @@ constexpr std::string_view kJs = R"JS('use strict';
       const text = colon < 0 ? '' : line.slice(colon + 2);
       add('', [bdi(from, 'who'), document.createTextNode(': '), bdi(text, 'text')]);
     } else if (line.startsWith('online: ')) {
-      const list = line.slice(8).split(', ').filter(Boolean);
+      let names = line.slice(8), more = '';
+      const cut = names.match(/(?:^|, )\.\.\. and (\d+) more$/);
+      if (cut) { more = cut[1]; names = names.slice(0, cut.index); }
+      const list = names.split(', ').filter(Boolean);
       if (!joined) {
         joined = true;
         retrying = false;
@@ -154,7 +163,7 @@ constexpr std::string_view kJs = R"JS('use strict';
         setState('online as ' + name);
         add('notice', [document.createTextNode('joined as '), bdi(name, 'who')]);
       }
-      showOnline(list);
+      showOnline(list, more);
     } else if (line.startsWith('error: ')) {
       const what = line.slice(7);
       if (!joined && retrying && /already online/.test(what)) {

@@ -8,12 +8,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
+#include <vector>
 #include <spdlog/spdlog.h>
 
 #include "origin.h"
@@ -142,7 +144,17 @@ class BeastSession final : public WebSession {
         write_done_ = false;
       }
       net::post(ioc_, [this] {
-        ws_.async_close(websocket::close_code::normal, [this](error_code) { write_finished({}); });
+        if (ws_.is_open()) {
+          ws_.async_close(websocket::close_code::normal, [this](error_code) { write_finished({}); });
+        } else if (raw_writes_allowed_) {  // the server is stopping: "going away"
+          static constexpr unsigned char kGoingAway[] = {0x88, 0x02, 0x03, 0xE9};
+          net::async_write(ws_.next_layer(), net::buffer(kGoingAway), [this](error_code, std::size_t) {
+            connection_->socket().shutdown_write();
+            write_finished({});
+          });
+        } else {
+          write_finished({});
+        }
       });
       std::unique_lock lock(mutex_);
       if (!written_.wait_for(lock, kLingerTime, [&] { return write_done_; })) {
@@ -150,7 +162,12 @@ class BeastSession final : public WebSession {
         written_.wait(lock, [&] { return write_done_; });
       }
     }
-    net::post(ioc_, [this] { guard_.reset(); });
+    // Nothing of ours is pending now; stop() also ends Beast's idle timer, which would keep
+    // run() going.
+    net::post(ioc_, [this] {
+      guard_.reset();
+      ioc_.stop();
+    });
   }
 
  private:
@@ -184,10 +201,14 @@ class BeastSession final : public WebSession {
   }
 
   Status read_failed(const error_code& error) {
-    if (error == websocket::error::closed || error == net::error::eof ||
-        error == http::error::end_of_stream) {
+    if (error == net::error::eof || error == http::error::end_of_stream) {
+      // The client half-closed, or the server stopped reading (shutdown_reads): Beast marks the
+      // stream failed and will write no more, but no close frame has gone out, so the writer may
+      // still deliver what is queued in frames of its own (see write_raw).
+      raw_writes_allowed_ = true;
       return Status::end_of_stream;
     }
+    if (error == websocket::error::closed) return Status::end_of_stream;
     if (error == websocket::error::message_too_big) {
       return fail("message over " + std::to_string(limits_.max_line_bytes) + " bytes (closed 1009)");
     }
@@ -319,6 +340,7 @@ class BeastSession final : public WebSession {
   // Writer side, on the reader thread: one frame per line, in order, each without its "\n".
   void write_from(std::span<const OutboundLine> lines, std::size_t i) {
     if (i == lines.size()) return write_finished({});
+    if (!ws_.is_open()) return raw_writes_allowed_ ? write_raw(lines) : write_finished(websocket::error::closed);
     std::string_view payload = *lines[i];
     if (payload.ends_with('\n')) payload.remove_suffix(1);
     ws_.async_write(net::buffer(payload.data(), payload.size()),
@@ -331,6 +353,40 @@ class BeastSession final : public WebSession {
                       write_from(lines, i + 1);
                     });
   }
+  // Once the reading has ended without a close frame (raw_writes_allowed_), Beast writes no
+  // more, and nothing else can write either (no read runs, so no pong): the batch goes out as
+  // frames built here, all in one write. RFC 6455 §5.2: FIN + text, unmasked, the length in 7,
+  // 7+16 or 7+64 bits.
+  void write_raw(std::span<const OutboundLine> lines) {
+    raw_headers_.assign(lines.size() * 10, 0);
+    std::vector<net::const_buffer> buffers;
+    buffers.reserve(2 * lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string_view payload = *lines[i];
+      if (payload.ends_with('\n')) payload.remove_suffix(1);
+      unsigned char* header = raw_headers_.data() + 10 * i;
+      std::size_t length = 2;
+      header[0] = 0x81;
+      const std::uint64_t size = payload.size();
+      if (size < 126) {
+        header[1] = static_cast<unsigned char>(size);
+      } else if (size < 65536) {
+        header[1] = 126;
+        header[2] = static_cast<unsigned char>(size >> 8);
+        header[3] = static_cast<unsigned char>(size);
+        length = 4;
+      } else {
+        header[1] = 127;
+        for (int b = 0; b < 8; ++b) header[2 + b] = static_cast<unsigned char>(size >> (56 - 8 * b));
+        length = 10;
+      }
+      buffers.emplace_back(header, length);
+      buffers.emplace_back(payload.data(), payload.size());
+    }
+    net::async_write(ws_.next_layer(), buffers,
+                     [this](error_code error, std::size_t) { write_finished(error); });
+  }
+
   void write_finished(error_code error) {
     std::lock_guard lock(mutex_);
     write_error_ = error;
@@ -352,6 +408,8 @@ class BeastSession final : public WebSession {
   bool waiting_ = false;
   bool timer_pending_ = false;
   bool timed_out_ = false;
+  bool raw_writes_allowed_ = false;  // then also read by the writes the writer posts
+  std::vector<unsigned char> raw_headers_;  // the frame headers of write_raw's batch
   std::string failure_;
   // Set by the reader thread once the upgrade is done; read by the writer.
   std::atomic<bool> upgraded_{false};

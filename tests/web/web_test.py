@@ -245,6 +245,44 @@ class AllowListTest(ServerCase):
             self.assertEqual(client.status, status, origin)
 
 
+class WhoMaxTest(ServerCase):
+    extra_args = ('--who-max', '2')
+
+    def test_who_lists_at_most_who_max_names(self):
+        self.tcp('wm1')
+        self.tcp('wm2')
+        ws = self.ws()
+        ws.send('wm3')
+        ws.send('/who')
+        self.assertEqual(ws.recv(), 'online: wm1, wm2, ... and 1 more')
+
+
+class ShutdownTest(unittest.TestCase):
+    def test_stopping_server_delivers_queued_lines_then_closes_1001(self):
+        server = Server(BINARY)
+        try:
+            tcp = TcpClient(server.port)
+            tcp.send('stop_tcp')
+            ws = Client(server.web_port)
+            ws.send('stop_ws')
+            ws.send('/who')
+            self.assertTrue(ws.recv().startswith('online: '))
+            for i in range(100):
+                tcp.send('stop_ws: %d' % i)
+            tcp.send('stop_tcp: sync')
+            self.assertEqual(tcp.recv(), 'from stop_tcp: sync')  # all 100 were routed
+        finally:
+            self.assertEqual(server.stop(), 0)
+        for i in range(100):
+            self.assertEqual(ws.recv(), 'from stop_tcp: %d' % i)
+        with self.assertRaises(Closed) as closed:
+            self.assertEqual(ws.recv(), 'error: server shutting down')
+            ws.recv()
+        self.assertEqual(closed.exception.code, 1001)
+        ws.close()
+        tcp.close()
+
+
 if __name__ == '__main__':
     BINARY = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -11,6 +11,7 @@ import select
 import socket
 import struct
 import subprocess
+import threading
 import time
 
 
@@ -47,8 +48,8 @@ class Server:
                 elif m := re.search(r'listening on [\d.]+:(\d+)', text):
                     self.port = int(m.group(1))
         # Keep draining the log so the server never blocks on a full pipe.
-        import threading
-        threading.Thread(target=self._drain, daemon=True).start()
+        self.drain = threading.Thread(target=self._drain, daemon=True)
+        self.drain.start()
 
     def _drain(self):
         for line in self.proc.stderr:
@@ -61,6 +62,9 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
+        finally:
+            self.drain.join(timeout=20)
+            self.proc.stderr.close()
 
 
 def frame(opcode, payload=b'', fin=True, mask=True, rsv=0, length=None):
