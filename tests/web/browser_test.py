@@ -68,7 +68,7 @@ class BrowserTest(unittest.TestCase):
             self.wait_for('online', lambda: b.find_element(By.ID, 'state').text == 'online as alice')
             self.wait_for('bob listed', lambda: 'bob' in b.find_element(By.ID, 'online').text)
 
-            b.find_element(By.CSS_SELECTOR, '#online button').click()  # addresses bob
+            b.find_element(By.XPATH, "//ul[@id='online']//button[normalize-space()='bob']").click()
             self.assertEqual(b.find_element(By.ID, 'to').get_attribute('value'), 'bob')
             b.find_element(By.ID, 'text').send_keys('hello bob', Keys.ENTER)
             self.assertEqual(bob.recv(), 'from alice: hello bob')
