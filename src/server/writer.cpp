@@ -37,6 +37,11 @@ void close_gracefully(const Socket& socket) {
   }
 }
 
+std::string stall_reason(unsigned write_stall_ms, std::int64_t queued) {
+  return "not reading: no write progress for " + std::to_string(write_stall_ms) + " ms with " +
+         std::to_string(queued) + " bytes queued";
+}
+
 void WriterTask::operator()() {
   schedule_as_batch_thread();
   Connection& self = *connection;
@@ -87,9 +92,7 @@ void WriterTask::fail(int error) {
   Connection& self = *connection;
   const bool stalled = error == EAGAIN || error == EWOULDBLOCK;
   if (stalled) Stats::add(stats.stalled_consumers);
-  std::string reason = stalled ? "not reading: no write progress for " +
-                                     std::to_string(write_stall_ms) + " ms with " +
-                                     std::to_string(self.queued()) + " bytes queued"
+  std::string reason = stalled ? stall_reason(write_stall_ms, self.queued())
                                : std::string("write failed: ") + std::strerror(error);
   // The reader logs the connection's end with the first reason recorded: this one, unless the
   // connection was already cut or had already ended (then the broker's "undeliverable" line

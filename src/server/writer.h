@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "achat/channel.h"
 #include "achat/connection.h"
@@ -17,6 +18,10 @@ namespace achat {
 // The budget, in total, for waiting out a client's unread input after our last line.
 inline constexpr std::chrono::milliseconds kLingerTime{1000};
 inline constexpr std::size_t kLingerBytes = 64 * 1024;
+
+// Why a connection whose writes made no progress for `write_stall_ms` is cut, for its one
+// disconnect log line.
+std::string stall_reason(unsigned write_stall_ms, std::int64_t queued);
 
 // Half-closes `socket` and discards input until the client closes too or the linger budget is
 // spent, so the client reads our last lines instead of a reset. For a socket no other thread

@@ -122,7 +122,9 @@ class BeastSession final : public WebSession {
       if (!written_.wait_for(lock, stall, [&] { return write_done_; }) &&
           frames_written_ == before) {
         // Not one frame went out for the stall deadline: cut, then wait for the writes (which
-        // fail now) to let go of `lines`.
+        // fail now) to let go of `lines`. The reason is recorded first: the cut also ends the
+        // reader, whose own reason (a cancelled read) would otherwise be the one logged.
+        connection_->end_with(stall_reason(limits_.write_stall_ms, connection_->queued()));
         connection_->socket().shutdown_both();
         written_.wait(lock, [&] { return write_done_; });
         errno = EAGAIN;

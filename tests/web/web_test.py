@@ -257,6 +257,28 @@ class WhoMaxTest(ServerCase):
         self.assertEqual(ws.recv(), 'online: wm1, wm2, ... and 1 more')
 
 
+class StallTest(ServerCase):
+    extra_args = ('--write-stall-ms', '300')
+
+    def test_a_browser_that_does_not_read_is_cut_like_a_tcp_client(self):
+        self.ws('slow_ws')  # never reads again
+        tcp = self.tcp('stall_tcp')
+        filler = 'x' * 4000
+        deadline = time.monotonic() + 60
+        while True:
+            self.assertLess(time.monotonic(), deadline, 'never cut')
+            for _ in range(100):
+                tcp.send('slow_ws: ' + filler)
+            tcp.send('stall_tcp: probe')  # comes back after the replies to the lines before it
+            replies = []
+            while (line := tcp.recv()) != 'from stall_tcp: probe':
+                replies.append(line)
+            if 'error: not online: slow_ws' in replies:
+                break
+        self.assertTrue(any('slow_ws' in line and 'not reading: no write progress for 300 ms' in line
+                            for line in self.server.log), '\n'.join(self.server.log[-20:]))
+
+
 class ShutdownTest(unittest.TestCase):
     def test_stopping_server_delivers_queued_lines_then_closes_1001(self):
         server = Server(BINARY)
