@@ -41,6 +41,11 @@ constexpr std::chrono::seconds kIdleTimeout{60};
 
 constexpr std::string_view kServerName = "a-chat";
 
+// WebSession on Beast: owns the io_context, its work guard (released by finish()), the
+// websocket::stream over the Connection's fd (released, not closed, on destruction) and the
+// reader's buffers. Reader-thread state is touched only by the reader thread (and the handlers it
+// runs); the writer thread touches only what mutex_ guards and posts everything else. Promises
+// one frame per line, in order; a write is never started before the upgrade or after a close.
 class BeastSession final : public WebSession {
  public:
   BeastSession(std::shared_ptr<Connection> connection, const WebConfig& config,
