@@ -24,6 +24,7 @@ case "${1:-}" in
       tmux                                         # the interactive client's end-to-end test
       systemd                                      # systemd-analyze checks the unit
       nats-server                                  # the cluster tests start their own servers
+      chromium chromium-driver python3-selenium    # the web page's test in a real browser
     ) ;;
   --cluster)
     packages+=(nats-server) ;;                     # scripts/cluster.sh runs NATS servers

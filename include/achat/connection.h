@@ -32,7 +32,8 @@ inline std::int64_t queued_cost(const std::string& line) noexcept {
 
 // Shared (via shared_ptr) by the connection's reader thread, writer thread, the broker and the
 // registry. The socket closes when the last owner lets go. Promises: only the writer thread
-// sends on the socket; other threads only shut it down (to wake or cut it), account bytes, or
+// sends on the socket (a WebSocket's writer posts its writes to the one io_context its reader
+// thread runs, see src/web/web_session.h, which also answers HTTP and pings); other threads only shut it down (to wake or cut it), account bytes, or
 // read the counters, the login and the end reason (for logs and an operator's list of who is
 // online).
 class Connection {

@@ -51,6 +51,12 @@ struct BadLine {
   std::string reply;  // the error's text, without prefix or newline
 };
 
+// An online connection asked who is online (the line "/who"); the broker answers it in its place
+// among that client's replies.
+struct WhoRequest {
+  ConnectionId from = 0;
+};
+
 // The end of an online reader's stream, produced by the destructor of its InboxStream after
 // everything it sent. `server_stopping` means the server stopped reading, not that the client left.
 struct ReaderGone {
@@ -84,8 +90,8 @@ struct ClaimLapsed {
 // The rare, large LoginRequest, DirectoryChange and ClaimLapsed are boxed so every queue slot stays small
 // (64 bytes).
 using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, BadLine,
-                                 ReaderGone, RemoteDelivery, std::unique_ptr<DirectoryChange>,
-                                 std::unique_ptr<ClaimLapsed>>;
+                                 WhoRequest, ReaderGone, RemoteDelivery,
+                                 std::unique_ptr<DirectoryChange>, std::unique_ptr<ClaimLapsed>>;
 
 // What an event costs in memory while it waits in the inbox, as a reader's flow control counts
 // it (see Connection::wait_to_hand_over). The reader and the broker compute it from the same
@@ -94,6 +100,9 @@ using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, 
 inline std::int32_t unrouted_cost(const ChatMessage& message) noexcept {
   return static_cast<std::int32_t>(sizeof(BrokerEvent) + message.recipients.size() +
                                    message.delivery->size() + kQueuedLineOverhead);
+}
+inline std::int32_t unrouted_cost(const WhoRequest&) noexcept {
+  return static_cast<std::int32_t>(sizeof(BrokerEvent));
 }
 inline std::int32_t unrouted_cost(const BadLine& bad) noexcept {
   return static_cast<std::int32_t>(sizeof(BrokerEvent) + bad.reply.size());

@@ -18,6 +18,10 @@ struct Limits {
   // Most names in one recipient list: one line may not fan out to the whole server.
   std::size_t max_recipients = 100;
 
+  // Most names one "online:" reply (the answer to "/who") lists before "... and N more": a
+  // reply stays a line a person can read (and ~10 KiB), however many are online.
+  std::size_t who_max = 1000;
+
   // Hard cap on what is queued for one client and not yet written (queued_cost: bytes plus a
   // per-line overhead). Past it the client is a slow consumer and is cut. Like NATS's max
   // pending (64 MiB): far above any burst a reading client can fall behind by, so only a

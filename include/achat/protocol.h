@@ -21,6 +21,11 @@ inline bool is_error_reply(std::string_view line) noexcept {
   return line.starts_with(kErrorPrefix) && !line.starts_with(kNotOnlinePrefix);
 }
 
+// The line that asks who is online, and the prefix of its one-line answer:
+// `online: alice, bob` (sorted), ending in `, ... and N more` past the server's --who-max.
+inline constexpr std::string_view kWhoLine = "/who";
+inline constexpr std::string_view kOnlinePrefix = "online: ";
+
 // Bytes of an offending line quoted in the error that answers it.
 inline constexpr std::size_t kExcerptBytes = 32;
 

@@ -11,6 +11,7 @@
 #include "achat/limits.h"
 #include "achat/stats.h"
 #include "achat/thread_counts.h"
+#include "achat/web_config.h"
 
 namespace achat {
 
@@ -22,9 +23,11 @@ struct ServerConfig {
   int listen_backlog = 4096;
   ClusterConfig cluster;  // standalone unless enabled()
   FaultHooks faults;      // tests only: empty in production
+  WebConfig web;          // browsers (page and WebSocket) when web.listen is set
 };
 
-// Owns the listening socket, the accept thread, the broker thread and (through its Crew) every
+// Owns the listening socket (and the web listener, when configured: a browser is a client like
+// any other, served by a reader and a writer over a WebSocket), the accept thread(s), the broker thread and (through its Crew) every
 // reader and writer thread; all of it lives in Server::Impl (src/server/), so this header shows
 // only what the programs that embed a server use. Constructed, started and stopped by one
 // controlling thread (main, or a test). Shutdown follows ownership: stop() stops accepting (the
@@ -40,6 +43,8 @@ class Server {
   ~Server();  // stop()s if still running
 
   std::uint16_t port() const;
+  // The web listener's port (page and WebSocket), 0 when config.web.listen is not set.
+  std::uint16_t web_port() const;
   void start();
   void stop();  // idempotent; blocks until every thread has ended
   const Stats& stats() const;

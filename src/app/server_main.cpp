@@ -101,7 +101,8 @@ int run(achat::ServerOptions& options, achat::Log& log) {
     for (const auto& name : achat::unknown_environment_variables(environment_names())) {
       spdlog::warn("environment variable {} sets no option (see --help)", name);
     }
-    spdlog::info("{}; {}", achat::server_version(), achat::fit_to_process_limits(options.config.limits));
+    spdlog::info("{}; {}", achat::server_version(), achat::fit_to_process_limits(
+        options.config.limits, options.config.web.listen ? achat::kWebClientFds : 1));
     achat::Server server(options.config);
     const achat::Log::DropCounting drops(log, server.stats().log_lines_dropped);
     server.start();

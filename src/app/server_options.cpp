@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <unistd.h>
 
+#include "achat/protocol.h"
 #include "cluster/claim_record.h"
 #include "server/limit_conflicts.h"
 
@@ -56,6 +57,8 @@ const NumberOption kNumbers[] = {
     limit<&Limits::max_line_bytes>("max-line-bytes", "longest line a client may send", 64,
                                    64 * kMiB),
     limit<&Limits::max_login_bytes>("max-login-bytes", "longest login", 1, 1024),
+    limit<&Limits::who_max>("who-max", "most names one \"online:\" reply to /who lists", 1,
+                            1'000'000),
     limit<&Limits::max_recipients>("max-recipients", "most names in one recipient list", 1,
                                    100'000),
     limit<&Limits::max_outbound_bytes>(
@@ -178,6 +181,22 @@ const TextOption kTexts[] = {
          return "needs 1 to 64 of [A-Za-z0-9_-], got \"" + value + "\"";
        }
        options.config.cluster.node_id = value;
+       return std::nullopt;
+     }},
+    {"web-listen", "--web-listen HOST:PORT",
+     "serve the chat page (GET /) and WebSocket clients (GET /ws) (default off)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       options.config.web.listen = Endpoint::parse(value);
+       if (!options.config.web.listen) return Endpoint::bad_address_error(value);
+       return std::nullopt;
+     }},
+    {"web-origins", "--web-origins LIST",
+     "pages allowed to open /ws, comma-separated host[:port] (default: the request's own Host)",
+     [](ServerOptions& options, const std::string& value) -> Problem {
+       options.config.web.origins.clear();
+       for_each_recipient(value, [&](std::string_view origin) {
+         options.config.web.origins.emplace_back(origin);
+       });
        return std::nullopt;
      }},
     {"metrics-listen", "--metrics-listen HOST:PORT",

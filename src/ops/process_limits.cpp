@@ -70,14 +70,15 @@ std::optional<std::size_t> cgroup_tasks_available(const std::string& proc_cgroup
   return available;
 }
 
-std::string fit_to_process_limits(Limits& limits) {
+std::string fit_to_process_limits(Limits& limits, std::size_t fds_per_client) {
   const std::size_t fd_limit = raise_fd_limit();
   rlimit tasks{};
   getrlimit(RLIMIT_NPROC, &tasks);
   constexpr std::size_t kReservedThreads = 64;   // accept, broker, main, log and other processes
   constexpr std::size_t kMapsPerThread = 2;      // stack + guard page
   constexpr std::size_t kReservedMaps = 1000;    // libraries, heap arenas
-  const std::size_t fds = fd_limit > kReservedFds ? fd_limit - kReservedFds : 1;
+  const std::size_t fds =
+      std::max<std::size_t>(1, (fd_limit > kReservedFds ? fd_limit - kReservedFds : 1) / fds_per_client);
   const auto cgroup_tasks = cgroup_tasks_available();
   std::size_t threads = std::min<std::size_t>(
       {read_number("/proc/sys/kernel/pid_max").value_or(32768),

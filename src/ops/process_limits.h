@@ -27,9 +27,10 @@ std::optional<std::size_t> cgroup_tasks_available(const std::string& proc_cgroup
 
 // Raises the fd soft limit to the hard limit, then sizes max_clients (if 0) from the limits on
 // fds, tasks (pid_max, threads-max, RLIMIT_NPROC, cgroup pids.max) and memory maps this
-// process can actually get; each client costs two threads, one fd and two maps per thread.
+// process can actually get; each client costs two threads, `fds_per_client` fds (1 for TCP;
+// kWebClientFds when browsers may connect, see achat/web_config.h) and two maps per thread.
 // Threads parked in the thread cache are within those two per client (see Crew).
 // Returns a line for the log.
-std::string fit_to_process_limits(Limits& limits);
+std::string fit_to_process_limits(Limits& limits, std::size_t fds_per_client = 1);
 
 }  // namespace achat

@@ -23,6 +23,10 @@ constexpr std::size_t kReapBatch = 64;
 // usual round. A burst grows it for one round only, so no idle peer keeps a burst's worth.
 constexpr std::size_t kKeptPendingCapacity = 64;
 
+// A client's "/who" is answered at most this often; sooner gets an error line. Each answer is
+// shared until the names change, so the broker's cost is one line per asker and interval.
+constexpr std::chrono::seconds kWhoInterval{1};
+
 // Per-line errors are logged at debug level, at most this many a second.
 constexpr std::uint32_t kBadLineLogsPerSecond = 10;
 
@@ -128,6 +132,8 @@ void Broker::forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator fou
   }
   online_.erase(peer.login.unique);
   addressed_.erase(peer.login.address);
+  sorted_names_.erase(peer.login.typed);
+  who_reply_.reset();
   peers_.erase(found);
 }
 
@@ -160,6 +166,8 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   Peer& online = peers_.emplace(id, std::move(peer)).first->second;
   online_.emplace(online.login.unique, &online);
   addressed_.emplace(online.login.address, &online);
+  sorted_names_.insert(online.login.typed);
+  who_reply_.reset();
   request.verdict.set_value(std::nullopt);
 }
 
@@ -265,6 +273,33 @@ void Broker::handle(BadLine& bad) {
     }
   }
   deliver(*sender, std::make_shared<const std::string>(format_error(bad.reply)));
+}
+
+void Broker::handle(WhoRequest& who) {
+  Peer* sender = sender_of(who.from, unrouted_cost(who));
+  if (!sender) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < sender->next_who) {
+    Stats::add(stats_.protocol_errors);
+    deliver(*sender, std::make_shared<const std::string>(
+                         format_error("/who at most once a second, line dropped")));
+    return;
+  }
+  sender->next_who = now + kWhoInterval;
+  if (!who_reply_) {
+    std::string line(kOnlinePrefix);
+    std::size_t listed = 0;
+    for (const std::string_view name : sorted_names_) {
+      if (listed == limits_.who_max) break;
+      line.append(listed++ == 0 ? "" : ", ").append(name);
+    }
+    if (listed < sorted_names_.size()) {
+      line.append(", ... and ").append(std::to_string(sorted_names_.size() - listed)).append(" more");
+    }
+    line.push_back('\n');
+    who_reply_ = std::make_shared<const std::string>(std::move(line));
+  }
+  deliver(*sender, who_reply_);
 }
 
 void Broker::handle(ReaderGone& gone) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +41,9 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 //   that would break a bound cuts a client instead (the one it was for, or for the global
 //   budget the one with the largest backlog), with the reason recorded on its connection;
 // - each reader is released from flow control as its events are handled;
+// - "/who" gets one "online:" line (this node's logins, sorted, at most limits.who_max), counted
+//   against the asker's outbound cap; a client asking more than once a second gets an error
+//   line instead, so ten thousand askers cost the broker a bounded share of its time;
 // - a login stays taken until that connection's reader stream has ended and its writer has
 //   finished (WriterDone), so a reconnect can never be confused with the session it replaces,
 //   and a cut client's reader, still sending, gets its flow-control credit back;
@@ -81,6 +86,7 @@ class Broker {
     bool reader_gone = false;
     bool writer_done = false;
     bool discarding = false;  // cut: its socket is shut down, so its writer discards its queue
+    std::chrono::steady_clock::time_point next_who{};  // its next "/who" answered from then on
   };
 
   struct NameHash {
@@ -94,6 +100,7 @@ class Broker {
   void handle(std::unique_ptr<LoginRequest>& request);
   void handle(ChatMessage& message);
   void handle(BadLine& bad);
+  void handle(WhoRequest& who);
   void handle(ReaderGone& gone);
   Peer* sender_of(ConnectionId id, std::int32_t routed_cost);
   void handle(RemoteDelivery& remote);
@@ -127,6 +134,10 @@ class Broker {
   // its peer are erased together, in forget_if_done().
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> addressed_;
+  // The same names, sorted (views of each Peer's name), and the "online:" reply built from them,
+  // shared by every asker until a login or a departure changes them (null: to be built).
+  std::set<std::string_view> sorted_names_;
+  OutboundLine who_reply_;
   std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
   std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
   // budget_.used() at the round's start plus what the round has handed to writers since: an

@@ -21,6 +21,10 @@ LineReader::LineReader(const Socket& socket, std::size_t max_line_bytes, std::si
   chunk_ = std::make_unique_for_overwrite<char[]>(chunk_size_);
 }
 
+std::string LineReader::failure() const {
+  return error_ == ECONNRESET ? "reset" : std::strerror(error_);
+}
+
 LineReader::Status LineReader::next(std::string_view& line) {
   // The previous line, if it spanned chunks, lived in partial_ and has been consumed by now.
   if (partial_holds_line_) {

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "achat/socket.h"
+#include "transport.h"
 
 namespace achat {
 
@@ -16,19 +17,19 @@ namespace achat {
 // own. Promises: a returned line excludes its "\n" and one trailing "\r"; a line longer than the
 // limit is reported as too_long without being buffered past the limit; bytes after the last
 // "\n" at end of stream are reported as truncated, never as a line.
-class LineReader {
+class LineReader final : public LineSource {
  public:
-  enum class Status { line, end_of_stream, truncated, too_long, timed_out, failed };
+  using Status = LineSource::Status;  // never refused: a line cannot hold its terminator
 
   LineReader(const Socket& socket, std::size_t max_line_bytes, std::size_t chunk_bytes);
 
   // Blocks for the next line. On Status::line, `line` views memory valid until the next call.
   // Status::timed_out if a deadline is set and passes first.
-  Status next(std::string_view& line);
+  Status next(std::string_view& line) override;
 
   // A point in time by which next() must have its line, however the bytes trickle in; nullopt
   // (the default) waits forever.
-  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) noexcept {
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) override {
     deadline_ = deadline;
   }
 
@@ -37,7 +38,8 @@ class LineReader {
 
   // True if next() can return a line without waiting for the socket. The newline it finds is
   // remembered, so the next() that follows does not scan for it again.
-  bool has_buffered_line() noexcept;
+  bool has_buffered_line() noexcept override;
+  std::string failure() const override;  // "reset" or strerror(error())
 
  private:
   Status finish_line(std::string_view& line);

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <future>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <vector>
 
@@ -18,21 +19,27 @@ namespace {
 constexpr std::size_t kReaderBatch = 64;
 
 // Why a reader stopped, for the log: EOF, reset, line too long, server shutdown, ...
-std::string why_reading_ended(LineReader::Status status, int error, bool server_stopping) {
+std::string why_reading_ended(LineSource::Status status, const LineSource& source,
+                              bool server_stopping) {
   if (server_stopping) return "server shutdown";
   switch (status) {
-    case LineReader::Status::line: return "line";
-    case LineReader::Status::end_of_stream: return "EOF";
-    case LineReader::Status::truncated: return "EOF mid-line";
-    case LineReader::Status::too_long: return "line too long";
-    case LineReader::Status::timed_out: return "login timeout";
-    case LineReader::Status::failed: return error == ECONNRESET ? "reset" : std::strerror(error);
+    case LineSource::Status::line: return "line";
+    case LineSource::Status::refused: return "refused line";
+    case LineSource::Status::end_of_stream: return "EOF";
+    case LineSource::Status::truncated: return "EOF mid-line";
+    case LineSource::Status::too_long: return "line too long";
+    case LineSource::Status::timed_out: return "login timeout";
+    case LineSource::Status::failed: return source.failure();
   }
   return "unknown";
 }
 
 std::string line_too_long(const Limits& limits) {
   return "line longer than " + std::to_string(limits.max_line_bytes) + " bytes, disconnecting";
+}
+
+std::string refused_line(std::string_view line) {
+  return "a message may not contain CR, LF or NUL, line dropped: " + quote_excerpt(line);
 }
 
 }  // namespace
@@ -63,24 +70,29 @@ void ReaderTask::operator()() {
   Connection& self = *connection;
   auto stopping = [&] { return server_stopping.load(std::memory_order_acquire); };
 
-  LineReader lines(self.socket(), limits.max_line_bytes, limits.read_chunk_bytes);
+  std::optional<LineReader> tcp_lines;
+  if (!source) tcp_lines.emplace(self.socket(), limits.max_line_bytes, limits.read_chunk_bytes);
+  LineSource& lines = source ? *source : *tcp_lines;
   std::string_view line;
   lines.set_deadline(accepted_at + std::chrono::milliseconds(limits.login_timeout_ms));
   const auto login_status = lines.next(line);
   lines.set_deadline(std::nullopt);
-  if (login_status != LineReader::Status::line) {
+  if (login_status == LineSource::Status::refused) {
+    return reject_login("invalid login: login may not contain control characters, disconnecting");
+  }
+  if (login_status != LineSource::Status::line) {
     // A login too long or too slow is a refused login (slow-loris attempts show on dashboards);
     // a client that closes before sending one has not tried.
-    if (login_status == LineReader::Status::too_long) {
+    if (login_status == LineSource::Status::too_long) {
       Stats::add(stats.logins_refused);
       reply_before_login(line_too_long(limits));
     }
-    if (login_status == LineReader::Status::timed_out) {
+    if (login_status == LineSource::Status::timed_out) {
       Stats::add(stats.logins_refused);
       reply_before_login("login timeout, disconnecting");
     }
     spdlog::info("{}: disconnected before login: {}", self.address(),
-                 end_reason(why_reading_ended(login_status, lines.error(), stopping())));
+                 end_reason(why_reading_ended(login_status, lines, stopping())));
     return;
   }
 
@@ -135,12 +147,17 @@ void ReaderTask::operator()() {
     batch_messages = 0;
   };
   std::string error;
-  LineReader::Status status;
+  LineSource::Status status;
   while (true) {
     if (!lines.has_buffered_line()) hand_over();
     status = lines.next(line);
-    if (status != LineReader::Status::line) break;
-    if (const auto parsed = parse_chat_line(line, limits.max_recipients, error)) {
+    if (status == LineSource::Status::refused) {
+      add(BadLine{self.id(), refused_line(line)});
+    } else if (status != LineSource::Status::line) {
+      break;
+    } else if (line == kWhoLine) {
+      add(WhoRequest{self.id()});
+    } else if (const auto parsed = parse_chat_line(line, limits.max_recipients, error)) {
       add(ChatMessage{self.id(), std::string(parsed->recipients),
                       std::make_shared<const std::string>(format_delivery(name, parsed->text))});
       ++batch_messages;
@@ -149,10 +166,10 @@ void ReaderTask::operator()() {
     }
     if (batch.size() == kReaderBatch) hand_over();
   }
-  if (status == LineReader::Status::too_long) add(BadLine{self.id(), line_too_long(limits)});
+  if (status == LineSource::Status::too_long) add(BadLine{self.id(), line_too_long(limits)});
   hand_over();
   spdlog::info("{} ({}): disconnected: {}", name, self.address(),
-               end_reason(why_reading_ended(status, lines.error(), stopping())));
+               end_reason(why_reading_ended(status, lines, stopping())));
 }
 
 }  // namespace achat

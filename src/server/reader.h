@@ -14,6 +14,7 @@
 #include "achat/limits.h"
 #include "achat/stats.h"
 #include "inbox_stream.h"
+#include "transport.h"
 
 namespace achat {
 
@@ -22,10 +23,11 @@ namespace achat {
 // the login timeout from accept), waits for the broker's verdict, then turns each line into a
 // ChatMessage, or a BadLine whose error reply the broker queues in order with the others. A
 // line over the limit ends the connection after its reply; a bad or refused login, or a login
-// timeout, are answered through its own writer and end it (counted as refused logins). When the
-// task object is destroyed (after it ran, however it ended, or unrun), its stream's end reaches
-// the broker (InboxStream) and its writer's outbox loses one of its two senders (the broker
-// holds the other). It logs the connection's one
+// timeout, are answered through its own writer and end it (counted as refused logins). A
+// message the source refuses (a WebSocket message holding CR, LF or NUL) gets an error line and
+// is never split. When the task object is destroyed (after it ran, however it ended, or unrun),
+// its stream's end reaches the broker (InboxStream) and its writer's outbox loses one of its two
+// senders (the broker holds the other). It logs the connection's one
 // disconnect line. In a cluster the login is first claimed cluster-wide, blocking this thread
 // (never the broker) on NATS.
 struct ReaderTask {
@@ -37,6 +39,9 @@ struct ReaderTask {
   const std::atomic<bool>& server_stopping;
   std::chrono::steady_clock::time_point accepted_at;
   ClusterNode* cluster;  // null when standalone
+  // Where lines come from: null for TCP (a LineReader on the connection's socket), else the
+  // transport's own source (a WebSocket), used by this thread only.
+  std::shared_ptr<LineSource> source;
 
   void operator()();
 

@@ -21,6 +21,7 @@
 #include "reader.h"
 #include "run_or_terminate.h"
 #include "ops/thread_name.h"
+#include "web/web_session.h"
 #include "writer.h"
 
 namespace achat {
@@ -50,7 +51,9 @@ std::int64_t queue_budget(const Limits& limits) {
 
 // A library user's Limits with max_clients 0 get what main's get: sized to the process.
 ServerConfig sized_to_process(ServerConfig config) {
-  if (config.limits.max_clients == 0) fit_to_process_limits(config.limits);
+  if (config.limits.max_clients == 0) {
+    fit_to_process_limits(config.limits, config.web.listen ? kWebClientFds : 1);
+  }
   return config;
 }
 
@@ -63,7 +66,12 @@ Server::Impl::Impl(ServerConfig config)
       refuser_(refusal_fd_budget(config_.limits.max_clients, Refuser::kMaxLingering),
                stats_.refusals_closed_at_once),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
-      port_(listener_.local_port()) {}
+      port_(listener_.local_port()) {
+  if (config_.web.listen) {
+    web_listener_ = Socket::listen_on(*config_.web.listen, config_.listen_backlog);
+    web_port_ = web_listener_.local_port();
+  }
+}
 
 Server::Impl::~Impl() { stop(); }
 
@@ -91,10 +99,22 @@ void Server::Impl::start() {
         name_this_thread("broker");
         run_or_terminate("broker", [&] { broker.run(); });
       });
+  if (web_listener_) {
+    web_accept_thread_ = boost::thread([this, inbox = inbox, reaper = reaper]() mutable {
+      name_this_thread("web-accept");
+      run_or_terminate("web-accept", [&] {
+        accept_loop(web_listener_, Transport::web, std::move(inbox), std::move(reaper));
+      });
+    });
+    spdlog::info("serving the web page and WebSocket on {}",
+                 web_listener_.local_name().value_or(std::to_string(web_port_)));
+  }
   accept_thread_ = boost::thread(
       [this, inbox = std::move(inbox), reaper = std::move(reaper)]() mutable {
         name_this_thread("accept");
-        run_or_terminate("accept", [&] { accept_loop(std::move(inbox), std::move(reaper)); });
+        run_or_terminate("accept", [&] {
+          accept_loop(listener_, Transport::tcp, std::move(inbox), std::move(reaper));
+        });
       });
   spdlog::info("listening on {}", listener_.local_name().value_or(config_.endpoint.host + ":" + std::to_string(port_)));
 }
@@ -103,7 +123,9 @@ void Server::Impl::stop() {
   std::call_once(stopped_, [this] {
     stopping_.store(true, std::memory_order_release);
     listener_.shutdown_read();  // wakes accept(); the accept thread then drops its senders
+    if (web_listener_) web_listener_.shutdown_read();
     if (accept_thread_.joinable()) accept_thread_.join();
+    if (web_accept_thread_.joinable()) web_accept_thread_.join();
     registry_.shutdown_reads();  // every reader sees end of stream; their streams end
     if (cluster_) cluster_->stop_receiving();  // other nodes' lines and claims stop too
     if (broker_thread_.joinable()) {
@@ -120,9 +142,10 @@ void Server::Impl::stop() {
   });
 }
 
-void Server::Impl::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
+void Server::Impl::accept_loop(const Socket& listener, Transport transport,
+                               Sender<BrokerEvent> inbox, Sender<WriterDone> reaper) {
   while (true) {
-    Socket accepted(::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    Socket accepted(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
     const auto accepted_at = std::chrono::steady_clock::now();
     if (stopping_.load(std::memory_order_acquire)) return;  // closes anything just accepted
     if (!accepted) {
@@ -133,7 +156,7 @@ void Server::Impl::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> rea
       continue;
     }
     try {
-      serve(std::move(accepted), accepted_at, inbox, reaper);
+      serve(std::move(accepted), transport, accepted_at, inbox, reaper);
     } catch (const std::exception& error) {
       spdlog::error("serving a new connection failed: {}", error.what());
     } catch (...) {
@@ -142,7 +165,8 @@ void Server::Impl::accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> rea
   }
 }
 
-void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point accepted_at,
+void Server::Impl::serve(Socket socket, Transport transport,
+                         std::chrono::steady_clock::time_point accepted_at,
                    const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper) {
   Stats::add(stats_.connections_accepted);
   auto address = socket.peer_name();
@@ -157,28 +181,46 @@ void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point ac
   auto connection = registry_.open(socket, *address, limits.max_clients);
   if (!connection) {
     Stats::add(stats_.connections_refused);
-    refuser_.refuse(std::move(socket), "server full");
+    // A browser gets no chat line before its upgrade: its connection just closes.
+    if (transport == Transport::tcp) refuser_.refuse(std::move(socket), "server full");
     spdlog::warn("{}: refused, server full ({} clients)", *address, limits.max_clients);
     return;
   }
   spdlog::info("{}: connected", *address);
+  // A browser's reader and writer read and write through its WebSocket session.
+  std::shared_ptr<web::WebSession> web_session;
+  if (transport == Transport::web) web_session = web::WebSession::open(connection, config_.web, limits);
   auto [outbox, outbox_receiver] = make_outbox();
   try {
     crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver),
                                      EndNotice<WriterDone>(reaper, WriterDone{connection->id()}),
-                                     stats_, limits.write_stall_ms, config_.faults});
+                                     stats_, limits.write_stall_ms, config_.faults, web_session});
   } catch (const boost::thread_resource_error& error) {
     Stats::add(stats_.connections_refused);
+    if (web_session) {
+      spdlog::warn("{}: refused, cannot start a writer thread: {}", *address, error.what());
+      return;
+    }
     // The refuser closes its own descriptor of the socket; this one closes with `connection`.
     refuser_.refuse(Socket(::fcntl(connection->socket().fd(), F_DUPFD_CLOEXEC, 0)), "server full");
     spdlog::warn("{}: refused, cannot start a writer thread: {}", *address, error.what());
     return;
   }
   try {
-    crew_.spawn("reader", ReaderTask{connection, InboxStream(inbox, connection->id(), stopping_),
-                                     outbox, limits, stats_, stopping_, accepted_at,
-                                     cluster_.get()});
+    ReaderTask reader{connection, InboxStream(inbox, connection->id(), stopping_),
+                      outbox,     limits, stats_, stopping_, accepted_at, cluster_.get(), web_session};
+    if (web_session) {
+      crew_.spawn("reader", web::WebReaderTask{std::move(reader), web_session});
+    } else {
+      crew_.spawn("reader", std::move(reader));
+    }
   } catch (const boost::thread_resource_error& error) {
+    if (web_session) {  // no reader runs the session's io_context: the writer must not wait
+      web_session->abandon();
+      Stats::add(stats_.connections_refused);
+      spdlog::warn("{}: refused, cannot start a reader thread: {}", *address, error.what());
+      return;
+    }
     // The writer, the only sender on the socket, delivers the refusal and closes gracefully
     // once this last handle on its channel is gone.
     Stats::add(stats_.connections_refused);
@@ -192,6 +234,7 @@ void Server::Impl::serve(Socket socket, std::chrono::steady_clock::time_point ac
 Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
 Server::~Server() = default;
 std::uint16_t Server::port() const { return impl_->port(); }
+std::uint16_t Server::web_port() const { return impl_->web_port(); }
 void Server::start() { impl_->start(); }
 void Server::stop() { impl_->stop(); }
 const Stats& Server::stats() const { return impl_->stats(); }

@@ -1,4 +1,5 @@
-// The server's parts behind achat::Server: the listener and accept thread, the broker thread,
+// The server's parts behind achat::Server: the listeners (chat, and web when configured) and
+// their accept threads, the broker thread,
 // the Crew of reader and writer threads, the Registry and the Refuser.
 #pragma once
 
@@ -30,6 +31,7 @@ class Server::Impl {
   ~Impl();  // stop()s if still running
 
   std::uint16_t port() const { return port_; }
+  std::uint16_t web_port() const { return web_port_; }
   void start();
   void stop();
   const Stats& stats() const { return stats_; }
@@ -43,8 +45,10 @@ class Server::Impl {
   const ClusterNode* cluster() const { return cluster_.get(); }
 
  private:
-  void accept_loop(Sender<BrokerEvent> inbox, Sender<WriterDone> reaper);
-  void serve(Socket socket, std::chrono::steady_clock::time_point accepted_at,
+  enum class Transport { tcp, web };
+  void accept_loop(const Socket& listener, Transport transport, Sender<BrokerEvent> inbox,
+                   Sender<WriterDone> reaper);
+  void serve(Socket socket, Transport transport, std::chrono::steady_clock::time_point accepted_at,
              const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper);
 
   const ServerConfig config_;
@@ -54,10 +58,13 @@ class Server::Impl {
   Refuser refuser_;
   Socket listener_;
   std::uint16_t port_ = 0;
+  Socket web_listener_;  // empty when not serving browsers
+  std::uint16_t web_port_ = 0;
   std::atomic<bool> stopping_{false};
   std::once_flag stopped_;
   std::unique_ptr<ClusterNode> cluster_;  // null when standalone; outlives the broker thread
   boost::thread accept_thread_;
+  boost::thread web_accept_thread_;  // only when serving browsers
   boost::thread broker_thread_;
 };
 

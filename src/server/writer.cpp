@@ -44,6 +44,11 @@ void close_gracefully(const Socket& socket) {
   }
 }
 
+std::string stall_reason(unsigned write_stall_ms, std::int64_t queued) {
+  return "not reading: no write progress for " + std::to_string(write_stall_ms) + " ms with " +
+         std::to_string(queued) + " bytes queued";
+}
+
 void WriterTask::operator()() {
   schedule_as_batch_thread();
   Connection& self = *connection;
@@ -68,7 +73,7 @@ void WriterTask::operator()() {
         cost += queued_cost(*batch[i]);
         if (is_error_reply(*batch[i])) error_cost += queued_cost(*batch[i]);
       }
-      if (healthy) healthy = write(std::span<iovec>(chunks.data(), n));
+      if (healthy) healthy = write(std::span<const OutboundLine>(batch.data(), n), std::span<iovec>(chunks.data(), n));
       if (healthy) {
         Stats::add(stats.lines_written, n);
       } else {
@@ -87,7 +92,11 @@ void WriterTask::operator()() {
   }
   // The outbox closed, so the reader has let go: the socket is this thread's alone.
   if (large_drain) release_freed_memory();
-  if (healthy) close_gracefully(self.socket());
+  if (sink) {
+    sink->finish(healthy);
+  } else if (healthy) {
+    close_gracefully(self.socket());
+  }
   if (undelivered > 0) Stats::add(stats.lines_undeliverable, undelivered);
   done.event().undelivered = undelivered;
   // `done` sends WriterDone when this task is destroyed: after this return, or after an
@@ -98,10 +107,10 @@ void WriterTask::operator()() {
 // exception here (the test hook, or an allocation while building the reason) fails the
 // connection like a failed write, so the writer keeps draining its channel and its accounting
 // stays exact: that is what lets the broker free the login.
-bool WriterTask::write(std::span<iovec> chunks) {
+bool WriterTask::write(std::span<const OutboundLine> lines, std::span<iovec> chunks) {
   try {
     if (hooks.before_write) hooks.before_write();
-    if (connection->socket().send_all(chunks)) return true;
+    if (sink ? sink->send(lines) : connection->socket().send_all(chunks)) return true;
     fail(errno);
   } catch (...) {
     give_up(std::current_exception());
@@ -132,9 +141,7 @@ void WriterTask::fail(int error) {
   Connection& self = *connection;
   const bool stalled = error == EAGAIN || error == EWOULDBLOCK;
   if (stalled) Stats::add(stats.stalled_consumers);
-  std::string reason = stalled ? "not reading: no write progress for " +
-                                     std::to_string(write_stall_ms) + " ms with " +
-                                     std::to_string(self.queued()) + " bytes queued"
+  std::string reason = stalled ? stall_reason(write_stall_ms, self.queued())
                                : std::string("write failed: ") + std::strerror(error);
   // The reader logs the connection's end with the first reason recorded: this one, unless the
   // connection was already cut or had already ended (then the broker's "undeliverable" line

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <sys/uio.h>
+#include <string>
 
 #include "achat/channel.h"
 #include "achat/connection.h"
@@ -15,12 +16,17 @@
 #include "achat/socket.h"
 #include "achat/stats.h"
 #include "end_notice.h"
+#include "transport.h"
 
 namespace achat {
 
 // The budget, in total, for waiting out a client's unread input after our last line.
 inline constexpr std::chrono::milliseconds kLingerTime{1000};
 inline constexpr std::size_t kLingerBytes = 64 * 1024;
+
+// Why a connection whose writes made no progress for `write_stall_ms` is cut, for its one
+// disconnect log line.
+std::string stall_reason(unsigned write_stall_ms, std::int64_t queued);
 
 // Half-closes `socket` and discards input until the client closes too or the linger budget is
 // spent, so the client reads our last lines instead of a reset. For a socket no other thread
@@ -45,11 +51,14 @@ struct WriterTask {
   Stats& stats;
   unsigned write_stall_ms;  // only for the reason given when a write stalls
   const FaultHooks& hooks;  // tests only; empty in production
+  // Where lines go: null for TCP (sendmsg() on the socket, then close_gracefully), else the
+  // transport's own sink (a WebSocket), used by this thread only.
+  std::shared_ptr<LineSink> sink;
 
   void operator()();
 
  private:
-  bool write(std::span<iovec> chunks);
+  bool write(std::span<const OutboundLine> lines, std::span<iovec> chunks);
   void fail(int error);
   void give_up(std::exception_ptr error) noexcept;
 };

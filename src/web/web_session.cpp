@@ -1,0 +1,439 @@
+#include "web_session.h"
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+#include <spdlog/spdlog.h>
+
+#include "origin.h"
+#include "page.h"
+#include "writer.h"
+
+namespace achat::web {
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = net::ip::tcp;
+using beast::error_code;
+
+// A request's headers may not exceed this (RFC 6455 sets no limit; browsers send ~1 KiB).
+constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
+// A peer that sends nothing for this long is pinged; one silent for twice as long is cut. The
+// browser answers pings by itself, so only a vanished peer reaches it.
+constexpr std::chrono::seconds kIdleTimeout{60};
+
+constexpr std::string_view kServerName = "a-chat";
+
+// WebSession on Beast: owns the io_context, its work guard (released by finish()), the
+// websocket::stream over the Connection's fd (released, not closed, on destruction) and the
+// reader's buffers. Reader-thread state is touched only by the reader thread (and the handlers it
+// runs); the writer thread touches only what mutex_ guards and posts everything else. Promises
+// one frame per line, in order; a write is never started before the upgrade or after a close.
+class BeastSession final : public WebSession {
+ public:
+  BeastSession(std::shared_ptr<Connection> connection, const WebConfig& config,
+               const Limits& limits)
+      : connection_(std::move(connection)), config_(config), limits_(limits),
+        guard_(ioc_.get_executor()), ws_(ioc_), timer_(ioc_) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    const int fd = connection_->socket().fd();
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ws_.next_layer().assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
+  }
+  ~BeastSession() override {
+    error_code ignored;
+    ws_.next_layer().release(ignored);  // the Connection closes the fd
+  }
+
+  // --- LineSource: the reader thread ---
+
+  Status next(std::string_view& line) override {
+    if (!upgraded_.load(std::memory_order_relaxed)) {
+      if (const auto status = handshake()) return *status;
+    }
+    read_buffer_.clear();
+    bool done = false;
+    error_code error;
+    ws_.async_read(read_buffer_, [&](error_code e, std::size_t) {
+      error = e;
+      done = true;
+    });
+    run_until(done);
+    if (timed_out_) return fail("login timeout");
+    if (error) return read_failed(error);
+    if (ws_.got_binary()) {
+      close_now(websocket::close_code::unknown_data, "binary messages are not accepted");
+      return fail("binary message (closed 1003)");
+    }
+    line = std::string_view(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
+    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+      return Status::refused;
+    }
+    return Status::line;
+  }
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) override {
+    deadline_ = deadline;
+  }
+  bool has_buffered_line() override { return false; }  // one message per read
+  std::string failure() const override { return failure_; }
+
+  void serve_writes() noexcept override {
+    while (true) {
+      try {
+        ioc_.run();
+        return;
+      } catch (const std::exception& error) {
+        spdlog::error("{}: web connection: {}", connection_->address(), error.what());
+      }
+    }
+  }
+  void abandon() noexcept override { abandoned_.store(true, std::memory_order_release); }
+
+  // --- LineSink: the writer thread ---
+
+  bool send(std::span<const OutboundLine> lines) override {
+    if (abandoned_.load(std::memory_order_acquire) || !upgraded_.load(std::memory_order_acquire)) {
+      errno = ENOTCONN;
+      return false;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      write_done_ = false;
+      write_error_ = {};
+    }
+    net::post(ioc_, [this, lines] { write_from(lines, 0); });
+    std::unique_lock lock(mutex_);
+    const auto stall = std::chrono::milliseconds(limits_.write_stall_ms);
+    while (!write_done_) {
+      const std::uint64_t before = frames_written_;
+      if (!written_.wait_for(lock, stall, [&] { return write_done_; }) &&
+          frames_written_ == before) {
+        // Not one frame went out for the stall deadline: cut, then wait for the writes (which
+        // fail now) to let go of `lines`. The reason is recorded first: the cut also ends the
+        // reader, whose own reason (a cancelled read) would otherwise be the one logged.
+        connection_->end_with(stall_reason(limits_.write_stall_ms, connection_->queued()));
+        connection_->socket().shutdown_both();
+        written_.wait(lock, [&] { return write_done_; });
+        errno = EAGAIN;
+        return false;
+      }
+    }
+    if (write_error_) {
+      errno = write_error_ == net::error::connection_reset ? ECONNRESET : EPIPE;
+      return false;
+    }
+    return true;
+  }
+
+  void finish(bool healthy) override {
+    if (abandoned_.load(std::memory_order_acquire)) return;
+    if (healthy && upgraded_.load(std::memory_order_acquire)) {
+      {
+        std::lock_guard lock(mutex_);
+        write_done_ = false;
+      }
+      net::post(ioc_, [this] {
+        if (ws_.is_open()) {
+          ws_.async_close(websocket::close_code::normal, [this](error_code) { write_finished({}); });
+        } else if (raw_writes_allowed_) {  // the server is stopping: "going away"
+          static constexpr unsigned char kGoingAway[] = {0x88, 0x02, 0x03, 0xE9};
+          net::async_write(ws_.next_layer(), net::buffer(kGoingAway), [this](error_code, std::size_t) {
+            connection_->socket().shutdown_write();
+            write_finished({});
+          });
+        } else {
+          write_finished({});
+        }
+      });
+      std::unique_lock lock(mutex_);
+      if (!written_.wait_for(lock, kLingerTime, [&] { return write_done_; })) {
+        connection_->socket().shutdown_both();
+        written_.wait(lock, [&] { return write_done_; });
+      }
+    }
+    // Nothing of ours is pending now; stop() also ends Beast's idle timer, which would keep
+    // run() going.
+    net::post(ioc_, [this] {
+      guard_.reset();
+      ioc_.stop();
+    });
+  }
+
+ private:
+  Status fail(std::string why) {
+    failure_ = std::move(why);
+    return Status::failed;
+  }
+
+  // Runs the io_context on this (the reader) thread until `done`, cutting the connection if the
+  // deadline passes first (timed_out_ then tells).
+  void run_until(bool& done) {
+    timed_out_ = false;
+    if (deadline_) {
+      waiting_ = true;
+      timer_pending_ = true;
+      timer_.expires_at(*deadline_);
+      timer_.async_wait([this](error_code error) {
+        timer_pending_ = false;
+        if (!error && waiting_) {
+          timed_out_ = true;
+          connection_->socket().shutdown_both();
+        }
+      });
+    }
+    while (!done) ioc_.run_one();
+    if (deadline_) {
+      waiting_ = false;
+      timer_.cancel();
+      while (timer_pending_) ioc_.run_one();
+    }
+  }
+
+  Status read_failed(const error_code& error) {
+    if (error == net::error::eof || error == http::error::end_of_stream) {
+      // The client half-closed, or the server stopped reading (shutdown_reads): Beast marks the
+      // stream failed and will write no more, but no close frame has gone out, so the writer may
+      // still deliver what is queued in frames of its own (see write_raw).
+      raw_writes_allowed_ = true;
+      return Status::end_of_stream;
+    }
+    if (error == websocket::error::closed) return Status::end_of_stream;
+    if (error == websocket::error::message_too_big) {
+      return fail("message over " + std::to_string(limits_.max_line_bytes) + " bytes (closed 1009)");
+    }
+    if (error == net::error::connection_reset) return fail("reset");
+    return fail(error.message());
+  }
+
+  // Sends a close frame and waits (within the deadline, if any) for the close handshake.
+  void close_now(websocket::close_code code, std::string_view reason) {
+    bool done = false;
+    ws_.async_close(websocket::close_reason(code, reason), [&](error_code) { done = true; });
+    run_until(done);
+  }
+
+  // Reads HTTP requests until one is a valid WebSocket upgrade (then returns nullopt with the
+  // stream open), serving the page's assets on the way; otherwise the Status to end with.
+  std::optional<Status> handshake() {
+    while (true) {
+      http::request_parser<http::empty_body> parser;
+      parser.header_limit(kMaxHeaderBytes);
+      bool done = false;
+      error_code error;
+      http::async_read(ws_.next_layer(), http_buffer_, parser, [&](error_code e, std::size_t) {
+        error = e;
+        done = true;
+      });
+      run_until(done);
+      if (timed_out_) return fail("login timeout (HTTP)");
+      if (error == http::error::end_of_stream || error == net::error::eof) return Status::end_of_stream;
+      if (error == http::error::header_limit) {
+        respond(http::status::request_header_fields_too_large, "request headers over 8 KiB\n", false);
+        return fail("request headers over 8 KiB");
+      }
+      if (error) {
+        respond(http::status::bad_request, "bad request\n", false);
+        return fail("bad HTTP request: " + error.message());
+      }
+      auto request = parser.release();
+      std::string_view target = request.target();
+      const std::string_view path = target.substr(0, target.find('?'));
+      if (websocket::is_upgrade(request)) return upgrade(request, path);
+      if (request.method() != http::verb::get && request.method() != http::verb::head) {
+        respond(http::status::method_not_allowed, "GET only\n", false);
+        return fail("HTTP method not allowed");
+      }
+      const Asset* asset = find_asset(path);
+      if (!asset) {
+        respond(http::status::not_found, "not found\n", request.keep_alive(), request);
+      } else {
+        respond(http::status::ok, asset->body, request.keep_alive(), request, asset->content_type,
+                request.method() == http::verb::head);
+      }
+      if (timed_out_) return fail("login timeout (HTTP)");
+      if (!request.keep_alive()) {
+        connection_->socket().shutdown_write();
+        return fail("served HTTP");
+      }
+    }
+  }
+
+  std::optional<Status> upgrade(const http::request<http::empty_body>& request, std::string_view path) {
+    if (path != "/ws") {
+      respond(http::status::not_found, "WebSocket endpoint is /ws\n", false);
+      return fail("WebSocket upgrade on " + std::string(path));
+    }
+    const std::string_view origin = request[http::field::origin];
+    const std::string_view host = request[http::field::host];
+    if (!origin_allowed(origin, host, config_.origins)) {
+      respond(http::status::forbidden, "origin not allowed\n", false);
+      return fail("Origin " + std::string(origin) + " not allowed for Host " + std::string(host) +
+                  " (403)");
+    }
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+      response.set(http::field::server, kServerName);
+    }));
+    bool done = false;
+    error_code error;
+    ws_.async_accept(request, [&](error_code e) {
+      error = e;
+      done = true;
+    });
+    run_until(done);
+    if (timed_out_) return fail("login timeout (WebSocket handshake)");
+    if (error) return fail("WebSocket handshake refused: " + error.message());
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(5);  // the close handshake
+    timeouts.idle_timeout = kIdleTimeout;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(limits_.max_line_bytes);
+    ws_.auto_fragment(false);
+    ws_.text(true);
+    upgraded_.store(true, std::memory_order_release);
+    return std::nullopt;
+  }
+
+  // Writes one HTTP response (on the reader thread, before any WebSocket frame exists).
+  void respond(http::status status, std::string_view body, bool keep_alive,
+               const http::request<http::empty_body>& request = {},
+               std::string_view content_type = "text/plain; charset=utf-8", bool head = false) {
+    http::response<http::string_body> response{status, 11};
+    response.set(http::field::server, kServerName);
+    response.set(http::field::content_type, content_type);
+    response.set(http::field::cache_control, "no-cache");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Referrer-Policy", "no-referrer");
+    response.set("X-Frame-Options", "DENY");
+    std::string policy =
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'; connect-src 'self'";
+    if (const std::string_view host = request[http::field::host];
+        !host.empty() && host.find_first_of(" ;'\"") == std::string_view::npos) {
+      policy.append(" ws://").append(host).append(" wss://").append(host);
+    }
+    response.set("Content-Security-Policy", policy);
+    if (status == http::status::upgrade_required) response.set(http::field::sec_websocket_version, "13");
+    response.keep_alive(keep_alive);
+    if (head) {
+      response.content_length(body.size());
+    } else {
+      response.body() = std::string(body);
+      response.prepare_payload();
+    }
+    bool done = false;
+    http::async_write(ws_.next_layer(), response, [&](error_code, std::size_t) { done = true; });
+    run_until(done);
+  }
+
+  // Writer side, on the reader thread: one frame per line, in order, each without its "\n".
+  void write_from(std::span<const OutboundLine> lines, std::size_t i) {
+    if (i == lines.size()) return write_finished({});
+    if (!ws_.is_open()) return raw_writes_allowed_ ? write_raw(lines) : write_finished(websocket::error::closed);
+    std::string_view payload = *lines[i];
+    if (payload.ends_with('\n')) payload.remove_suffix(1);
+    ws_.async_write(net::buffer(payload.data(), payload.size()),
+                    [this, lines, i](error_code error, std::size_t) {
+                      if (error) return write_finished(error);
+                      {
+                        std::lock_guard lock(mutex_);
+                        ++frames_written_;
+                      }
+                      write_from(lines, i + 1);
+                    });
+  }
+  // Once the reading has ended without a close frame (raw_writes_allowed_), Beast writes no
+  // more, and nothing else can write either (no read runs, so no pong): the batch goes out as
+  // frames built here, all in one write. RFC 6455 §5.2: FIN + text, unmasked, the length in 7,
+  // 7+16 or 7+64 bits.
+  void write_raw(std::span<const OutboundLine> lines) {
+    raw_headers_.assign(lines.size() * 10, 0);
+    std::vector<net::const_buffer> buffers;
+    buffers.reserve(2 * lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string_view payload = *lines[i];
+      if (payload.ends_with('\n')) payload.remove_suffix(1);
+      unsigned char* header = raw_headers_.data() + 10 * i;
+      std::size_t length = 2;
+      header[0] = 0x81;
+      const std::uint64_t size = payload.size();
+      if (size < 126) {
+        header[1] = static_cast<unsigned char>(size);
+      } else if (size < 65536) {
+        header[1] = 126;
+        header[2] = static_cast<unsigned char>(size >> 8);
+        header[3] = static_cast<unsigned char>(size);
+        length = 4;
+      } else {
+        header[1] = 127;
+        for (int b = 0; b < 8; ++b) header[2 + b] = static_cast<unsigned char>(size >> (56 - 8 * b));
+        length = 10;
+      }
+      buffers.emplace_back(header, length);
+      buffers.emplace_back(payload.data(), payload.size());
+    }
+    net::async_write(ws_.next_layer(), buffers,
+                     [this](error_code error, std::size_t) { write_finished(error); });
+  }
+
+  void write_finished(error_code error) {
+    std::lock_guard lock(mutex_);
+    write_error_ = error;
+    write_done_ = true;
+    written_.notify_one();
+  }
+
+  const std::shared_ptr<Connection> connection_;
+  const WebConfig& config_;
+  const Limits& limits_;
+  net::io_context ioc_;
+  net::executor_work_guard<net::io_context::executor_type> guard_;  // released by finish()
+  websocket::stream<tcp::socket> ws_;  // touched only inside ioc_, on the reader thread
+  net::steady_timer timer_;            // the reader's deadline
+  beast::flat_buffer http_buffer_;
+  beast::flat_buffer read_buffer_;
+  // Reader thread only.
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  bool waiting_ = false;
+  bool timer_pending_ = false;
+  bool timed_out_ = false;
+  bool raw_writes_allowed_ = false;  // then also read by the writes the writer posts
+  std::vector<unsigned char> raw_headers_;  // the frame headers of write_raw's batch
+  std::string failure_;
+  // Set by the reader thread once the upgrade is done; read by the writer.
+  std::atomic<bool> upgraded_{false};
+  std::atomic<bool> abandoned_{false};
+  // Between the writer thread and the writes it posted.
+  std::mutex mutex_;
+  std::condition_variable written_;
+  bool write_done_ = false;        // guarded by mutex_
+  error_code write_error_;         // guarded by mutex_
+  std::uint64_t frames_written_ = 0;  // guarded by mutex_
+};
+
+}  // namespace
+
+std::shared_ptr<WebSession> WebSession::open(std::shared_ptr<Connection> connection,
+                                             const WebConfig& config, const Limits& limits) {
+  return std::make_shared<BeastSession>(std::move(connection), config, limits);
+}
+
+}  // namespace achat::web
