@@ -44,8 +44,8 @@ command -v nats-server >/dev/null || die "nats-server is missing: bash scripts/s
 if [[ ! -f $build/build.ninja ]]; then
   meson setup "$build" "$ROOT" -Dbuildtype=release -Dbench=true >/dev/null || die "meson setup failed"
 fi
-ninja -C "$build" src/a-chat-server bench/a-chat-load >/dev/null || die "build failed"
-server=${ACHAT_SERVER:-$build/src/a-chat-server}
+ninja -C "$build" src/app/a-chat-server bench/a-chat-load >/dev/null || die "build failed"
+server=${ACHAT_SERVER:-$build/src/app/a-chat-server}
 [[ -x $server ]] || die "no a-chat-server at $server"
 ulimit -n "$(ulimit -Hn)"
 

@@ -107,15 +107,15 @@ ninja -C "$build" bench/a-chat-load bench/relay >"$build_log" 2>&1 ||
 
 load=$build/bench/a-chat-load
 relay=$build/bench/relay
-achat=$build/src/a-chat-server
+achat=$build/src/app/a-chat-server
 # (grep without -q: reading all input keeps ninja from a SIGPIPE that pipefail would report)
 if [[ -n ${ACHAT_SERVER:-} ]]; then
   [[ -x $ACHAT_SERVER ]] || die "ACHAT_SERVER=$ACHAT_SERVER is not an executable"
   achat=$ACHAT_SERVER
-elif ! ninja -C "$build" -t targets all 2>/dev/null | grep '^src/a-chat-server:' >/dev/null; then
+elif ! ninja -C "$build" -t targets all 2>/dev/null | grep '^src/app/a-chat-server:' >/dev/null; then
   echo "compare.sh: no a-chat-server target yet; running the relay alone" >&2
   achat=
-elif ! ninja -C "$build" src/a-chat-server >>"$build_log" 2>&1; then
+elif ! ninja -C "$build" src/app/a-chat-server >>"$build_log" 2>&1; then
   echo "compare.sh: a-chat-server does not build (see $build_log); running the relay alone" >&2
   achat=
 fi

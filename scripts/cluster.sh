@@ -35,7 +35,7 @@ start_node() {  # index, extra options...
   shift
   for k in 0 1 2; do urls+="${urls:+,}nats://127.0.0.1:$(nats_port $(((i + k) % 3)))"; done
   alive "$dir/node-$node.pid" && return
-  "$build/src/a-chat-server" "127.0.0.1:$(chat_port "$i")" --cluster "$urls" --node-id "$node" "$@" \
+  "$build/src/app/a-chat-server" "127.0.0.1:$(chat_port "$i")" --cluster "$urls" --node-id "$node" "$@" \
     >>"$dir/node-$node.log" 2>&1 &
   echo $! >"$dir/node-$node.pid"
 }
@@ -54,7 +54,7 @@ case ${1:-} in
     shift
     bash scripts/setup.sh --cluster
     [ -d "$build" ] || meson setup "$build" --buildtype=release -Dbench=false >/dev/null
-    ninja -C "$build" src/a-chat-server src/client/a-chat-client >/dev/null
+    ninja -C "$build" src/app/a-chat-server src/client/a-chat-client >/dev/null
     mkdir -p "$dir"
     for i in 0 1 2; do start_nats "$i"; done
     for i in 0 1 2; do start_node "$i" "$@"; done

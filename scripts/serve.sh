@@ -9,10 +9,10 @@ bash scripts/setup.sh
 setup=(meson setup build-release --buildtype=release -Dtests=false -Dbench=false)
 [ -d build-release ] && setup+=(--reconfigure)  # a build dir from before the tests option
 "${setup[@]}" >/dev/null
-ninja -C build-release src/a-chat-server src/client/a-chat-client >/dev/null
+ninja -C build-release src/app/a-chat-server src/client/a-chat-client >/dev/null
 address=127.0.0.1:8080
 [ $# -gt 0 ] && [ "${1#-}" = "$1" ] && address=$1
 web=${ACHAT_WEB_LISTEN:-127.0.0.1:8090}
 echo "a-chat: terminals connect to $address (build-release/src/client/a-chat-client $address, or nc)"
 echo "a-chat: browsers open http://$web/"
-exec build-release/src/a-chat-server --web-listen "$web" "$@"
+exec build-release/src/app/a-chat-server --web-listen "$web" "$@"
