@@ -23,6 +23,7 @@ case "${1:-}" in
       clang libclang-rt-14-dev                     # libFuzzer target
       tmux                                         # the interactive client's end-to-end test
       systemd                                      # systemd-analyze checks the unit
+      procps                                       # /bin/kill, the unit's ExecReload (not on minbase)
       nats-server                                  # the cluster tests start their own servers
       chromium chromium-driver python3-selenium    # the web page's test in a real browser
     ) ;;

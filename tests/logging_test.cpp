@@ -91,6 +91,26 @@ TEST(Logging, AnUnwritableLogFileRefusesToStart) {
   EXPECT_NE(run.out.find("/dev/null/a-chat.log"), std::string::npos) << run.out;
 }
 
+TEST(Logging, ALogFileInAMissingDirectoryIsRefusedInOurWordsAndNotCreated) {
+  TempDir directory;
+  const auto missing = directory.path() / "missing";
+  const auto run = run_to_completion(server_binary(), {"--log-file=" + (missing / "a.log").string()});
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(run.out, "a-chat-server: cannot open the log file " + (missing / "a.log").string() +
+                         " (--log-file): No such file or directory\n");
+  EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+TEST(Logging, SighupWithTheLogOnStderrSaysThereIsNothingToReopen) {
+  ServerProcess server(server_binary(), {});
+  server.signal(SIGHUP);
+  ASSERT_TRUE(server.wait_for_log("SIGHUP: log on stderr, nothing to reopen; stats: connections 0",
+                                  kDeadline)) << server.log();
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.wait_exit(kDeadline), 0);
+  EXPECT_EQ(server.log().find("log reopened"), std::string::npos) << server.log();
+}
+
 TEST(Logging, LinesCarryAnIso8601TimestampWithTheUtcOffset) {
   ServerProcess server(server_binary(), {});
   server.signal(SIGTERM);

@@ -29,6 +29,7 @@ TEST(StatsLine, RatesHaveOneDecimalAndRatiosCoverTheInterval) {
   now.threads_created = 10;
   now.threads_reused = 4;
   now.queued_bytes = 2048;
+  now.logged_in = 2;
   now.routed += 7;           // 7 deliveries in 5 s
   now.written += 8;
   now.writer_wakeups += 2;   // 2 wake-ups for 8 lines
@@ -39,7 +40,7 @@ TEST(StatsLine, RatesHaveOneDecimalAndRatiosCoverTheInterval) {
   now.log_lines_dropped = 9;
   const std::string line = stats_line(previous, now);
   for (const char* expected :
-       {"stats: connections 2, threads 4, queued 2048 bytes, parked threads 6 | last 5.0 s: ", "routed 1.4/s",
+       {"stats: connections 2, threads 4, queued 2048 bytes, parked threads 6, logged in 2 | last 5.0 s: ", "routed 1.4/s",
         "written 1.6/s", "writer wake-ups per line 0.25", "broker average batch 2.50",
         "| totals: refused 0 connections and 0 logins, not online 3, cut 1 slow, 0 stalled, "
         "0 error floods, 0 over budget, log lines dropped 9, threads created 10, reused 4"}) {

@@ -28,6 +28,10 @@ struct Stats {
   Counter budget_cuts{0};             // disconnected to keep all queues under the global budget
   Counter log_lines_dropped{0};       // log lines dropped because the log could not keep up
 
+  // A gauge, not a count: users logged in now. Only the broker changes it (up when it accepts a
+  // login, down when that user's reader is gone), so it never goes below zero; any thread reads it.
+  Counter logged_in{0};
+
   // Wake-ups: how much work each thread hop carries (issue: spread recipients).
   Counter writer_wakeups{0};          // times a writer found its queue empty and had to wait
   Counter broker_rounds{0};           // broker receive rounds that handled at least one event

@@ -79,8 +79,11 @@ void serve_until_stopped(achat::Log& log, const achat::Server& server,
         spdlog::info("{}", reporter.line());
         break;
       case SIGHUP:
-        log.reopen();
-        spdlog::info("SIGHUP: log reopened; {}", reporter.peek_line());
+        if (log.reopen()) {
+          spdlog::info("SIGHUP: log reopened; {}", reporter.peek_line());
+        } else {
+          spdlog::info("SIGHUP: log on stderr, nothing to reopen; {}", reporter.peek_line());
+        }
         log.flush();
         break;
       case SIGUSR1:
@@ -105,9 +108,19 @@ int run(achat::ServerOptions& options, achat::Log& log) {
         options.config.limits, options.config.web.listen ? achat::kWebClientFds : 1));
     achat::Server server(options.config);
     const achat::Log::DropCounting drops(log, server.stats().log_lines_dropped);
-    server.start();
+    // Listening for scrapers before clients: a metrics port that cannot be bound stops the start
+    // with a line that names it, before the server's summary, and no client was ever accepted.
     std::optional<achat::metrics::MetricsServer> metrics;
-    if (options.metrics_listen) metrics.emplace(server, *options.metrics_listen);
+    if (options.metrics_listen) {
+      try {
+        metrics.emplace(server, *options.metrics_listen);
+      } catch (const std::exception& failure) {
+        spdlog::critical("metrics: cannot serve on {} (--metrics-listen): {}",
+                         options.metrics_listen->to_string(), failure.what());
+        return 1;
+      }
+    }
+    server.start();
     serve_until_stopped(log, server, std::chrono::seconds(options.stats_interval_s));
     metrics.reset();  // before the drain: nothing reads the server while it stops
     server.stop();

@@ -29,6 +29,7 @@ StatsSample sample_stats(const Server& server) {
   const ThreadCounts threads = server.thread_counts();
   sample.threads = threads.running;
   sample.threads_parked = threads.parked;
+  sample.logged_in = get(stats.logged_in);
   sample.threads_created = threads.created;
   sample.threads_reused = threads.reused;
   sample.queued_bytes = server.queued_bytes();
@@ -57,7 +58,8 @@ std::string stats_line(const StatsSample& previous, const StatsSample& now) {
   auto total = [&](std::uint64_t StatsSample::*counter) { return std::to_string(now.*counter); };
   return "stats: connections " + std::to_string(now.connections) + ", threads " +
          std::to_string(now.threads) + ", queued " + std::to_string(now.queued_bytes) +
-         " bytes, parked threads " + std::to_string(now.threads_parked) + " | last " +
+         " bytes, parked threads " + std::to_string(now.threads_parked) + ", logged in " +
+         std::to_string(now.logged_in) + " | last " +
          decimal(seconds, "%.1f") + " s: routed " + rate(&StatsSample::routed) +
          ", written " + rate(&StatsSample::written) + ", writer wake-ups per line " +
          ratio(delta(&StatsSample::writer_wakeups), delta(&StatsSample::written)) +

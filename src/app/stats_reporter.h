@@ -14,6 +14,7 @@ namespace achat {
 struct StatsSample {
   std::chrono::steady_clock::time_point at;
   std::size_t connections = 0;
+  std::uint64_t logged_in = 0;      // users logged in now (a gauge)
   std::size_t threads = 0;          // reader and writer threads serving a connection
   std::size_t threads_parked = 0;   // in the thread cache, waiting for a connection
   std::uint64_t threads_created = 0;
@@ -36,7 +37,8 @@ struct StatsSample {
 
 StatsSample sample_stats(const Server& server);
 
-// "stats: connections 2, threads 4, queued 0 bytes, parked threads 6 | last 5.0 s: routed
+// "stats: connections 2, threads 4, queued 0 bytes, parked threads 6, logged in
+//  2 | last 5.0 s: routed
 //  1.4/s, written 1.4/s, writer wake-ups per line 0.50, broker average batch 1.25 | totals:
 //  refused 0 connections and 0 logins, not online 0, cut 0 slow, 0 stalled, 0 error floods, 0
 //  over budget, log lines dropped 0, threads created 10, reused 4". Rates and ratios cover the interval from `previous` to `now` ("-" when nothing

@@ -10,5 +10,6 @@ inline constexpr int kExitClean = 0;
 inline constexpr int kExitConnectionFailed = 1;
 // A bad command line.
 inline constexpr int kExitUsage = 2;
+// Ctrl-C is not caught: the process ends by SIGINT, which shells report as 130.
 
 }  // namespace achat::client

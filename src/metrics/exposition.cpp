@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
+#include <optional>
+#include <type_traits>
+
+#include "process_sample.h"
 
 namespace achat::metrics {
 
@@ -22,6 +27,39 @@ void append_family(std::string& text, std::string_view name, std::string_view ty
     if (!sample.labels.empty()) text.append("{").append(sample.labels).append("}");
     text.append(" ").append(std::to_string(sample.value)).append("\n");
   }
+}
+
+// A family of one unlabelled sample that may be missing (then the family is left out).
+template <typename Value>
+void append_optional(std::string& text, std::string_view name, std::string_view type,
+                     std::string_view help, const std::optional<Value>& value) {
+  if (!value) return;
+  if constexpr (std::is_floating_point_v<Value>) {
+    char formatted[32];
+    std::snprintf(formatted, sizeof formatted, "%.3f", *value);
+    text.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    text.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    text.append(name).append(" ").append(formatted).append("\n");
+  } else {
+    append_family(text, name, type, help, {{"", *value}});
+  }
+}
+
+void append_process(std::string& text) {
+  const ProcessSample process = sample_process();
+  append_optional(text, "process_cpu_seconds_total", "counter",
+                  "Total user and system CPU time spent in seconds.", process.cpu_seconds);
+  append_optional(text, "process_open_fds", "gauge", "Number of open file descriptors.",
+                  process.open_fds);
+  append_optional(text, "process_max_fds", "gauge", "Maximum number of open file descriptors.",
+                  process.max_fds);
+  append_optional(text, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+                  process.virtual_memory_bytes);
+  append_optional(text, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                  process.resident_memory_bytes);
+  append_optional(text, "process_start_time_seconds", "gauge",
+                  "Start time of the process since unix epoch in seconds.",
+                  process.start_time_seconds);
 }
 
 struct CounterFamily {
@@ -77,6 +115,8 @@ std::string exposition(const Server& server) {
                 {{"version=\"" ACHAT_VERSION "\"", 1}});
   append_family(text, "achat_connections_open", "gauge", "Connections open now, logged in or not.",
                 {{"", server.connections()}});
+  append_family(text, "achat_users_logged_in", "gauge", "Users logged in now (on this node).",
+                {{"", count(&Stats::logged_in)}});
   const ThreadCounts threads = server.thread_counts();
   append_family(text, "achat_client_threads", "gauge", "Reader and writer threads serving a connection.",
                 {{"", threads.running}});
@@ -100,6 +140,7 @@ std::string exposition(const Server& server) {
                  {"reason=\"stalled\"", count(&Stats::stalled_consumers)},
                  {"reason=\"error_flood\"", count(&Stats::error_floods)},
                  {"reason=\"budget\"", count(&Stats::budget_cuts)}});
+  append_process(text);
   if (const ClusterNode* cluster = server.cluster()) {
     for (const ClusterCounter& counter : cluster->counters()) {
       append_family(text, "achat_cluster_" + std::string(counter.name) + "_total", "counter",

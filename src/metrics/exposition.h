@@ -15,7 +15,8 @@ inline constexpr std::string_view kExpositionContentType = "text/plain; version=
 // queued bytes, and the Crew's count of client threads (their mutexes are otherwise taken once
 // per connect, disconnect or thread start and end; here only to count and copy). Never touches
 // the broker. Every family has # HELP and # TYPE; counters end in _total. In a cluster, the
-// node's counters follow as achat_cluster_*_total.
+// node's counters follow as achat_cluster_*_total. The standard process_* families (memory,
+// fds, CPU, start time) are read from /proc/self on the same thread.
 std::string exposition(const Server& server);
 
 }  // namespace achat::metrics

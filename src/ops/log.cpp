@@ -68,9 +68,10 @@ Log::~Log() {
   logger_.reset();
 }
 
-void Log::reopen() {
+bool Log::reopen() {
   if (file_) file_->reopen_soon();
   flush();
+  return file_ != nullptr;
 }
 
 void Log::flush() { logger_->flush(); }

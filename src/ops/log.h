@@ -46,8 +46,8 @@ class Log {
   ~Log();
 
   // Any thread. The log file is opened again by its name before the next line is written (what
-  // logrotate expects after it renamed the file); a no-op on stderr.
-  void reopen();
+  // logrotate expects after it renamed the file); a no-op on stderr. True if there is a file.
+  bool reopen();
   // Any thread. Asks the worker to flush the output once it has written what is queued.
   void flush();
   // Any thread. Lines dropped so far because the queue was full.

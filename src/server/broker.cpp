@@ -168,6 +168,7 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   addressed_.emplace(online.login.address, &online);
   sorted_names_.insert(online.login.typed);
   who_reply_.reset();
+  Stats::add(stats_.logged_in);
   request.verdict.set_value(std::nullopt);
 }
 
@@ -305,6 +306,8 @@ void Broker::handle(WhoRequest& who) {
 void Broker::handle(ReaderGone& gone) {
   const auto found = peers_.find(gone.id);
   if (found == peers_.end()) return;
+  // Logged out from here on, though its writer may still be delivering what it was sent.
+  if (!found->second.reader_gone) stats_.logged_in.fetch_sub(1, std::memory_order_relaxed);
   found->second.reader_gone = true;
   // When the server stops reading, everyone's writer stays open until all readers' events are
   // routed (see run()), so messages already accepted for this peer still reach it.

@@ -77,9 +77,9 @@ Server::Impl::~Impl() { stop(); }
 
 void Server::Impl::start() {
   load_login_rule();  // ICU's data, before any reader needs it
-  // Every writer sleeps on its channel's semaphore, a futex of its own; a reader held by flow
-  // control waits on its connection's unrouted-bytes atomic, another. Readers blocked in recv()
-  // use none. The hash is sized for both at once, the worst case.
+  // Every writer sleeps on its outbox's condition variable, a futex of its own; a reader held by
+  // flow control waits on its connection's unrouted-bytes atomic, another. Readers blocked in
+  // recv() use none. The hash is sized for both at once, the worst case.
   constexpr std::size_t kUnsizedSleepers = 32'768;
   const std::size_t clients = config_.limits.max_clients;
   if (const std::size_t buckets = size_futex_hash(clients ? 2 * clients : kUnsizedSleepers)) {

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "achat/socket.h"
 #include "server_options.h"
 #include "scraper.h"
 #include "server_process.h"
@@ -41,6 +42,18 @@ TEST(MetricsOption, RejectsAnAddressThatIsNotHostPort) {
                    "[IPv6]:PORT or :PORT");
   const auto finished = run_to_completion(server_binary(), {"--metrics-listen=:99999"});
   EXPECT_EQ(finished.status, 2) << finished.out;
+}
+
+TEST(MetricsBinary, AMetricsPortInUseIsNamedAndNoClientIsEverAccepted) {
+  const Socket taken = Socket::listen_on(Endpoint{"127.0.0.1", 0}, 1);
+  const std::string address = "127.0.0.1:" + std::to_string(taken.local_port());
+  const auto run = run_to_completion(server_binary(), {"--metrics-listen=" + address});
+  EXPECT_EQ(run.status, 1) << run.out;
+  const auto named = run.out.find("critical metrics: cannot serve on " + address +
+                                  " (--metrics-listen): bind " + address + ": Address already in use");
+  ASSERT_NE(named, std::string::npos) << run.out;
+  EXPECT_LT(named, run.out.find("stopped: ")) << run.out;  // reported before the summary
+  EXPECT_EQ(run.out.find("listening on"), std::string::npos) << run.out;
 }
 
 TEST(MetricsBinary, NotServedUnlessAsked) {

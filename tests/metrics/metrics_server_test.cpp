@@ -10,7 +10,11 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include <unistd.h>
+
+#include "achat/unique_fd.h"
 #include "metrics_server.h"
 #include "scraper.h"
 #include "test_client.h"
@@ -74,6 +78,7 @@ TEST(Metrics, CountersAfterAKnownLoad) {
   const std::string& text = reply.body;
   EXPECT_EQ(sample(text, "achat_build_info{version=\"0.1.0\"}"), 1u);
   EXPECT_EQ(sample(text, "achat_connections_open"), 2u);
+  EXPECT_EQ(sample(text, "achat_users_logged_in"), 2u);
   EXPECT_EQ(sample(text, "achat_client_threads"), 4u);
   EXPECT_EQ(sample(text, "achat_client_threads_parked"), 2u);
   EXPECT_EQ(sample(text, "achat_client_threads_created_total"), 6u);
@@ -108,7 +113,7 @@ TEST(Metrics, EverySeriesHasHelpAndTypeAndCountersEndInTotal) {
   ASSERT_EQ(reply.status, 200) << reply.body;
   const std::regex help(R"(# HELP (\w+) \S.*)");
   const std::regex type(R"(# TYPE (\w+) (counter|gauge))");
-  const std::regex series(R"((\w+)(\{\w+="[^"]*"\})? \d+)");
+  const std::regex series(R"((\w+)(\{\w+="[^"]*"\})? \d+(\.\d+)?)");
   std::istringstream lines(reply.body);
   std::string line, helped, typed, kind;
   int samples = 0;
@@ -129,6 +134,66 @@ TEST(Metrics, EverySeriesHasHelpAndTypeAndCountersEndInTotal) {
     }
   }
   EXPECT_GE(samples, 22);
+}
+
+TEST(Metrics, LoggedInGaugeFollowsLoginsAndDepartures) {
+  TestServer server;
+  MetricsServer metrics(*server, any_loopback_port());
+  auto logged_in = [&] { return sample(http_request(metrics.port(), "/metrics").body, "achat_users_logged_in"); };
+  EXPECT_EQ(logged_in(), 0u);
+  auto alice = TestClient::online(server.port(), "alice");
+  {
+    auto bob = TestClient::online(server.port(), "bob");
+    TestClient anonymous(server.port());  // connected, not logged in: not counted
+    ASSERT_TRUE(eventually([&] { return server->connections() == 3; }));
+    EXPECT_EQ(logged_in(), 2u);
+  }
+  ASSERT_TRUE(eventually([&] { return logged_in() == 1u; }));
+  auto bob_again = TestClient::online(server.port(), "bob");
+  EXPECT_EQ(logged_in(), 2u);
+}
+
+// The process_* families every Prometheus client exports, checked against what the test itself
+// does to this (the server's) process: open descriptors, touch memory, burn CPU.
+TEST(Metrics, ProcessFamiliesFollowTheProcess) {
+  TestServer server;
+  MetricsServer metrics(*server, any_loopback_port());
+  auto scrape = [&] { return http_request(metrics.port(), "/metrics").body; };
+  const std::string before = scrape();
+  const auto start = decimal_sample(before, "process_start_time_seconds");
+  ASSERT_TRUE(start.has_value()) << before;
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_LE(*start, now + 1);
+  EXPECT_GT(*start, now - 3600);
+  EXPECT_GT(sample(before, "process_max_fds").value_or(0), 0u);
+
+  constexpr int kPipes = 8;
+  std::vector<UniqueFd> ends;
+  for (int i = 0; i < kPipes; ++i) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ends.emplace_back(fds[0]);
+    ends.emplace_back(fds[1]);
+  }
+  constexpr std::size_t kTouched = 64 << 20;
+  std::vector<char> memory(kTouched, 1);
+  volatile std::uint64_t spin = 0;
+  const auto cpu_before = decimal_sample(before, "process_cpu_seconds_total");
+  ASSERT_TRUE(cpu_before.has_value()) << before;
+  const auto burn_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  while (std::chrono::steady_clock::now() < burn_until) spin = spin + 1;
+
+  const std::string after = scrape();
+  const std::uint64_t fds_before = sample(before, "process_open_fds").value_or(0);
+  const std::uint64_t fds_after = sample(after, "process_open_fds").value_or(0);
+  EXPECT_GE(fds_after, fds_before + 2 * kPipes);
+  EXPECT_LE(fds_after, fds_before + 2 * kPipes + 2);
+  EXPECT_GE(sample(after, "process_resident_memory_bytes").value_or(0),
+            sample(before, "process_resident_memory_bytes").value_or(0) + kTouched * 9 / 10);
+  EXPECT_GE(sample(after, "process_virtual_memory_bytes").value_or(0),
+            sample(after, "process_resident_memory_bytes").value_or(~0ull));
+  EXPECT_GE(decimal_sample(after, "process_cpu_seconds_total").value_or(0), *cpu_before + 0.2);
+  EXPECT_EQ(memory[kTouched - 1], 1);
 }
 
 TEST(Metrics, ConnzListsEveryConnectionWithLoginAddressAndStart) {

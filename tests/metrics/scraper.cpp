@@ -52,7 +52,11 @@ std::map<std::string, std::string> json_leaves(const std::string& flattened) {
   return leaves;
 }
 
-std::optional<std::uint64_t> sample(std::string_view exposition, std::string_view series) {
+namespace {
+
+// The value of `series` in `exposition`, parsed as a Number; nullopt if absent or not a number.
+template <typename Number>
+std::optional<Number> parse_sample(std::string_view exposition, std::string_view series) {
   const std::string prefix = "\n" + std::string(series) + " ";
   const std::string text = "\n" + std::string(exposition);
   const auto at = text.find(prefix);
@@ -60,10 +64,20 @@ std::optional<std::uint64_t> sample(std::string_view exposition, std::string_vie
   const char* first = text.data() + at + prefix.size();
   const auto end_of_line = text.find('\n', at + 1);
   const char* last = text.data() + (end_of_line == std::string::npos ? text.size() : end_of_line);
-  std::uint64_t value = 0;
+  Number value = 0;
   const auto [end, error] = std::from_chars(first, last, value);
   if (error != std::errc() || end != last) return std::nullopt;
   return value;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> sample(std::string_view exposition, std::string_view series) {
+  return parse_sample<std::uint64_t>(exposition, series);
+}
+
+std::optional<double> decimal_sample(std::string_view exposition, std::string_view series) {
+  return parse_sample<double>(exposition, series);
 }
 
 std::uint16_t metrics_port(std::string_view server_log) {

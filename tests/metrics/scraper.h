@@ -37,5 +37,7 @@ std::uint16_t metrics_port(std::string_view server_log);
 // The value of one series (a name with its labels, exactly as exposed) in a Prometheus text
 // exposition; nullopt if it is absent or not an integer.
 std::optional<std::uint64_t> sample(std::string_view exposition, std::string_view series);
+// The same for a sample with a decimal point (process_cpu_seconds_total and the like).
+std::optional<double> decimal_sample(std::string_view exposition, std::string_view series);
 
 }  // namespace achat::testing
