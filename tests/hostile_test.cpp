@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -105,6 +106,60 @@ TEST(Hostile, SilentConnectionIsClosedAfterTheLoginTimeout) {
   EXPECT_EQ(silent.read_line(), "error: login timeout, disconnecting");
   EXPECT_TRUE(silent.closed_by_server());
   expect_bystanders_served(server.port());
+}
+
+// Holds the first reader task that starts (a fault hook) until released. Must outlive the
+// server whose config it is installed in.
+class LateFirstReader {
+ public:
+  void install(ServerConfig& config) {
+    config.faults.before_login = [this] {
+      if (started_.fetch_add(1) != 0) return;
+      std::unique_lock lock(mutex_);
+      released_cv_.wait(lock, [&] { return released_; });
+    };
+  }
+  bool holding() const { return started_.load() >= 1; }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    released_cv_.notify_all();
+  }
+
+ private:
+  std::atomic<int> started_{0};
+  std::mutex mutex_;
+  std::condition_variable released_cv_;
+  bool released_ = false;
+};
+
+// The login deadline runs from accept, not from when a reader thread gets to run: a thread that
+// starts late (a thread-start storm, a preempted thread) gives a slow-loris client no extra time.
+TEST(Hostile, TheLoginDeadlineRunsFromAcceptNotFromTheReadersStart) {
+  Limits limits;
+  limits.login_timeout_ms = 200;
+  quiet_logs();
+  ServerConfig config = loopback_config(limits);
+  LateFirstReader late_reader;
+  late_reader.install(config);
+  Server server(config);
+  // Destroyed before the server: a failing assertion cannot leave the held reader unable to end.
+  const struct ReleaseOnExit {
+    LateFirstReader& reader;
+    ~ReleaseOnExit() { reader.release(); }
+  } release_on_exit{late_reader};
+  server.start();
+  TestClient late(server.port());
+  ASSERT_TRUE(eventually([&] { return late_reader.holding(); }));
+  // Accepted after `late`, served on time: when it times out, `late`'s deadline has passed too.
+  TestClient witness(server.port());
+  ASSERT_EQ(witness.read_line(), "error: login timeout, disconnecting");
+  late.send("alice\n");  // after its deadline
+  late_reader.release();
+  EXPECT_EQ(late.read_line(), "error: login timeout, disconnecting");
+  EXPECT_TRUE(late.closed_by_server());
 }
 
 TEST(Hostile, TooManyRecipientsIsRefused) {

@@ -12,6 +12,12 @@ struct FaultHooks {
   // Called by every writer before each batch's sendmsg(); a hook that throws makes that
   // writer fail there, as an allocation failure would.
   std::function<void()> before_write;
+  // Called by every reader when its task starts, before it reads the login: a hook that blocks
+  // stands for a reader thread that starts late (a thread-start storm, a preempted thread).
+  std::function<void()> before_login;
+  // Called by the broker before it handles each round of events: a hook that blocks stands for
+  // a broker that falls behind (preempted, or busy with a huge fanout).
+  std::function<void()> before_round;
 };
 
 }  // namespace achat

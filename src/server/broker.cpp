@@ -40,18 +40,21 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin) {
 }
 
 Broker::Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
-               Stats& stats, const QueueBudget& budget, std::unique_ptr<ClusterRoutes> cluster)
+               Stats& stats, const QueueBudget& budget, std::unique_ptr<ClusterRoutes> cluster,
+               FaultHooks faults)
     : inbox_(std::move(inbox)),
       reaper_(std::move(reaper)),
       limits_(limits),
       stats_(stats),
       budget_(budget),
       bad_line_log_(kBadLineLogsPerSecond),
-      cluster_(std::move(cluster)) {}
+      cluster_(std::move(cluster)),
+      faults_(std::move(faults)) {}
 
 void Broker::run() {
   std::vector<BrokerEvent> events(kMaxRound);
   while (const std::size_t n = inbox_.receive(events)) {
+    if (faults_.before_round) faults_.before_round();
     used_in_round_ = budget_.used();  // an upper bound all round: see flush()
     Stats::add(stats_.broker_rounds);
     Stats::add(stats_.broker_events, n);

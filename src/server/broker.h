@@ -17,6 +17,7 @@
 #include "achat/limits.h"
 #include "log_rate_limiter.h"
 #include "achat/queue_budget.h"
+#include "achat/fault_hooks.h"
 #include "achat/stats.h"
 
 namespace achat {
@@ -58,7 +59,7 @@ class Broker {
  public:
   Broker(Receiver<BrokerEvent> inbox, Receiver<WriterDone> reaper, const Limits& limits,
          Stats& stats, const QueueBudget& budget,
-         std::unique_ptr<ClusterRoutes> cluster = nullptr);
+         std::unique_ptr<ClusterRoutes> cluster = nullptr, FaultHooks faults = {});
   void run();
 
  private:
@@ -146,6 +147,7 @@ class Broker {
   std::uint64_t message_count_ = 0;
   LogRateLimiter bad_line_log_;
   std::unique_ptr<ClusterRoutes> cluster_;
+  FaultHooks faults_;  // tests only; empty in production
 };
 
 }  // namespace achat

@@ -67,6 +67,7 @@ std::string ReaderTask::end_reason(std::string seen) {
 
 void ReaderTask::operator()() {
   schedule_as_batch_thread();
+  if (hooks.before_login) hooks.before_login();
   Connection& self = *connection;
   auto stopping = [&] { return server_stopping.load(std::memory_order_acquire); };
 

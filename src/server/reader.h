@@ -11,6 +11,7 @@
 #include "achat/cluster.h"
 #include "achat/connection.h"
 #include "achat/events.h"
+#include "achat/fault_hooks.h"
 #include "achat/limits.h"
 #include "achat/stats.h"
 #include "inbox_stream.h"
@@ -39,6 +40,7 @@ struct ReaderTask {
   const std::atomic<bool>& server_stopping;
   std::chrono::steady_clock::time_point accepted_at;
   ClusterNode* cluster;  // null when standalone
+  const FaultHooks& hooks;  // tests only; empty in production
   // Where lines come from: null for TCP (a LineReader on the connection's socket), else the
   // transport's own source (a WebSocket), used by this thread only.
   std::shared_ptr<LineSource> source;

@@ -95,7 +95,7 @@ void Server::Impl::start() {
   }
   broker_thread_ = boost::thread(
       [broker = Broker(std::move(inbox_receiver), std::move(reaper_receiver), config_.limits,
-                       stats_, registry_.budget(), std::move(routes))]() mutable {
+                       stats_, registry_.budget(), std::move(routes), config_.faults)]() mutable {
         name_this_thread("broker");
         run_or_terminate("broker", [&] { broker.run(); });
       });
@@ -208,7 +208,8 @@ void Server::Impl::serve(Socket socket, Transport transport,
   }
   try {
     ReaderTask reader{connection, InboxStream(inbox, connection->id(), stopping_),
-                      outbox,     limits, stats_, stopping_, accepted_at, cluster_.get(), web_session};
+                      outbox,     limits, stats_, stopping_, accepted_at, cluster_.get(), config_.faults,
+                      web_session};
     if (web_session) {
       crew_.spawn("reader", web::WebReaderTask{std::move(reader), web_session});
     } else {
