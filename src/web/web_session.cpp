@@ -1,11 +1,9 @@
 #include "web_session.h"
 
-#include <sys/socket.h>
-
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -15,9 +13,9 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
-#include <vector>
 #include <spdlog/spdlog.h>
 
+#include "borrowed_socket.h"
 #include "origin.h"
 #include "page.h"
 #include "writer.h"
@@ -30,7 +28,6 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
-using tcp = net::ip::tcp;
 using beast::error_code;
 
 // A request's headers may not exceed this (RFC 6455 sets no limit; browsers send ~1 KiB).
@@ -42,26 +39,36 @@ constexpr std::chrono::seconds kIdleTimeout{60};
 constexpr std::string_view kServerName = "a-chat";
 
 // WebSession on Beast: owns the io_context, its work guard (released by finish()), the
-// websocket::stream over the Connection's fd (released, not closed, on destruction) and the
-// reader's buffers. Reader-thread state is touched only by the reader thread (and the handlers it
-// runs); the writer thread touches only what mutex_ guards and posts everything else. Promises
-// one frame per line, in order; a write is never started before the upgrade or after a close.
+// websocket::stream over a BorrowedSocket (the Connection's fd, never closed here) and the
+// reader's buffers. Promises one frame per line, in order; a write is never started before the
+// upgrade or after a close; everything a send() returned true for went out whole, a server stop
+// included.
+//
+// Which thread touches the stream, and when (why frames cannot be corrupted or lost):
+// - Only the reader thread runs ioc_, and the stream, its socket and every member marked
+//   "reader thread" are used only inside ioc_. The writer thread never touches them: it posts
+//   its writes (send: a batch, one async_write per line, in order) and its close (finish) into
+//   ioc_ and waits on mutex_/written_ for them to complete. So reads, our writes, and the pongs,
+//   pings and close frames Beast sends are all started by one thread, and Beast's asynchronous
+//   interface orders them (one frame at a time, a pong or close reply never inside ours).
+// - Until the writer has finished, the reader thread runs ioc_: inside next() while reading, and
+//   in serve_writes() once reading has ended; so a posted write always runs and completes.
+// - The end of reading never cancels a write. A close frame from the client, a protocol error
+//   or a timeout end the stream (Beast sends the close frame, after a write in flight, and writes
+//   nothing more); a write then fails and the writer ends the connection, as for TCP. End of
+//   stream without a close frame (the client half-closed, or the server stopping shut reading
+//   down) does not fail the stream: the socket holds that read (BorrowedSocket, 2), next()
+//   returns end_of_stream, and the writer goes on delivering through Beast. When it finishes,
+//   once no socket write is in flight (BorrowedSocket, 3), the held read is completed (Beast
+//   then fails the stream and starts nothing more) and the close frame, 1001, is written here.
+// - The fd is the Connection's alone to close (BorrowedSocket, 1): other threads shut it down
+//   (the broker's cut, the server's stop, the writer's stall cut) by that number at any time.
 class BeastSession final : public WebSession {
  public:
   BeastSession(std::shared_ptr<Connection> connection, const WebConfig& config,
                const Limits& limits)
       : connection_(std::move(connection)), config_(config), limits_(limits),
-        guard_(ioc_.get_executor()), ws_(ioc_), timer_(ioc_) {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    const int fd = connection_->socket().fd();
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ws_.next_layer().assign(address.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd);
-  }
-  ~BeastSession() override {
-    error_code ignored;
-    ws_.next_layer().release(ignored);  // the Connection closes the fd
-  }
+        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket().fd()), timer_(ioc_) {}
 
   // --- LineSource: the reader thread ---
 
@@ -70,15 +77,22 @@ class BeastSession final : public WebSession {
       if (const auto status = handshake()) return *status;
     }
     read_buffer_.clear();
-    bool done = false;
-    error_code error;
-    ws_.async_read(read_buffer_, [&](error_code e, std::size_t) {
-      error = e;
-      done = true;
+    read_done_ = false;
+    ws_.next_layer().park_at_eof(true);
+    // The handler outlives this call when the read is held: it touches members only.
+    ws_.async_read(read_buffer_, [this](error_code e, std::size_t) {
+      read_error_ = e;
+      read_done_ = true;
     });
-    run_until(done);
+    if (!run_until([this] { return read_done_ || ws_.next_layer().read_parked(); })) {
+      return fail("web connection's io_context stopped");
+    }
     if (timed_out_) return fail("login timeout");
-    if (error) return read_failed(error);
+    // End of stream without a close frame: the read stays held and the stream open, so the
+    // writer still delivers everything queued (see the class comment).
+    if (!read_done_) return Status::end_of_stream;
+    ws_.next_layer().park_at_eof(false);
+    if (read_error_) return read_failed(read_error_);
     if (ws_.got_binary()) {
       close_now(websocket::close_code::unknown_data, "binary messages are not accepted");
       return fail("binary message (closed 1003)");
@@ -150,19 +164,9 @@ class BeastSession final : public WebSession {
         std::lock_guard lock(mutex_);
         write_done_ = false;
       }
-      net::post(ioc_, [this] {
-        if (ws_.is_open()) {
-          ws_.async_close(websocket::close_code::normal, [this](error_code) { write_finished({}); });
-        } else if (raw_writes_allowed_) {  // the server is stopping: "going away"
-          static constexpr unsigned char kGoingAway[] = {0x88, 0x02, 0x03, 0xE9};
-          net::async_write(ws_.next_layer(), net::buffer(kGoingAway), [this](error_code, std::size_t) {
-            connection_->socket().shutdown_write();
-            write_finished({});
-          });
-        } else {
-          write_finished({});
-        }
-      });
+      net::post(ioc_, [this] { close_then_linger(); });
+      // The close and the linger get kLingerTime in all, as for TCP; then the cut ends whatever
+      // of them is still waiting (every operation on a shut-down socket completes).
       std::unique_lock lock(mutex_);
       if (!written_.wait_for(lock, kLingerTime, [&] { return write_done_; })) {
         connection_->socket().shutdown_both();
@@ -170,8 +174,10 @@ class BeastSession final : public WebSession {
       }
     }
     // Nothing of ours is pending now; stop() also ends Beast's idle timer, which would keep
-    // run() going.
+    // run() going. A read still held (an unhealthy end) is ended first.
     net::post(ioc_, [this] {
+      ws_.next_layer().park_at_eof(false);
+      ws_.next_layer().complete_parked(net::error::operation_aborted);
       guard_.reset();
       ioc_.stop();
     });
@@ -183,9 +189,11 @@ class BeastSession final : public WebSession {
     return Status::failed;
   }
 
-  // Runs the io_context on this (the reader) thread until `done`, cutting the connection if the
-  // deadline passes first (timed_out_ then tells).
-  void run_until(bool& done) {
+  // Runs the io_context on this (the reader) thread until `done()`, cutting the connection if
+  // the deadline passes first (timed_out_ then tells). False if the io_context stopped first
+  // (only finish() stops it, after reading has ended: not expected).
+  template <class Done>
+  bool run_until(Done done) {
     timed_out_ = false;
     if (deadline_) {
       waiting_ = true;
@@ -199,22 +207,17 @@ class BeastSession final : public WebSession {
         }
       });
     }
-    while (!done) ioc_.run_one();
+    bool running = true;
+    while (running && !done()) running = ioc_.run_one() != 0;
     if (deadline_) {
       waiting_ = false;
       timer_.cancel();
-      while (timer_pending_) ioc_.run_one();
+      while (running && timer_pending_) running = ioc_.run_one() != 0;
     }
+    return running;
   }
 
   Status read_failed(const error_code& error) {
-    if (error == net::error::eof || error == http::error::end_of_stream) {
-      // The client half-closed, or the server stopped reading (shutdown_reads): Beast marks the
-      // stream failed and will write no more, but no close frame has gone out, so the writer may
-      // still deliver what is queued in frames of its own (see write_raw).
-      raw_writes_allowed_ = true;
-      return Status::end_of_stream;
-    }
     if (error == websocket::error::closed) return Status::end_of_stream;
     if (error == websocket::error::message_too_big) {
       return fail("message over " + std::to_string(limits_.max_line_bytes) + " bytes (closed 1009)");
@@ -227,7 +230,7 @@ class BeastSession final : public WebSession {
   void close_now(websocket::close_code code, std::string_view reason) {
     bool done = false;
     ws_.async_close(websocket::close_reason(code, reason), [&](error_code) { done = true; });
-    run_until(done);
+    run_until([&] { return done; });
   }
 
   // Reads HTTP requests until one is a valid WebSocket upgrade (then returns nullopt with the
@@ -242,7 +245,7 @@ class BeastSession final : public WebSession {
         error = e;
         done = true;
       });
-      run_until(done);
+      run_until([&] { return done; });
       if (timed_out_) return fail("login timeout (HTTP)");
       if (error == http::error::end_of_stream || error == net::error::eof) return Status::end_of_stream;
       if (error == http::error::header_limit) {
@@ -297,7 +300,7 @@ class BeastSession final : public WebSession {
       error = e;
       done = true;
     });
-    run_until(done);
+    run_until([&] { return done; });
     if (timed_out_) return fail("login timeout (WebSocket handshake)");
     if (error) return fail("WebSocket handshake refused: " + error.message());
     websocket::stream_base::timeout timeouts{};
@@ -341,13 +344,13 @@ class BeastSession final : public WebSession {
     }
     bool done = false;
     http::async_write(ws_.next_layer(), response, [&](error_code, std::size_t) { done = true; });
-    run_until(done);
+    run_until([&] { return done; });
   }
 
   // Writer side, on the reader thread: one frame per line, in order, each without its "\n".
   void write_from(std::span<const OutboundLine> lines, std::size_t i) {
     if (i == lines.size()) return write_finished({});
-    if (!ws_.is_open()) return raw_writes_allowed_ ? write_raw(lines) : write_finished(websocket::error::closed);
+    if (!ws_.is_open()) return write_finished(websocket::error::closed);
     std::string_view payload = *lines[i];
     if (payload.ends_with('\n')) payload.remove_suffix(1);
     ws_.async_write(net::buffer(payload.data(), payload.size()),
@@ -360,38 +363,38 @@ class BeastSession final : public WebSession {
                       write_from(lines, i + 1);
                     });
   }
-  // Once the reading has ended without a close frame (raw_writes_allowed_), Beast writes no
-  // more, and nothing else can write either (no read runs, so no pong): the batch goes out as
-  // frames built here, all in one write. RFC 6455 §5.2: FIN + text, unmasked, the length in 7,
-  // 7+16 or 7+64 bits.
-  void write_raw(std::span<const OutboundLine> lines) {
-    raw_headers_.assign(lines.size() * 10, 0);
-    std::vector<net::const_buffer> buffers;
-    buffers.reserve(2 * lines.size());
-    for (std::size_t i = 0; i < lines.size(); ++i) {
-      std::string_view payload = *lines[i];
-      if (payload.ends_with('\n')) payload.remove_suffix(1);
-      unsigned char* header = raw_headers_.data() + 10 * i;
-      std::size_t length = 2;
-      header[0] = 0x81;
-      const std::uint64_t size = payload.size();
-      if (size < 126) {
-        header[1] = static_cast<unsigned char>(size);
-      } else if (size < 65536) {
-        header[1] = 126;
-        header[2] = static_cast<unsigned char>(size >> 8);
-        header[3] = static_cast<unsigned char>(size);
-        length = 4;
-      } else {
-        header[1] = 127;
-        for (int b = 0; b < 8; ++b) header[2 + b] = static_cast<unsigned char>(size >> (56 - 8 * b));
-        length = 10;
-      }
-      buffers.emplace_back(header, length);
-      buffers.emplace_back(payload.data(), payload.size());
+
+  // finish(), healthy, on the reader thread: the close frame, our FIN, then the linger.
+  void close_then_linger() {
+    BorrowedSocket& socket = ws_.next_layer();
+    socket.park_at_eof(false);
+    if (socket.read_parked()) {
+      // Reading ended without a close frame; the stream is still open. Once no write is in
+      // flight (Beast may be sending a keep-alive ping), the held read gets its end: Beast fails
+      // the stream and starts nothing more, so the socket is ours to end with our own close
+      // frame, "going away" (the usual case: the server is stopping).
+      socket.when_writes_idle([this] {
+        BorrowedSocket& socket = ws_.next_layer();
+        socket.complete_parked(net::error::eof);
+        static constexpr unsigned char kGoingAway[] = {0x88, 0x02, 0x03, 0xE9};
+        net::async_write(socket, net::buffer(kGoingAway), [this](error_code, std::size_t) { linger(); });
+      });
+    } else if (ws_.is_open()) {
+      ws_.async_close(websocket::close_code::normal, [this](error_code) { linger(); });
+    } else {
+      linger();
     }
-    net::async_write(ws_.next_layer(), buffers,
-                     [this](error_code error, std::size_t) { write_finished(error); });
+  }
+  // Sends our FIN and discards what the client still sends until it closes too (or the linger's
+  // byte budget is spent; finish() bounds the time), so it reads our last frames, not a reset.
+  void linger() {
+    BorrowedSocket& socket = ws_.next_layer();
+    socket.shutdown_write();
+    socket.async_read_some(net::buffer(linger_buffer_), [this](error_code error, std::size_t n) {
+      lingered_ += n;
+      if (error || lingered_ >= kLingerBytes) return write_finished({});
+      linger();
+    });
   }
 
   void write_finished(error_code error) {
@@ -406,7 +409,7 @@ class BeastSession final : public WebSession {
   const Limits& limits_;
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> guard_;  // released by finish()
-  websocket::stream<tcp::socket> ws_;  // touched only inside ioc_, on the reader thread
+  websocket::stream<BorrowedSocket> ws_;  // touched only inside ioc_, on the reader thread
   net::steady_timer timer_;            // the reader's deadline
   beast::flat_buffer http_buffer_;
   beast::flat_buffer read_buffer_;
@@ -415,8 +418,10 @@ class BeastSession final : public WebSession {
   bool waiting_ = false;
   bool timer_pending_ = false;
   bool timed_out_ = false;
-  bool raw_writes_allowed_ = false;  // then also read by the writes the writer posts
-  std::vector<unsigned char> raw_headers_;  // the frame headers of write_raw's batch
+  bool read_done_ = false;  // the reader's current read, whose handler may outlive next()
+  error_code read_error_;
+  std::array<char, 4096> linger_buffer_{};
+  std::size_t lingered_ = 0;
   std::string failure_;
   // Set by the reader thread once the upgrade is done; read by the writer.
   std::atomic<bool> upgraded_{false};

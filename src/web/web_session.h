@@ -23,7 +23,9 @@ namespace achat::web {
 // writes of a whole batch, one frame per line, and blocks until they complete), so Beast orders
 // its pongs and close replies with our frames and no two threads ever touch the stream.
 // Promises: until the writer has finished (LineSink::finish) the reader thread keeps running
-// the io_context (see serve_writes), so a posted write always completes.
+// the io_context (see serve_writes), so a posted write always completes; the end of reading
+// never cancels a write; the fd is closed only by the Connection (Beast never closes it). Why
+// these hold: BeastSession and BorrowedSocket in web_session.cpp and borrowed_socket.h.
 class WebSession : public LineSource, public LineSink {
  public:
   // On `connection`'s socket, which it keeps open while it lives. `config` and `limits` must

@@ -28,6 +28,7 @@ class Server:
              *args],
             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         self.log = []
+        self.logged = threading.Condition()  # notified for each line the drain thread appends
         self.port = self.web_port = None
         deadline = time.monotonic() + 20
         buffer = b''
@@ -53,7 +54,15 @@ class Server:
 
     def _drain(self):
         for line in self.proc.stderr:
-            self.log.append(line.decode(errors='replace').rstrip('\n'))
+            with self.logged:
+                self.log.append(line.decode(errors='replace').rstrip('\n'))
+                self.logged.notify_all()
+
+    def wait_for_log(self, predicate, timeout=20):
+        """True once a log line satisfies `predicate` (the server writes its log asynchronously
+        to the test: a line it wrote may not have been read yet), False after `timeout` s."""
+        with self.logged:
+            return self.logged.wait_for(lambda: any(predicate(line) for line in self.log), timeout)
 
     def stop(self):
         self.proc.terminate()
