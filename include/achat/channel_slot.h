@@ -5,18 +5,23 @@
 // the consumer stores each slot's "empty" flag with release, the producer reads the flags
 // relaxed and then issues std::atomic_thread_fence(acquire). ThreadSanitizer does not model
 // fences, so it sees the producer construct a new item in a slot that the consumer read and
-// destroyed "concurrently", and reports a race that cannot happen. Every other hand-off inside
-// the queue (the tail index, the block index, the producer list) and in the channel (the
-// semaphore, the lane mutexes) uses acquire/release atomics or calls TSan models, so it needs
-// nothing.
+// destroyed "concurrently", and reports a race that cannot happen. The same fence orders the
+// producer's rewrite of the queue's own block index entry when it reuses a block; that is
+// moodycamel's bookkeeping, suppressed by tests/tsan.supp for accesses made by its own lines.
+// Every other hand-off inside the queue (the tail index, the producer list) and in the channel
+// (the semaphore, the lane mutexes) uses acquire/release atomics or calls TSan models.
 //
 // Under TSan, each queue element is therefore a ChannelSlot: destroying it (the consumer, in
 // moodycamel's dequeue) releases on the slot's own address after the item is gone, and
 // constructing one (a producer, in moodycamel's enqueue) acquires from that address before the
-// item is built. That is the slot-reuse edge and nothing more: it links only the consumer's last
-// touch of a slot to the next construction in the same slot, which the real fence orders too.
-// It never links one sender to another, nor a sender's later accesses to the receiver, so a race
-// on data an item points to, or between two senders, is still reported (tests/tsan/).
+// item is built. That is the slot-reuse edge and nothing more: the producer that reuses a slot
+// is ordered after what the consumer had done when it destroyed the slot's previous item, which
+// the real fence orders too, and after nothing else. A sender's accesses after its send stay
+// unordered with the receiver's, and two senders stay unordered unless one reuses a slot that
+// the receiver emptied after taking the other's item (as in the real program); so a race on
+// what an item points to, or between two senders, is still reported (tests/tsan/). A single
+// per-channel address released on receive and acquired on send would link every sender to every
+// earlier one and hide such races (tests/tsan/channel_races.cpp, two-readers, fails with it).
 //
 // Outside TSan builds the queue stores T itself and nothing here costs anything.
 #pragma once

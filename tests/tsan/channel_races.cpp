@@ -7,9 +7,9 @@
 //   write-after-send  a sender writes the payload an item points to after sending it, while the
 //                     receiver reads it: must be reported.
 //   move-reads-shared the item's own move assignment, which moodycamel runs inside its dequeue,
-//                     reads what the sender writes after sending: must be reported (the old
-//                     `race:moodycamel::ConcurrentQueue` line dropped exactly this kind, as a
-//                     moodycamel frame is in the receiver's stack).
+//                     reads what the sender writes after sending: must be reported. Queue
+//                     frames are in the receiver's stack, so any suppression that matches the
+//                     queue's code (`race:concurrentqueue.h`, say) would drop this report.
 //   two-readers       two senders on different lanes race on data outside the channel; the
 //                     receiver takes the first one's item before the second one sends and then
 //                     reads: must be reported (ordering added for the queue must not link one
