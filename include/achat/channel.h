@@ -1,6 +1,7 @@
 // A multi-producer, single-consumer channel over moodycamel's lock-free queue that closes by
 // ownership: when the last Sender handle is destroyed the channel closes, and its Receiver
-// drains what is left and then reports "closed".
+// drains what is left and then reports "closed". Under ThreadSanitizer the queue's elements
+// carry the slot-reuse ordering TSan cannot see (channel_slot.h); nothing is suppressed.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +22,8 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 #include <concurrentqueue/lightweightsemaphore.h>
+
+#include "achat/channel_slot.h"
 
 namespace achat {
 
@@ -92,7 +95,7 @@ struct LaneContention {
 namespace detail {
 
 template <class T>
-using ChannelQueue = moodycamel::ConcurrentQueue<T, ChannelQueueTraits>;
+using ChannelQueue = moodycamel::ConcurrentQueue<Stored<T>, ChannelQueueTraits>;  // channel_slot.h
 
 // One producer shared by the handles assigned to it. The mutex guards only the moodycamel
 // producer token (a token is single-threaded); the queue behind it stays lock-free for the
@@ -214,7 +217,7 @@ class Sender {
   bool send(T item) {
     if (!state_) return false;
     const bool sent = with_token([&](moodycamel::ProducerToken& token) {
-      return state_->queue.enqueue(token, std::move(item));
+      return detail::enqueue_one(state_->queue, token, std::move(item));
     });
     if (!sent) return false;
     state_->permits.signal();
@@ -351,12 +354,14 @@ class Receiver {
     const std::size_t permits = acquire(static_cast<Count>(out.size()), timeout_usecs);
     std::size_t got = 0;
     while (got < permits) {
-      std::size_t n = state_->queue.try_dequeue_bulk(*token_, out.begin() + got, permits - got);
+      std::size_t n = state_->queue.try_dequeue_bulk(
+          *token_, detail::slot_sink(out.data() + got), permits - got);
       got += n;
       if (n == 0 && state_->closed.load(std::memory_order_acquire)) {
         // Every send happened before the close, so one more sweep sees everything left. If it
         // still finds nothing, the permit we hold beyond the items is the close permit.
-        n = state_->queue.try_dequeue_bulk(*token_, out.begin() + got, permits - got);
+        n = state_->queue.try_dequeue_bulk(
+            *token_, detail::slot_sink(out.data() + got), permits - got);
         got += n;
         if (n == 0) {
           assert(permits - got == 1);
