@@ -2,6 +2,7 @@
 // started without --cluster creates none of these objects and runs as a single process.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,9 @@ struct ClusterConfig {
   // How long a claim outlives the node that holds it (a crash): the bucket's max age. Claims
   // are refreshed every third of it. Every node of a cluster should use the same value.
   unsigned claim_ttl_ms = 15'000;
+  // A node not heard from for this long (it beats every third of it) has its users shown as not
+  // online on the others; their names stay taken until their claims expire.
+  unsigned node_silence_ms = 3'000;
 
   bool enabled() const noexcept { return !servers.empty(); }
 };
@@ -38,6 +42,8 @@ class ClusterRoutes {
   virtual void flush() = 0;
   // Records the change; true if it is a claim of the name by another node.
   virtual bool apply(const DirectoryChange& change) = 0;
+  // Records whether a node's users are reachable (and drops the names of a dead run of it).
+  virtual void apply(const NodePresence& presence) = 0;
 };
 
 // One of a node's counters (since it joined), for /metrics: `name` is a Prometheus name part
@@ -71,6 +77,8 @@ class ClusterNode {
   // Any thread: whether a login could be confirmed now (the claims bucket is bound and watched,
   // and its connection is up), for /healthz.
   virtual bool confirming_logins() const = 0;
+  // Any thread: the other nodes heard from lately (a gauge for /metrics and the stats line).
+  virtual std::size_t live_nodes() const = 0;
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for

@@ -21,6 +21,11 @@ struct ClusterStats {
   Counter sessions_fenced{0};      // sessions ended: their claims went unconfirmed too long
   Counter releases_failed{0};      // guarded deletes NATS refused or did not answer
   Counter stale_released{0};       // claims of a previous run of this node, deleted at start
+  Counter dead_run_released{0};    // claims of a dead run of another node (it restarted), deleted
+  Counter nodes_joined{0};         // other nodes heard for the first time
+  Counter nodes_silent{0};         // times another node fell silent (its users unreachable)
+  Counter nodes_returned{0};       // times a silent node was heard again
+  Counter nodes_restarted{0};      // times another node came back as a new run
   Counter forwarded{0};            // publications to other nodes
   Counter forward_failed{0};       // publications not handed to cnats: disconnected, or refused
   Counter forward_expired{0};      // publications dropped: older than the claim TTL

@@ -142,6 +142,9 @@ std::string exposition(const Server& server) {
                  {"reason=\"budget\"", count(&Stats::budget_cuts)}});
   append_process(text);
   if (const ClusterNode* cluster = server.cluster()) {
+    append_family(text, "achat_cluster_live_nodes", "gauge",
+                  "Other nodes heard from lately (their users reachable from here).",
+                  {{"", static_cast<std::uint64_t>(cluster->live_nodes())}});
     for (const ClusterCounter& counter : cluster->counters()) {
       append_family(text, "achat_cluster_" + std::string(counter.name) + "_total", "counter",
                     counter.help, {{"", counter.value}});
