@@ -215,7 +215,7 @@ std::string Node::taken_refusal(const LoginName& login, const std::string& key) 
 }
 
 std::string Node::summary() const {
-  return "live nodes " + std::to_string(roster_.live()) + ", " + stats_.summary();
+  return stats_.summary() + ", live nodes " + std::to_string(roster_.live());
 }
 
 bool Node::confirming_logins() const {
