@@ -54,6 +54,15 @@ struct ClusterCounter {
   std::uint64_t value;
 };
 
+// Cross-node publications (one or more lines each) lost between this node and `node`, since
+// this node joined: `missing_from` lost on the way from it (gaps in its sequence), `dropped_for`
+// dropped here before NATS had them (disconnected, refused, or older than the claim TTL).
+struct ClusterPeerLosses {
+  std::string node;
+  std::uint64_t missing_from = 0;
+  std::uint64_t dropped_for = 0;
+};
+
 // This process's membership in the cluster: its NATS connection and the threads that talk to
 // NATS. Created and destroyed by the thread that controls the Server. The destructor releases
 // every login this node still holds, then closes the connection.
@@ -79,6 +88,8 @@ class ClusterNode {
   virtual bool confirming_logins() const = 0;
   // Any thread: the other nodes heard from lately (a gauge for /metrics and the stats line).
   virtual std::size_t live_nodes() const = 0;
+  // Any thread: losses per peer node that lost any, by node id.
+  virtual std::vector<ClusterPeerLosses> peer_losses() const = 0;
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for

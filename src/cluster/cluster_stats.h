@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "achat/cluster.h"
+#include "peer_losses.h"
 
 namespace achat::cluster {
 
@@ -35,6 +36,7 @@ struct ClusterStats {
   Counter repeated{0};             // publications seen twice, dropped
   Counter malformed{0};            // publications that could not be decoded
   Counter slow_consumer{0};        // times cnats dropped incoming publications (pending limit)
+  PeerLosses per_peer;             // gaps and drops again, per peer node
 
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);

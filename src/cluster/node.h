@@ -45,6 +45,7 @@ class Node final : public ClusterNode {
   std::string summary() const override;
   bool confirming_logins() const override;
   std::size_t live_nodes() const override { return roster_.live(); }
+  std::vector<ClusterPeerLosses> peer_losses() const override { return stats_.per_peer.snapshot(); }
 
  private:
   std::string taken_refusal(const LoginName& login, const std::string& key);

@@ -12,6 +12,7 @@
 #include "cluster/envelope.h"
 #include "cluster/sequence_check.h"
 #include "cluster/node_roster.h"
+#include "cluster/peer_losses.h"
 #include "cluster/presence.h"
 
 namespace achat::cluster {
@@ -244,6 +245,21 @@ TEST(NodeRoster, ANodeKnownOnlyFromItsClaimsFallsSilentIfItNeverBeats) {
   ASSERT_TRUE(joined);
   EXPECT_EQ(joined->kind, NodeRoster::Change::Kind::joined);
   EXPECT_TRUE(roster.take_retired().empty());
+}
+
+TEST(PeerLosses, CountsLossesPerPeerNodeInBothDirections) {
+  PeerLosses losses;
+  EXPECT_TRUE(losses.snapshot().empty());
+  losses.missing_from("c", 3);
+  losses.dropped_for("b", 1);
+  losses.missing_from("c", 2);
+  const auto peers = losses.snapshot();
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[0].node, "b");
+  EXPECT_EQ(peers[0].dropped_for, 1u);
+  EXPECT_EQ(peers[0].missing_from, 0u);
+  EXPECT_EQ(peers[1].node, "c");
+  EXPECT_EQ(peers[1].missing_from, 5u);
 }
 
 TEST(Presence, TheRefusalSaysWhoHoldsTheNameAndWhenItIsFree) {

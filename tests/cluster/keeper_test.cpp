@@ -325,6 +325,11 @@ class PublisherTest : public ::testing::Test {
 TEST_F(PublisherTest, ALineOlderThanTheTtlIsDroppedAndCountedNeverPublished) {
   offer("from alice: stale\n", std::chrono::steady_clock::now() - kMaxAge - 1ms);
   ASSERT_TRUE(testing::eventually([&] { return value(stats_.forward_expired) == 1; }));
+  const auto losses = stats_.per_peer.snapshot();  // and counted against the node it was for
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_EQ(losses[0].node, "b");
+  EXPECT_EQ(losses[0].dropped_for, 1u);
+  EXPECT_EQ(losses[0].missing_from, 0u);
   offer("from alice: fresh\n", std::chrono::steady_clock::now());
   const auto got = next(testing::kDeadline);
   ASSERT_TRUE(got);

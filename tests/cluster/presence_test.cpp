@@ -82,6 +82,7 @@ TEST_F(Presence, AKilledNodesUsersAreNotOnlineWithinSecondsWhileTheirNamesStayTa
   const std::string body = http_request(metrics, "/metrics").body;
   EXPECT_EQ(sample(body, "achat_cluster_live_nodes"), 0u) << body;
   EXPECT_EQ(sample(body, "achat_cluster_nodes_silent_total"), 1u) << body;
+  EXPECT_NE(body.find("# TYPE achat_cluster_peer_publications_missing_total counter"), std::string::npos);
   // b may only be cut off, not dead: its claim lives on until it expires.
   EXPECT_NE(attempt_login(a_->port(), "bob").answer.find("is held by node b"), std::string::npos);
 }
