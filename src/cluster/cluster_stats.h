@@ -1,5 +1,6 @@
 // The cluster's counters. Any cluster thread increments them (relaxed atomics, read only for
-// the log); one instance lives as long as the node.
+// the log and /metrics; the per-peer losses behind their own mutex); one instance lives as long
+// as the node.
 #pragma once
 
 #include <atomic>
