@@ -68,7 +68,8 @@ bool answered_not_online(TestClient& from, const std::string& name, std::chrono:
 
 TEST_F(Presence, AKilledNodesUsersAreNotOnlineWithinSecondsWhileTheirNamesStayTaken) {
   const std::uint16_t metrics = metrics_port(a_->log());
-  EXPECT_EQ(sample(http_request(metrics, "/metrics").body, "achat_cluster_live_nodes"), 1u);
+  EXPECT_TRUE(eventually(
+      [&] { return sample(http_request(metrics, "/metrics").body, "achat_cluster_live_nodes") == 1u; }));
   auto alice = TestClient::online(a_->port(), "alice");
   kill_b_with_bob_online(alice);
   const auto killed = std::chrono::steady_clock::now();
@@ -81,7 +82,7 @@ TEST_F(Presence, AKilledNodesUsersAreNotOnlineWithinSecondsWhileTheirNamesStayTa
   EXPECT_NE(a_->log().find("cluster: node b left: silent for "), std::string::npos) << a_->log();
   const std::string body = http_request(metrics, "/metrics").body;
   EXPECT_EQ(sample(body, "achat_cluster_live_nodes"), 0u) << body;
-  EXPECT_EQ(sample(body, "achat_cluster_nodes_silent_total"), 1u) << body;
+  EXPECT_GE(sample(body, "achat_cluster_nodes_silent_total").value_or(0), 1u) << body;
   EXPECT_NE(body.find("# TYPE achat_cluster_peer_publications_missing_total counter"), std::string::npos);
   // b may only be cut off, not dead: its claim lives on until it expires.
   EXPECT_NE(attempt_login(a_->port(), "bob").answer.find("is held by node b"), std::string::npos);
