@@ -2,6 +2,7 @@
 // started without --cluster creates none of these objects and runs as a single process.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,9 @@ struct ClusterConfig {
   // How long a claim outlives the node that holds it (a crash): the bucket's max age. Claims
   // are refreshed every third of it. Every node of a cluster should use the same value.
   unsigned claim_ttl_ms = 15'000;
+  // A node not heard from for this long (it beats every third of it) has its users shown as not
+  // online on the others; their names stay taken until their claims expire.
+  unsigned node_silence_ms = 3'000;
 
   bool enabled() const noexcept { return !servers.empty(); }
 };
@@ -38,6 +42,8 @@ class ClusterRoutes {
   virtual void flush() = 0;
   // Records the change; true if it is a claim of the name by another node.
   virtual bool apply(const DirectoryChange& change) = 0;
+  // Records whether a node's users are reachable (and drops the names of a dead run of it).
+  virtual void apply(const NodePresence& presence) = 0;
 };
 
 // One of a node's counters (since it joined), for /metrics: `name` is a Prometheus name part
@@ -46,6 +52,15 @@ struct ClusterCounter {
   std::string_view name;
   std::string_view help;
   std::uint64_t value;
+};
+
+// Cross-node publications (one or more lines each) lost between this node and `node`, since
+// this node joined: `missing_from` lost on the way from it (gaps in its sequence), `dropped_for`
+// dropped here before NATS had them (disconnected, refused, or older than the claim TTL).
+struct ClusterPeerLosses {
+  std::string node;
+  std::uint64_t missing_from = 0;
+  std::uint64_t dropped_for = 0;
 };
 
 // This process's membership in the cluster: its NATS connection and the threads that talk to
@@ -71,6 +86,10 @@ class ClusterNode {
   // Any thread: whether a login could be confirmed now (the claims bucket is bound and watched,
   // and its connection is up), for /healthz.
   virtual bool confirming_logins() const = 0;
+  // Any thread: the other nodes heard from lately (a gauge for /metrics and the stats line).
+  virtual std::size_t live_nodes() const = 0;
+  // Any thread: losses per peer node that lost any, by node id.
+  virtual std::vector<ClusterPeerLosses> peer_losses() const = 0;
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for

@@ -77,6 +77,17 @@ struct DirectoryChange {
   std::string name;
   std::string node;
   std::uint64_t revision = 0;
+  std::string run;  // which run (incarnation) of `node` holds it
+};
+
+// What the heartbeats say about another node: `reachable` false once it has been silent too
+// long (its users are not online from here, though their names stay taken), true when it is
+// heard again; `dead_run`, if not empty, is a previous run of it that is known dead (it
+// restarted): that run's logins are gone.
+struct NodePresence {
+  std::string node;
+  bool reachable = true;
+  std::string dead_run;
 };
 
 // The cluster could not confirm the claim of `name` made with `revision` (its lease's) in time:
@@ -87,11 +98,12 @@ struct ClaimLapsed {
 };
 
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.
-// The rare, large LoginRequest, DirectoryChange and ClaimLapsed are boxed so every queue slot stays small
+// The rare, large LoginRequest, DirectoryChange, ClaimLapsed and NodePresence are boxed so every queue slot stays small
 // (64 bytes).
 using BrokerEvent = std::variant<std::monostate, std::unique_ptr<LoginRequest>, ChatMessage, BadLine,
                                  WhoRequest, ReaderGone, RemoteDelivery,
-                                 std::unique_ptr<DirectoryChange>, std::unique_ptr<ClaimLapsed>>;
+                                 std::unique_ptr<DirectoryChange>, std::unique_ptr<ClaimLapsed>,
+                                 std::unique_ptr<NodePresence>>;
 
 // What an event costs in memory while it waits in the inbox, as a reader's flow control counts
 // it (see Connection::wait_to_hand_over). The reader and the broker compute it from the same

@@ -121,6 +121,13 @@ const NumberOption kNumbers[] = {
      [](ServerOptions& options, std::uint64_t value) {
        options.config.cluster.claim_ttl_ms = static_cast<unsigned>(value);
      }},
+    {"node-silence-ms",
+     "in a cluster: a node not heard from for this long has its users shown as not online", 300,
+     kHourMs,
+     [](const ServerOptions& options) -> std::uint64_t { return options.config.cluster.node_silence_ms; },
+     [](ServerOptions& options, std::uint64_t value) {
+       options.config.cluster.node_silence_ms = static_cast<unsigned>(value);
+     }},
 };
 
 // "nats://a:4222,nats://b:4222" as a list; false if any entry is not a nats:// URL.

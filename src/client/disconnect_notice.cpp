@@ -16,7 +16,8 @@ bool is_cluster_unavailable(std::string_view line) {
 bool is_login_refusal(std::string_view line) {
   return is_disconnect_notice(line) &&
          ((line.starts_with("error: login \"") &&
-           line.ends_with("\" is already online, disconnecting")) ||
+           (line.ends_with("\" is already online, disconnecting") ||
+            line.find("\" is held by node ") != std::string_view::npos)) ||
           line.starts_with("error: invalid login: "));
 }
 

@@ -14,7 +14,8 @@ namespace achat::client {
 
 // True for the line a server sends before it closes the connection on purpose.
 bool is_disconnect_notice(std::string_view line);
-// True for a disconnect notice that refuses the login (taken or invalid): another may work.
+// True for a disconnect notice that refuses the login (taken, held by a silent cluster node, or
+// invalid): another may work.
 bool is_login_refusal(std::string_view line);
 // True for the notice of a cluster that cannot confirm logins now (at login, or ending a
 // session whose login it can no longer vouch for): the same login may work in a moment.

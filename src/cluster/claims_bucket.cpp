@@ -78,6 +78,12 @@ ClaimOutcome ClaimsBucket::refresh(const std::string& key, const std::string& va
 }
 
 ClaimOutcome ClaimsBucket::read(const std::string& key, std::string& value, std::uint64_t& revision) {
+  std::chrono::system_clock::time_point written;
+  return read(key, value, revision, written);
+}
+
+ClaimOutcome ClaimsBucket::read(const std::string& key, std::string& value, std::uint64_t& revision,
+                                std::chrono::system_clock::time_point& written) {
   kvEntry* raw = nullptr;
   const natsStatus status = kvStore_Get(&raw, kv_.get(), key.c_str());
   if (status == NATS_NOT_FOUND) return ClaimOutcome::conflict;
@@ -86,6 +92,8 @@ ClaimOutcome ClaimsBucket::read(const std::string& key, std::string& value, std:
   value.assign(static_cast<const char*>(kvEntry_Value(entry.get())),
                static_cast<std::size_t>(kvEntry_ValueLen(entry.get())));
   revision = kvEntry_Revision(entry.get());
+  written = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::nanoseconds(kvEntry_Created(entry.get()))));
   return ClaimOutcome::done;
 }
 

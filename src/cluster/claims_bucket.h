@@ -46,6 +46,9 @@ class ClaimsBucket {
   ClaimOutcome refresh(const std::string& key, const std::string& value, std::uint64_t& revision);
   // The claim's value and latest revision; conflict if no live claim has the key.
   ClaimOutcome read(const std::string& key, std::string& value, std::uint64_t& revision);
+  // The same, and when the claim was last written, by the NATS server's wall clock.
+  ClaimOutcome read(const std::string& key, std::string& value, std::uint64_t& revision,
+                    std::chrono::system_clock::time_point& written);
   // Deletes the key only if `revision` is still its latest, so a stale holder never deletes a
   // newer session's claim.
   ClaimOutcome remove(const std::string& key, std::uint64_t revision);

@@ -16,6 +16,13 @@ std::vector<ClusterCounter> ClusterStats::counters() const {
        value(releases_failed)},
       {"stale_claims_released", "Claims of a previous run of this node deleted at start.",
        value(stale_released)},
+      {"dead_run_claims_released", "Claims of a dead run of another node (it restarted) deleted here.",
+       value(dead_run_released)},
+      {"nodes_joined", "Other nodes heard for the first time.", value(nodes_joined)},
+      {"nodes_silent", "Times another node fell silent: its users shown as not online here.",
+       value(nodes_silent)},
+      {"nodes_returned", "Times a silent node was heard again.", value(nodes_returned)},
+      {"nodes_restarted", "Times another node came back as a new run.", value(nodes_restarted)},
       {"forwarded", "Publications to other nodes.", value(forwarded)},
       {"forward_failed", "Publications dropped: not connected to NATS, or refused by cnats.",
        value(forward_failed)},
@@ -38,6 +45,9 @@ std::string ClusterStats::summary() const {
   return "claims " + text(claims) + " (refused: taken " + text(claims_taken) + ", unavailable " +
          text(claims_unavailable) + "), claims lost " + text(claims_lost) + ", sessions fenced " + text(sessions_fenced) + ", releases failed " +
          text(releases_failed) + ", stale claims released " + text(stale_released) +
+         ", dead runs' claims released " + text(dead_run_released) + ", nodes joined " +
+         text(nodes_joined) + " (silent " + text(nodes_silent) + ", returned " + text(nodes_returned) +
+         ", restarted " + text(nodes_restarted) + ")" +
          ", forwarded " + text(forwarded) + " (failed " + text(forward_failed) + ", expired " + text(forward_expired) + "), received " +
          text(received) + ", gaps " + text(gaps) + " (" + text(missing) + " publications lost)" +
          ", repeated " + text(repeated) + ", malformed " + text(malformed) + ", slow consumer " +

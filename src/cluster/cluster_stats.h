@@ -1,5 +1,6 @@
 // The cluster's counters. Any cluster thread increments them (relaxed atomics, read only for
-// the log); one instance lives as long as the node.
+// the log and /metrics; the per-peer losses behind their own mutex); one instance lives as long
+// as the node.
 #pragma once
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "achat/cluster.h"
+#include "peer_losses.h"
 
 namespace achat::cluster {
 
@@ -21,6 +23,11 @@ struct ClusterStats {
   Counter sessions_fenced{0};      // sessions ended: their claims went unconfirmed too long
   Counter releases_failed{0};      // guarded deletes NATS refused or did not answer
   Counter stale_released{0};       // claims of a previous run of this node, deleted at start
+  Counter dead_run_released{0};    // claims of a dead run of another node (it restarted), deleted
+  Counter nodes_joined{0};         // other nodes heard for the first time
+  Counter nodes_silent{0};         // times another node fell silent (its users unreachable)
+  Counter nodes_returned{0};       // times a silent node was heard again
+  Counter nodes_restarted{0};      // times another node came back as a new run
   Counter forwarded{0};            // publications to other nodes
   Counter forward_failed{0};       // publications not handed to cnats: disconnected, or refused
   Counter forward_expired{0};      // publications dropped: older than the claim TTL
@@ -30,6 +37,7 @@ struct ClusterStats {
   Counter repeated{0};             // publications seen twice, dropped
   Counter malformed{0};            // publications that could not be decoded
   Counter slow_consumer{0};        // times cnats dropped incoming publications (pending limit)
+  PeerLosses per_peer;             // gaps and drops again, per peer node
 
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);

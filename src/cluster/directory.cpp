@@ -7,7 +7,7 @@ bool Directory::apply(const DirectoryChange& change, Clock::time_point now) {
     entries_.erase(change.name);
     return false;
   }
-  entries_.insert_or_assign(change.name, Entry{change.node, now});
+  entries_.insert_or_assign(change.name, Entry{change.node, change.run, now});
   return true;
 }
 
@@ -18,7 +18,21 @@ const std::string* Directory::node_of(std::string_view name, Clock::time_point n
     entries_.erase(found);
     return nullptr;
   }
+  if (silent_.contains(found->second.node)) return nullptr;
   return &found->second.node;
+}
+
+void Directory::apply(const NodePresence& presence) {
+  if (presence.reachable) {
+    const auto found = silent_.find(presence.node);
+    if (found != silent_.end()) silent_.erase(found);
+  } else {
+    silent_.insert(presence.node);
+  }
+  if (presence.dead_run.empty()) return;
+  std::erase_if(entries_, [&](const auto& entry) {
+    return entry.second.node == presence.node && entry.second.run == presence.dead_run;
+  });
 }
 
 }  // namespace achat::cluster

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "achat/events.h"
 
@@ -16,6 +17,8 @@ namespace achat::cluster {
 // put (a claim or one of its refreshes), erased by a delete. A claim that expires (its node
 // crashed) produces no watch event on NATS 2.9, so an entry not refreshed within the claim TTL
 // is treated as gone, the same moment the bucket lets another node take the login.
+// A node the heartbeats say is silent keeps its entries (their claims live on), but node_of()
+// hides them until it is heard again; a run of a node known dead loses its entries at once.
 class Directory {
  public:
   using Clock = std::chrono::steady_clock;
@@ -27,11 +30,13 @@ class Directory {
   // The other node that has `name` online, or nullptr (this node's own logins are the
   // broker's to route).
   const std::string* node_of(std::string_view name, Clock::time_point now);
+  void apply(const NodePresence& presence);
   std::size_t size() const noexcept { return entries_.size(); }
 
  private:
   struct Entry {
     std::string node;
+    std::string run;
     Clock::time_point refreshed;
   };
   struct NameHash {
@@ -44,6 +49,7 @@ class Directory {
   const std::string self_;
   const std::chrono::milliseconds ttl_;
   std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> entries_;
+  std::unordered_set<std::string, NameHash, std::equal_to<>> silent_;  // nodes not heard from lately
 };
 
 }  // namespace achat::cluster

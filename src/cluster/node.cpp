@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "fence.h"
+#include "presence.h"
 #include "keeper.h"
 #include "publisher.h"
 #include "subscriber.h"
@@ -111,6 +112,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
       claims_label_(self_.node + " claims"),
       lines_options_(make_options(config_, lines_label_)),
       claims_options_(make_options(config_, claims_label_)),
+      roster_(config_.node_id, std::chrono::milliseconds(config_.node_silence_ms)),
       crew_(kThreadStackBytes) {
   bool reachable = true;
   lines_connection_ = connect(lines_options_.get(), reachable);
@@ -125,19 +127,27 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
         "subscribe");
   subscription_.reset(subscription);
   check(natsSubscription_SetPendingLimits(subscription, kPendingMessages, kPendingBytes), "limits");
+  natsSubscription* beats = nullptr;
+  check(natsConnection_SubscribeSync(&beats, lines, kPresenceSubjects), "subscribe to heartbeats");
+  beats_.reset(beats);
   const std::chrono::milliseconds ttl(config_.claim_ttl_ms);
   bucket_ = std::make_unique<ClaimsBucket>(claims, ttl, kRequestTimeout);
   refresher_ = std::make_unique<ClaimRefresher>(claims, kRequestTimeout);
 
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
-  crew_.spawn("cluster watcher", Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_});
+  crew_.spawn("cluster watcher",
+              Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_, roster_, {}});
+  const std::chrono::milliseconds beat_interval(std::max(config_.node_silence_ms / 3, 1u));
+  crew_.spawn("cluster presence",
+              Presence{lines, beats, roster_, self_, beat_interval, inbox, receiving_stopped_, stats_});
   crew_.spawn("cluster fence", Fence{book_, inbox, receiving_stopped_, ttl, stats_});
   crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
               Publisher{lines, std::move(forwards_receiver), self_.node, self_.incarnation, ttl, stats_});
   crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, stats_});
-  spdlog::info("cluster: node {} (run {}), claim TTL {} ms", self_.node, self_.incarnation, ttl.count());
+  spdlog::info("cluster: node {} (run {}), claim TTL {} ms, silent after {} ms", self_.node,
+               self_.incarnation, ttl.count(), config_.node_silence_ms);
 }
 
 Node::~Node() {
@@ -150,6 +160,7 @@ Node::~Node() {
   }
   spdlog::info("cluster: {}", stats_.summary());
   subscription_.reset();
+  beats_.reset();
   refresher_.reset();
   bucket_.reset();
   natsConnection_Close(claims_connection_.get());
@@ -173,7 +184,7 @@ std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& ref
     }
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);
-      refusal = "login \"" + login.typed + "\" is already online, disconnecting";
+      refusal = taken_refusal(login, claim.key);
       return nullptr;
     case ClaimOutcome::unavailable:
       break;
@@ -181,6 +192,30 @@ std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& ref
   ClusterStats::add(stats_.claims_unavailable);
   refusal = "cluster unavailable, try again";
   return nullptr;
+}
+
+// One more read, only for a refused login: who holds the name, and since when.
+std::string Node::taken_refusal(const LoginName& login, const std::string& key) {
+  std::string value;
+  std::uint64_t revision = 0;
+  std::chrono::system_clock::time_point written;
+  if (bucket_->read(key, value, revision, written) == ClaimOutcome::done) {
+    const auto holder = ClaimOwner::parse(value);
+    const auto silent = holder ? roster_.silence(holder->node, NodeRoster::Clock::now()) : std::nullopt;
+    if (silent) {
+      // The bucket's max age counts from the last write on the NATS server's clock: unless the
+      // node writes again (it was only cut off from here), the claim is gone by then.
+      const auto expires = written + std::chrono::milliseconds(config_.claim_ttl_ms);
+      return held_by_silent_node(
+          login.typed, holder->node, std::chrono::duration_cast<std::chrono::milliseconds>(*silent),
+          std::chrono::duration_cast<std::chrono::milliseconds>(expires - std::chrono::system_clock::now()));
+    }
+  }
+  return "login \"" + login.typed + "\" is already online, disconnecting";
+}
+
+std::string Node::summary() const {
+  return stats_.summary() + ", live nodes " + std::to_string(roster_.live());
 }
 
 bool Node::confirming_logins() const {

@@ -13,6 +13,7 @@
 #include "claims_bucket.h"
 #include "cluster_stats.h"
 #include "nats_handles.h"
+#include "node_roster.h"
 #include "routes.h"
 #include "stop_flag.h"
 
@@ -24,9 +25,9 @@ namespace achat::cluster {
 // claims bucket (logins, keeper, watcher). A NATS server writes JetStream messages in the order
 // a connection sent them, so on one connection a burst of claim writes (a keeper round, a login
 // storm) would hold up every chat line queued behind it; apart, a slow bucket delays only
-// logins and refreshes. It also owns five threads: the watcher, the subscriber and the fence
-// (which ends sessions whose claims NATS has not confirmed in time) feed the broker until
-// stop_receiving(); the publisher drains the broker's Forwards until the Routes are destroyed;
+// logins and refreshes. It also owns six threads: the watcher, the subscriber, the presence
+// thread (heartbeats: which nodes are reachable) and the fence (which ends sessions whose claims
+// NATS has not confirmed in time) feed the broker until stop_receiving(); the publisher drains the broker's Forwards until the Routes are destroyed;
 // the keeper refreshes and releases claims until the destructor, which first releases every
 // claim still held. confirming_logins() may be called from any thread.
 // Destroy it only after the broker that owns its Routes has finished.
@@ -35,14 +36,20 @@ class Node final : public ClusterNode {
   Node(ClusterConfig config, Sender<BrokerEvent> inbox);
   ~Node() override;
 
+  // A name held elsewhere is refused as `already online`, or, if its holder has fallen silent,
+  // with how long it has been silent and when the claim expires at the latest if it stays so.
   std::unique_ptr<LoginLease> claim(const LoginName& login, std::string& refusal) override;
   std::unique_ptr<ClusterRoutes> routes() override;
   void stop_receiving() override;
   std::vector<ClusterCounter> counters() const override { return stats_.counters(); }
-  std::string summary() const override { return stats_.summary(); }
+  std::string summary() const override;
   bool confirming_logins() const override;
+  std::size_t live_nodes() const override { return roster_.live(); }
+  std::vector<ClusterPeerLosses> peer_losses() const override { return stats_.per_peer.snapshot(); }
 
  private:
+  std::string taken_refusal(const LoginName& login, const std::string& key);
+
   const ClusterConfig config_;
   const ClaimOwner self_;
   const std::string owner_value_;
@@ -54,9 +61,11 @@ class Node final : public ClusterNode {
   NatsConnectionHandle lines_connection_;
   NatsConnectionHandle claims_connection_;
   NatsSubscriptionHandle subscription_;
+  NatsSubscriptionHandle beats_;  // every node's heartbeats (presence.h)
   std::unique_ptr<ClaimsBucket> bucket_;
   std::unique_ptr<ClaimRefresher> refresher_;  // the keeper's
   ClaimBook book_;
+  NodeRoster roster_;
   std::atomic<bool> ready_{false};
   StopFlag receiving_stopped_;
   Sender<Forward> forwards_;  // handed to the Routes

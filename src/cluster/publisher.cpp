@@ -61,6 +61,7 @@ void Publisher::publish(const std::string& node, Destination& destination) {
 }
 
 void Publisher::fail(const std::string& node, const std::string& why) {
+  stats_.per_peer.dropped_for(node, 1);
   if (!failing_) {
     spdlog::warn("cluster: lines for node {} dropped: {}", node, why);
     failing_ = true;

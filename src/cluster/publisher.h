@@ -48,7 +48,8 @@ class Publisher {
 
   void add(const Forward& forward);
   void publish(const std::string& node, Destination& destination);
-  void fail(const std::string& node, const std::string& why);  // logs the first of a run
+  // Counts the drop for `node`; logs the first of a run.
+  void fail(const std::string& node, const std::string& why);
 
   natsConnection* connection_;
   Receiver<Forward> forwards_;

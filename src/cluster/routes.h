@@ -33,6 +33,7 @@ class Routes final : public ClusterRoutes {
                const OutboundLine& delivery) override;
   void flush() override;
   bool apply(const DirectoryChange& change) override;
+  void apply(const NodePresence& presence) override { directory_.apply(presence); }
 
  private:
   Directory directory_;

@@ -52,6 +52,7 @@ void Subscriber::handle(natsMsg* message) {
     case SequenceCheck::Verdict::after_gap:
       ClusterStats::add(stats_.gaps);
       ClusterStats::add(stats_.missing, check.missing);
+      stats_.per_peer.missing_from(envelope->origin, check.missing);
       spdlog::warn("cluster: {} publications (one or more lines each) from node {} were lost on "
                    "the way (sequence {})",
                    check.missing, envelope->origin, envelope->sequence);

@@ -1,6 +1,8 @@
 #include "watcher.h"
 
 #include <spdlog/spdlog.h>
+#include <utility>
+#include <vector>
 
 namespace achat::cluster {
 
@@ -39,6 +41,7 @@ void Watcher::operator()() {
       continue;
     }
     KvWatcherHandle watcher(raw_watcher);
+    others.clear();  // the replay tells them again
     follow(watcher.get());
     if (stop.stopped()) inbox.reset();  // the broker's inbox need not wait for the teardown
   }
@@ -47,6 +50,7 @@ void Watcher::operator()() {
 void Watcher::follow(kvWatcher* watcher) {
   while (!stop.stopped()) {
     kvEntry* raw = nullptr;
+    release_dead_runs();
     const natsStatus status = kvWatcher_Next(&raw, watcher, kPollMs);
     if (status == NATS_TIMEOUT) continue;
     if (status != NATS_OK) {
@@ -68,7 +72,8 @@ void Watcher::handle(kvEntry* entry) {
   if (!login) return;
   const kvOperation operation = kvEntry_Operation(entry);
   if (operation != kvOp_Put) {
-    inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), {}, kvEntry_Revision(entry)}));
+    others.erase(kvEntry_Key(entry));
+    inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), {}, kvEntry_Revision(entry), {}}));
     return;
   }
   const auto* value = static_cast<const char*>(kvEntry_Value(entry));
@@ -83,8 +88,43 @@ void Watcher::handle(kvEntry* entry) {
     }
     return;
   }
+  const std::uint64_t revision = kvEntry_Revision(entry);
+  if (owner->node != self.node) {
+    if (roster.retired(*owner)) {  // written before that run died: nobody holds the login now
+      release_dead(kvEntry_Key(entry), *owner, revision);
+      return;
+    }
+    roster.expect(owner->node, NodeRoster::Clock::now());
+    others.insert_or_assign(kvEntry_Key(entry), Held{*owner, revision});
+  }
   inbox.send(std::make_unique<DirectoryChange>(
-      DirectoryChange{std::move(*login), std::move(owner->node), kvEntry_Revision(entry)}));
+      DirectoryChange{std::move(*login), std::move(owner->node), revision, std::move(owner->incarnation)}));
+}
+
+void Watcher::release_dead_runs() {
+  for (const ClaimOwner& dead : roster.take_retired()) {
+    std::vector<std::pair<std::string, std::uint64_t>> doomed;
+    for (const auto& [key, held] : others) {
+      if (held.owner.node == dead.node && held.owner.incarnation == dead.incarnation) {
+        doomed.emplace_back(key, held.revision);
+      }
+    }
+    std::size_t released = 0;
+    for (const auto& [key, revision] : doomed) released += release_dead(key, dead, revision) ? 1 : 0;
+    spdlog::info("cluster: released {} of {} logins held by the dead run {} of node {}", released,
+                 doomed.size(), dead.incarnation, dead.node);
+  }
+}
+
+// True if this node deleted it; false if it changed since (released, or a new claim: not ours
+// to touch) or NATS did not answer (the restarted node, or the TTL, frees it then).
+bool Watcher::release_dead(const std::string& key, const ClaimOwner& owner, std::uint64_t revision) {
+  if (bucket.remove(key, revision) != ClaimOutcome::done) return false;
+  others.erase(key);
+  ClusterStats::add(stats.dead_run_released);
+  spdlog::debug("cluster: released {}, held by the dead run {} of node {}",
+                login_of_key(key).value_or(key), owner.incarnation, owner.node);
+  return true;
 }
 
 }  // namespace achat::cluster

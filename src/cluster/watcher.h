@@ -3,12 +3,16 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
 
 #include "achat/channel.h"
 #include "achat/events.h"
 #include "claim_record.h"
 #include "claims_bucket.h"
 #include "cluster_stats.h"
+#include "node_roster.h"
 #include "stop_flag.h"
 
 namespace achat::cluster {
@@ -18,9 +22,18 @@ namespace achat::cluster {
 // DirectoryChange through its own Sender (so the broker sees them in the bucket's order).
 // Claims left by a previous run of this node (same node id, other incarnation) are deleted
 // during the replay; `ready` becomes true once the replay is done, and logins are accepted from
-// then on. If the watch fails it starts again with a fresh replay. Returns, releasing its
-// Sender, within kPoll of `stop`.
+// then on. So are the claims of a run of another node that the roster knows is dead (that node
+// restarted): those it has seen are deleted as soon as the roster retires the run (within kPoll),
+// later ones as they come, each guarded by its revision, so a claim written since (a new login
+// of the name) is never deleted. Every node does it, and the restarted node itself: the first
+// guarded delete wins, the others are refused. If the watch fails it starts again with a fresh
+// replay. Returns, releasing its Sender, within kPoll of `stop`.
 struct Watcher {
+  struct Held {
+    ClaimOwner owner;
+    std::uint64_t revision;
+  };
+
   natsConnection* connection;
   ClaimsBucket& bucket;
   ClaimOwner self;
@@ -28,12 +41,16 @@ struct Watcher {
   std::atomic<bool>& ready;
   StopFlag& stop;
   ClusterStats& stats;
+  NodeRoster& roster;
+  std::unordered_map<std::string, Held> others;  // other nodes' claims by key, as last seen
 
   void operator()();
 
  private:
   void follow(kvWatcher* watcher);
   void handle(kvEntry* entry);
+  void release_dead_runs();
+  bool release_dead(const std::string& key, const ClaimOwner& owner, std::uint64_t revision);
 };
 
 }  // namespace achat::cluster

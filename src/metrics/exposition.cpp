@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <initializer_list>
 #include <optional>
+#include <string>
 #include <type_traits>
+#include <vector>
 
+#include "achat/cluster.h"
 #include "process_sample.h"
 
 namespace achat::metrics {
@@ -60,6 +63,24 @@ void append_process(std::string& text) {
   append_optional(text, "process_start_time_seconds", "gauge",
                   "Start time of the process since unix epoch in seconds.",
                   process.start_time_seconds);
+}
+
+// Per peer node, labelled node="<id>" (node ids are [A-Za-z0-9_-]: nothing to escape).
+void append_peer_losses(std::string& text, const std::vector<ClusterPeerLosses>& peers) {
+  const auto family = [&](std::string_view name, std::string_view help, auto value) {
+    text.append("# HELP ").append(name).append(" ").append(help).append("\n");
+    text.append("# TYPE ").append(name).append(" counter\n");
+    for (const ClusterPeerLosses& peer : peers) {
+      text.append(name).append("{node=\"").append(peer.node).append("\"} ");
+      text.append(std::to_string(value(peer))).append("\n");
+    }
+  };
+  family("achat_cluster_peer_publications_missing_total",
+         "Publications from a peer node lost on the way (gaps in its sequence), by node.",
+         [](const ClusterPeerLosses& peer) { return peer.missing_from; });
+  family("achat_cluster_peer_publications_dropped_total",
+         "Publications for a peer node dropped here before NATS had them, by node.",
+         [](const ClusterPeerLosses& peer) { return peer.dropped_for; });
 }
 
 struct CounterFamily {
@@ -142,6 +163,10 @@ std::string exposition(const Server& server) {
                  {"reason=\"budget\"", count(&Stats::budget_cuts)}});
   append_process(text);
   if (const ClusterNode* cluster = server.cluster()) {
+    append_family(text, "achat_cluster_live_nodes", "gauge",
+                  "Other nodes heard from lately (their users reachable from here).",
+                  {{"", static_cast<std::uint64_t>(cluster->live_nodes())}});
+    append_peer_losses(text, cluster->peer_losses());
     for (const ClusterCounter& counter : cluster->counters()) {
       append_family(text, "achat_cluster_" + std::string(counter.name) + "_total", "counter",
                     counter.help, {{"", counter.value}});

@@ -256,6 +256,11 @@ void Broker::handle(std::unique_ptr<ClaimLapsed>& lapsed) {
   end_claimed_session(peer, "cluster claim not confirmed in time", "cluster unavailable, disconnecting");
 }
 
+// A node fell silent or was heard again: only the directory changes (its sessions are its own).
+void Broker::handle(std::unique_ptr<NodePresence>& presence) {
+  if (cluster_) cluster_->apply(*presence);
+}
+
 // Tells `peer` why, stops reading from it and closes its outbox after the notice.
 void Broker::end_claimed_session(Peer& peer, std::string reason, const std::string& notice) {
   peer.connection->end_with(std::move(reason));

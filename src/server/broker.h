@@ -107,6 +107,7 @@ class Broker {
   void handle(RemoteDelivery& remote);
   void handle(std::unique_ptr<DirectoryChange>& change);
   void handle(std::unique_ptr<ClaimLapsed>& lapsed);
+  void handle(std::unique_ptr<NodePresence>& presence);
   void end_claimed_session(Peer& peer, std::string reason, const std::string& notice);
   void reap(const WriterDone& done);
   void forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator peer);

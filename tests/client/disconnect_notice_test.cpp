@@ -24,6 +24,8 @@ TEST(DisconnectNotice, RecognisesTheLinesAServerSendsBeforeClosing) {
 TEST(DisconnectNotice, LoginRefusalsAreTheOnesAnotherLoginCanFix) {
   EXPECT_TRUE(is_login_refusal("error: login \"alice\" is already online, disconnecting"));
   EXPECT_TRUE(is_login_refusal("error: invalid login: contains ',', disconnecting"));
+  EXPECT_TRUE(is_login_refusal("error: login \"bob\" is held by node n2, which has been silent for "
+                               "4 s; free in at most 11 s, disconnecting"));
   EXPECT_FALSE(is_login_refusal("error: login timeout, disconnecting"));
   EXPECT_FALSE(is_login_refusal("error: server full"));
   EXPECT_FALSE(is_login_refusal("error: cluster unavailable, try again"));

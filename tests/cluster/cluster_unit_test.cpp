@@ -11,6 +11,9 @@
 #include "cluster/directory.h"
 #include "cluster/envelope.h"
 #include "cluster/sequence_check.h"
+#include "cluster/node_roster.h"
+#include "cluster/peer_losses.h"
+#include "cluster/presence.h"
 
 namespace achat::cluster {
 namespace {
@@ -136,18 +139,136 @@ TEST(SequenceCheck, CountsGapsDropsRepeatsAndStartsOverOnARestart) {
 TEST(Directory, KnowsOtherNodesNamesUntilReleasedOrExpired) {
   Directory directory("self", 3000ms);
   const auto t0 = Directory::Clock::now();
-  EXPECT_TRUE(directory.apply({"bob", "b", 1}, t0));
-  EXPECT_TRUE(directory.apply({"carol", "c", 2}, t0));
-  EXPECT_FALSE(directory.apply({"me", "self", 3}, t0));
+  EXPECT_TRUE(directory.apply({"bob", "b", 1, "rb"}, t0));
+  EXPECT_TRUE(directory.apply({"carol", "c", 2, "rc"}, t0));
+  EXPECT_FALSE(directory.apply({"me", "self", 3, "rs"}, t0));
   ASSERT_TRUE(directory.node_of("bob", t0 + 1s));
   EXPECT_EQ(*directory.node_of("bob", t0 + 1s), "b");
   EXPECT_EQ(directory.node_of("me", t0), nullptr);  // this node's names are the broker's
-  EXPECT_FALSE(directory.apply({"bob", "", 4}, t0 + 1s));
+  EXPECT_FALSE(directory.apply({"bob", "", 4, ""}, t0 + 1s));
   EXPECT_EQ(directory.node_of("bob", t0 + 1s), nullptr);
-  directory.apply({"carol", "c", 5}, t0 + 2s);  // a refresh
+  directory.apply({"carol", "c", 5, "rc"}, t0 + 2s);  // a refresh
   EXPECT_TRUE(directory.node_of("carol", t0 + 4s));
   EXPECT_EQ(directory.node_of("carol", t0 + 6s), nullptr);  // its node stopped refreshing
   EXPECT_EQ(directory.size(), 0u);
+}
+
+TEST(Directory, HidesASilentNodesNamesUntilItIsHeardAgainAndDropsADeadRunsAtOnce) {
+  Directory directory("self", 10s);
+  const auto t0 = Directory::Clock::now();
+  directory.apply({"bob", "b", 1, "r1"}, t0);
+  directory.apply({"carol", "c", 2, "rc"}, t0);
+  directory.apply(NodePresence{"b", false, ""});
+  EXPECT_EQ(directory.node_of("bob", t0), nullptr);  // silent: "not online" here
+  ASSERT_TRUE(directory.node_of("carol", t0));
+  directory.apply(NodePresence{"b", true, ""});
+  ASSERT_TRUE(directory.node_of("bob", t0));  // heard again, its claim still live
+  EXPECT_EQ(*directory.node_of("bob", t0), "b");
+  directory.apply({"dave", "b", 3, "r2"}, t0);  // a login on b's new run
+  directory.apply(NodePresence{"b", true, "r1"});  // b restarted: run r1 is dead
+  EXPECT_EQ(directory.node_of("bob", t0), nullptr);
+  ASSERT_TRUE(directory.node_of("dave", t0));
+  EXPECT_EQ(directory.size(), 2u);
+}
+
+TEST(NodeRoster, ANodeFallsSilentAfterItsWindowAndReturnsWithItsNextBeat) {
+  using Kind = NodeRoster::Change::Kind;
+  NodeRoster roster("self", 3s);
+  const auto t0 = NodeRoster::Clock::now();
+  EXPECT_FALSE(roster.beat({"self", "r0"}, 1s, t0));  // its own beats
+  auto joined = roster.beat({"b", "r1"}, 1s, t0);
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->kind, Kind::joined);
+  EXPECT_FALSE(roster.beat({"b", "r1"}, 1s, t0 + 1s));
+  EXPECT_EQ(roster.live(), 1u);
+  NodeRoster::Clock::time_point next;
+  EXPECT_TRUE(roster.sweep(t0 + 3s, next).empty());
+  EXPECT_EQ(next, t0 + 4s);
+  EXPECT_FALSE(roster.silence("b", t0 + 3s));
+  const auto silent = roster.sweep(t0 + 4s, next);
+  ASSERT_EQ(silent.size(), 1u);
+  EXPECT_EQ(silent[0].kind, Kind::silent);
+  EXPECT_EQ(silent[0].silent_for, 3s);
+  EXPECT_TRUE(roster.sweep(t0 + 5s, next).empty());  // once per silence
+  EXPECT_EQ(roster.silence("b", t0 + 5s), 4s);
+  EXPECT_EQ(roster.live(), 0u);
+  auto back = roster.beat({"b", "r1"}, 1s, t0 + 6s);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->kind, Kind::returned);
+  EXPECT_FALSE(roster.silence("b", t0 + 6s));
+  EXPECT_TRUE(roster.take_retired().empty());  // silence is no proof of death
+}
+
+TEST(NodeRoster, ASlowBeatingNodeGetsThreeOfItsIntervals) {
+  NodeRoster roster("self", 1s);
+  const auto t0 = NodeRoster::Clock::now();
+  roster.beat({"b", "r1"}, 2s, t0);
+  NodeRoster::Clock::time_point next;
+  EXPECT_TRUE(roster.sweep(t0 + 5s, next).empty());
+  EXPECT_EQ(roster.sweep(t0 + 6s, next).size(), 1u);
+}
+
+TEST(NodeRoster, ANewRunRetiresOnlyThePreviousRunAndADuplicateIsReportedOnce) {
+  using Kind = NodeRoster::Change::Kind;
+  NodeRoster roster("self", 3s);
+  const auto t0 = NodeRoster::Clock::now();
+  roster.beat({"b", "r1"}, 1s, t0);
+  auto restarted = roster.beat({"b", "r2"}, 1s, t0 + 1s);
+  ASSERT_TRUE(restarted);
+  EXPECT_EQ(restarted->kind, Kind::restarted);
+  EXPECT_EQ(restarted->previous_run, "r1");
+  EXPECT_TRUE(roster.retired({"b", "r1"}));
+  EXPECT_FALSE(roster.retired({"b", "r2"}));  // the live run's claims are never touched
+  EXPECT_FALSE(roster.retired({"c", "r1"}));
+  const auto retired = roster.take_retired();
+  ASSERT_EQ(retired.size(), 1u);
+  EXPECT_EQ(retired[0].node, "b");
+  EXPECT_EQ(retired[0].incarnation, "r1");
+  EXPECT_TRUE(roster.take_retired().empty());
+  auto duplicate = roster.beat({"b", "r1"}, 1s, t0 + 2s);  // r1 is not dead: two processes
+  ASSERT_TRUE(duplicate);
+  EXPECT_EQ(duplicate->kind, Kind::duplicate);
+  EXPECT_FALSE(roster.beat({"b", "r1"}, 1s, t0 + 3s));
+  EXPECT_TRUE(roster.retired({"b", "r1"}));
+  EXPECT_FALSE(roster.retired({"b", "r2"}));
+}
+
+TEST(NodeRoster, ANodeKnownOnlyFromItsClaimsFallsSilentIfItNeverBeats) {
+  NodeRoster roster("self", 3s);
+  const auto t0 = NodeRoster::Clock::now();
+  roster.expect("b", t0);
+  roster.expect("self", t0);
+  NodeRoster::Clock::time_point next;
+  EXPECT_EQ(roster.sweep(t0 + 3s, next).size(), 1u);
+  EXPECT_EQ(roster.live(), 0u);
+  auto joined = roster.beat({"b", "r1"}, 1s, t0 + 4s);
+  ASSERT_TRUE(joined);
+  EXPECT_EQ(joined->kind, NodeRoster::Change::Kind::joined);
+  EXPECT_TRUE(roster.take_retired().empty());
+}
+
+TEST(PeerLosses, CountsLossesPerPeerNodeInBothDirections) {
+  PeerLosses losses;
+  EXPECT_TRUE(losses.snapshot().empty());
+  losses.missing_from("c", 3);
+  losses.dropped_for("b", 1);
+  losses.missing_from("c", 2);
+  const auto peers = losses.snapshot();
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[0].node, "b");
+  EXPECT_EQ(peers[0].dropped_for, 1u);
+  EXPECT_EQ(peers[0].missing_from, 0u);
+  EXPECT_EQ(peers[1].node, "c");
+  EXPECT_EQ(peers[1].missing_from, 5u);
+}
+
+TEST(Presence, TheRefusalSaysWhoHoldsTheNameAndWhenItIsFree) {
+  EXPECT_EQ(held_by_silent_node("Bob", "n2", 4'900ms, 10'100ms),
+            "login \"Bob\" is held by node n2, which has been silent for 4 s; free in at most 11 s, "
+            "disconnecting");
+  EXPECT_EQ(held_by_silent_node("bob", "n2", 4s, -5ms),
+            "login \"bob\" is held by node n2, which has been silent for 4 s; free in at most 0 s, "
+            "disconnecting");
 }
 
 std::optional<ServerOptions> parse(const std::vector<std::string>& args, std::string& error,
@@ -168,12 +289,13 @@ TEST(ClusterOptions, StandaloneUnlessAClusterIsGiven) {
 TEST(ClusterOptions, ServersNodeIdAndTtlFromCommandLineOrEnvironment) {
   std::string error;
   auto options = parse({"--cluster", "nats://10.0.0.1:4222,nats://10.0.0.2:4222", "--node-id=n1",
-                        "--claim-ttl-ms=3000"}, error);
+                        "--claim-ttl-ms=3000", "--node-silence-ms=1500"}, error);
   ASSERT_TRUE(options) << error;
   EXPECT_EQ(options->config.cluster.servers,
             (std::vector<std::string>{"nats://10.0.0.1:4222", "nats://10.0.0.2:4222"}));
   EXPECT_EQ(options->config.cluster.node_id, "n1");
   EXPECT_EQ(options->config.cluster.claim_ttl_ms, 3000u);
+  EXPECT_EQ(options->config.cluster.node_silence_ms, 1500u);
   options = parse({"--node-id", "cli"}, error,
                   {{"ACHAT_CLUSTER", "nats://127.0.0.1:4222"}, {"ACHAT_NODE_ID", "env"}});
   ASSERT_TRUE(options) << error;
@@ -193,7 +315,8 @@ TEST(ClusterOptions, BadValuesAreRefusedWithAReason) {
            {"--cluster", "127.0.0.1:4222"},
            {"--cluster", "nats://a:1,"},
            {"--cluster", "nats://a:1", "--node-id", "has.dot"},
-           {"--cluster", "nats://a:1", "--claim-ttl-ms", "10"}}) {
+           {"--cluster", "nats://a:1", "--claim-ttl-ms", "10"},
+           {"--cluster", "nats://a:1", "--node-silence-ms", "10"}}) {
     std::string error;
     EXPECT_FALSE(parse(args, error)) << args[1];
     EXPECT_FALSE(error.empty());
