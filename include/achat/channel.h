@@ -1,7 +1,8 @@
 // A multi-producer, single-consumer channel over moodycamel's lock-free queue that closes by
 // ownership: when the last Sender handle is destroyed the channel closes, and its Receiver
 // drains what is left and then reports "closed". Under ThreadSanitizer the queue's elements
-// carry the slot-reuse ordering TSan cannot see (channel_slot.h); nothing is suppressed.
+// carry the slot-reuse ordering TSan cannot see (channel_slot.h), so races on items stay
+// visible; only accesses made by moodycamel's own lines are suppressed (tests/tsan.supp).
 #pragma once
 
 #include <algorithm>
