@@ -95,7 +95,8 @@ TEST(Operations, Sigusr1LogsAStatsLineAndTheServerCarriesOn) {
   ASSERT_TRUE(server.wait_for_log("SIGUSR1: stats: connections 1, threads 2, queued ", kDeadline))
       << server.log();
   server.signal(SIGHUP);  // on stderr there is nothing to reopen: a stats line all the same
-  ASSERT_TRUE(server.wait_for_log("SIGHUP: log reopened; stats: connections 1", kDeadline)) << server.log();
+  ASSERT_TRUE(server.wait_for_log("SIGHUP: log on stderr, nothing to reopen; stats: connections 1",
+                                  kDeadline)) << server.log();
   alice.send("alice: still served\n");
   EXPECT_EQ(alice.read_line(), "from alice: still served");
   server.signal(SIGTERM);
