@@ -17,7 +17,9 @@ bool logged(const ServerProcess& server, const std::string& text) {
 }
 
 TEST(Operations, LogsEveryDisconnectWithItsReason) {
-  ServerProcess server(server_binary(), {"--max-line-bytes=100", "--login-timeout-ms=100",
+  // The login timeout is short for the silent client, long enough for the duplicate's login to be
+  // read in time by a reader thread that starts late on a loaded machine under TSan.
+  ServerProcess server(server_binary(), {"--max-line-bytes=100", "--login-timeout-ms=1000",
                                          "--max-outbound-bytes=65536"});
   {
     auto leaver = TestClient::online(server.port(), "leaver");

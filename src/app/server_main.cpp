@@ -108,8 +108,9 @@ int run(achat::ServerOptions& options, achat::Log& log) {
         options.config.limits, options.config.web.listen ? achat::kWebClientFds : 1));
     achat::Server server(options.config);
     const achat::Log::DropCounting drops(log, server.stats().log_lines_dropped);
-    // Listening for scrapers before clients: a metrics port that cannot be bound stops the start
-    // with a line that names it, before the server's summary, and no client was ever accepted.
+    server.start();  // first: start() joins the cluster, which scrapes read
+    // A metrics port that cannot be bound stops the server with a line that names it, logged
+    // before the server's summary (the server is destroyed after this returns).
     std::optional<achat::metrics::MetricsServer> metrics;
     if (options.metrics_listen) {
       try {
@@ -120,7 +121,6 @@ int run(achat::ServerOptions& options, achat::Log& log) {
         return 1;
       }
     }
-    server.start();
     serve_until_stopped(log, server, std::chrono::seconds(options.stats_interval_s));
     metrics.reset();  // before the drain: nothing reads the server while it stops
     server.stop();
