@@ -2,7 +2,8 @@
 // script is served as /app.js and the style as /app.css, so the page runs under
 // "Content-Security-Policy: default-src 'self'" with no inline code. User text is only ever set
 // with textContent (never parsed as HTML), and every name and message sits in its own <bdi>, so
-// neither markup nor a right-to-left override in a message can change the page.
+// neither markup nor a right-to-left override in a message can change the page; bidi controls
+// are shown as <U+XXXX>, so one cannot reverse its own message either.
 #include "page.h"
 
 #include <array>
@@ -95,10 +96,18 @@ constexpr std::string_view kJs = R"JS('use strict';
 
   function setState(text) { state.textContent = text; }
 
+  // Bidi controls are shown as <U+XXXX>, as the terminal client shows them: inside its <bdi>
+  // an override still reverses the message's own text ("evil override" read "edirrevo live").
+  const bidiControls = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g;
+  function shownAs(text) {
+    return text.replace(bidiControls,
+        (c) => '<U+' + c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0') + '>');
+  }
+
   function bdi(text, cls) {
     const b = document.createElement('bdi');
     if (cls) b.className = cls;
-    b.textContent = text;
+    b.textContent = shownAs(text);
     return b;
   }
 

@@ -78,6 +78,7 @@ class BrowserTest(unittest.TestCase):
             bob.send('alice: \u202eevil override')
             self.wait_for('lines shown', lambda: any(XSS in t for t in self.log_texts()))
             self.assertTrue(any('bob: hi alice' in t for t in self.log_texts()))
+            self.wait_for('override shown', lambda: any('<U+202E>evil override' in t for t in self.log_texts()))
             self.assertEqual(b.find_elements(By.CSS_SELECTOR, '#log img'), [])
             self.assertEqual(b.title, 'a-chat')
             bob.send('alice, nobody_here: is anyone there')
