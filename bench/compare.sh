@@ -2,7 +2,7 @@
 # Runs the a-chat-load workloads against the reference relay and the a-chat server, back to back
 # on the same machine, and prints each metric for both with the ratio a-chat / relay.
 #
-#   bench/compare.sh [BUILD_DIR] [workloads...] [--repeat N] [--markdown]
+#   bench/compare.sh [BUILD_DIR] [workloads...] [--repeat N] [--markdown] [--transport ws]
 #
 # Workloads: fanout fanout-next group latency crowd crowd-active storm (all by default, in that
 # order); fanout-next is fanout with --pattern next, the old best case. BUILD_DIR is the first
@@ -16,6 +16,9 @@
 #                max of the per-repetition ratio.
 #   --markdown   print the table as Markdown (for bench/RESULTS.md), headed by the command, the
 #                date, nproc and the CPU model.
+#   --transport ws  compares a-chat's WebSocket clients (--web-listen, a-chat-load --transport
+#                ws) with its TCP clients instead of a-chat with the relay: columns "ws" and
+#                "tcp", ratio ws / tcp; each repetition runs TCP, then WebSocket.
 # The raw JSON of every run is kept in BUILD_DIR/compare/ as WORKLOAD.SERVER.REP.json. For
 # a-chat, wakeups_per_line and broker_batch come from the summary its log ends with. If the
 # a-chat server does not exist or does not build yet, only the relay runs.
@@ -31,7 +34,7 @@ readonly STOP_TIMEOUT_S=30    # server must exit this long after SIGTERM, or it 
                               # 20,000 parked threads took 11 s on the loaded 2-vCPU VM)
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
-usage() { sed -n '5,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 readonly ALL_WORKLOADS=(fanout fanout-next group latency crowd crowd-active storm)
 is_workload() { [[ " ${ALL_WORKLOADS[*]} " == *" $1 "* ]]; }
@@ -41,12 +44,15 @@ command_line=${command_line% }
 
 repeat=       # empty: per-workload default
 markdown=0
+transport=tcp
 positional=()
 while (( $# > 0 )); do
   case $1 in
     --repeat)    (( $# >= 2 )) || die "--repeat needs a number"; repeat=$2; shift 2 ;;
     --repeat=*)  repeat=${1#--repeat=}; shift ;;
     --markdown)  markdown=1; shift ;;
+    --transport) (( $# >= 2 )) || die "--transport needs tcp or ws"; transport=$2; shift 2 ;;
+    --transport=*) transport=${1#--transport=}; shift ;;
     -h|--help)   usage; exit 0 ;;
     --)          shift; positional+=("$@"); break ;;
     -*)          die "unknown option $1 (see --help)" ;;
@@ -56,6 +62,7 @@ done
 if [[ -n $repeat ]] && ! [[ $repeat =~ ^[1-9][0-9]*$ ]]; then
   die "--repeat wants a positive integer, not '$repeat'"
 fi
+[[ $transport == tcp || $transport == ws ]] || die "--transport is tcp or ws, not '$transport'"
 command -v python3 >/dev/null || die "python3 is needed for the statistics"
 
 build=
@@ -133,17 +140,30 @@ trap 'exit 130' INT TERM
 # shellcheck source=bench/ports.sh
 source "$ROOT/bench/ports.sh"
 
-# start_server BINARY PORT LOG: starts it in the background (pid in server_pid) and retries
-# connecting until it accepts, it dies, or START_TIMEOUT_S passes.
+# start_server BINARY PORT LOG [SERVER_ARGS...]: starts it in the background (pid in server_pid)
+# and retries connecting to PORT until it accepts, it dies, or START_TIMEOUT_S passes.
 start_server() {
   local binary=$1 port=$2 log=$3
-  "$binary" "127.0.0.1:$port" >"$log" 2>&1 &
+  shift 3
+  "$binary" "127.0.0.1:$port" "$@" >"$log" 2>&1 &
   server_pid=$!
   local deadline=$(( SECONDS + START_TIMEOUT_S ))
   until accepting "$port"; do
     if ! kill -0 "$server_pid" 2>/dev/null || (( SECONDS >= deadline )); then
       echo "compare.sh: $binary did not start listening on port $port (log: $log)" >&2
       stop_server
+      return 1
+    fi
+    sleep 0.05  # pause between connect attempts
+  done
+}
+
+# wait_accepting PORT: true once the running server accepts on PORT (within START_TIMEOUT_S).
+wait_accepting() {
+  local deadline=$(( SECONDS + START_TIMEOUT_S ))
+  until accepting "$1"; do
+    if ! kill -0 "$server_pid" 2>/dev/null || (( SECONDS >= deadline )); then
+      echo "compare.sh: the server did not listen on port $1" >&2
       return 1
     fi
     sleep 0.05  # pause between connect attempts
@@ -170,17 +190,28 @@ stop_server() {
   server_pid=
 }
 
-# run_one NAME BINARY WORKLOAD REP: one server, one load run; JSON to
-# $results/WORKLOAD.NAME.REP.json.
+# run_one NAME BINARY WORKLOAD REP [ws]: one server, one load run (its clients over WebSocket
+# with ws); JSON to $results/WORKLOAD.NAME.REP.json.
 run_one() {
-  local name=$1 binary=$2 workload=$3 rep=$4
+  local name=$1 binary=$2 workload=$3 rep=$4 over=${5:-tcp}
   local stem=$results/$workload.$name.$rep
   local json=$stem.json log=$stem.server.log
-  local port
+  local port clients_port server_args=()
   port=$(free_port)
-  start_server "$binary" "$port" "$log" || { echo '{"ok": false}' >"$json"; return 1; }
+  clients_port=$port
+  if [[ $over == ws ]]; then
+    clients_port=$(free_port)
+    server_args=(--web-listen "127.0.0.1:$clients_port")
+  fi
+  start_server "$binary" "$port" "$log" "${server_args[@]}" ||
+    { echo '{"ok": false}' >"$json"; return 1; }
+  if [[ $over == ws ]] && ! wait_accepting "$clients_port"; then
+    stop_server
+    echo '{"ok": false}' >"$json"
+    return 1
+  fi
   # shellcheck disable=SC2046  # load_args_of prints separate words on purpose
-  "$load" --server "127.0.0.1:$port" $(load_args_of "$workload") --json \
+  "$load" --server "127.0.0.1:$clients_port" --transport "$over" $(load_args_of "$workload") --json \
       --server-pid "$server_pid" >"$json" 2>"$stem.load.log"
   local status=$?
   stop_server
@@ -226,10 +257,11 @@ metrics_of() {
 # (METRICS comma-separated). Medians over the repetitions that produced a value; the ratio
 # columns compare a-chat with the relay within each repetition where both have a value.
 report() {
-  python3 - "$results" "$markdown" "$header" "$@" <<'PY'
+  python3 - "$results" "$markdown" "$header" "$subject" "$baseline" "$@" <<'PY'
 import json, re, statistics, sys
 
-results, markdown, header, specs = sys.argv[1], sys.argv[2] == "1", sys.argv[3], sys.argv[4:]
+results, markdown, header = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+subject, baseline, specs = sys.argv[4], sys.argv[5], sys.argv[6:]
 
 # From the summary the a-chat server logs last on SIGTERM ("... stopped: ..."). The relay logs
 # nothing, so it has neither.
@@ -274,13 +306,13 @@ def ratio(a, r):
 def rfmt(x):
     return "-" if x is None else f"{x:.2f}"
 
-cols = ["workload", "metric", "a-chat", "relay", "ratio", "r.min", "r.max"]
+cols = ["workload", "metric", subject, baseline, "ratio", "r.min", "r.max"]
 rows = []
 for spec in specs:
     workload, reps, have_achat, metrics = spec.split(":")
     reps = int(reps)
-    relay = [load(workload, "relay", i) for i in range(1, reps + 1)]
-    achat = [load(workload, "a-chat", i) for i in range(1, reps + 1)] if have_achat == "1" else None
+    relay = [load(workload, baseline, i) for i in range(1, reps + 1)]
+    achat = [load(workload, subject, i) for i in range(1, reps + 1)] if have_achat == "1" else None
     passed = lambda runs: f"{sum(r.get('ok') is True for r in runs)}/{reps}"
     rows.append([workload, f"ok (of {reps})", passed(achat) if achat else "-", passed(relay),
                  "-", "-", "-"])
@@ -293,8 +325,8 @@ for spec in specs:
         rows.append([workload, metric, fmt(m_ours), fmt(m_theirs), rfmt(ratio(m_ours, m_theirs)),
                      rfmt(min(per_rep)) if per_rep else "-", rfmt(max(per_rep)) if per_rep else "-"])
 
-legend = ("a-chat, relay: the medians over the repetitions; ratio = a-chat / relay of the medians;\n"
-          "r.min, r.max: smallest and largest a-chat / relay of a single repetition\n"
+legend = (f"{subject}, {baseline}: the medians over the repetitions; ratio = {subject} / {baseline} of the medians;\n"
+          f"r.min, r.max: smallest and largest {subject} / {baseline} of a single repetition\n"
           "(throughput: higher is better; latency, time, memory: lower is better)")
 if markdown:
     cols = cols[:5] + ["min ratio", "max ratio"]
@@ -326,15 +358,25 @@ header="\`$command_line\` — $(date '+%Y-%m-%d %H:%M %Z'), nproc $(nproc), CPU:
 
 failed=0
 specs=()
+if [[ $transport == ws ]]; then
+  [[ -n $achat ]] || die "--transport ws needs the a-chat server"
+  subject=ws baseline=tcp
+else
+  subject=a-chat baseline=relay
+fi
 for workload in "${workloads[@]}"; do
   reps=$(repeats_of "$workload")
-  rm -f "$results/$workload".{relay,a-chat}.*   # this workload's results of earlier runs
+  rm -f "$results/$workload".{"$baseline","$subject"}.*   # this workload's earlier results
   for (( rep = 1; rep <= reps; ++rep )); do
-    echo "compare.sh: $workload $rep/$reps: relay" >&2
-    run_one relay "$relay" "$workload" "$rep" || failed=1
+    echo "compare.sh: $workload $rep/$reps: $baseline" >&2
+    if [[ $transport == ws ]]; then
+      run_one tcp "$achat" "$workload" "$rep" || failed=1
+    else
+      run_one relay "$relay" "$workload" "$rep" || failed=1
+    fi
     if [[ -n $achat ]]; then
-      echo "compare.sh: $workload $rep/$reps: a-chat" >&2
-      run_one a-chat "$achat" "$workload" "$rep" || failed=1
+      echo "compare.sh: $workload $rep/$reps: $subject" >&2
+      run_one "$subject" "$achat" "$workload" "$rep" "$transport" || failed=1
     fi
   done
   metrics=$(metrics_of "$workload")

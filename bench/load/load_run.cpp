@@ -183,7 +183,8 @@ void LoadRun::connect_more() {
     const std::uint32_t index = next_to_connect_++;
     Client& client = clients_[index];
     try {
-      client.connection = Connection::start_connect(options_.servers[index % options_.servers.size()]);
+      client.connection = Connection::start_connect(options_.servers[index % options_.servers.size()],
+                                                       options_.transport);
     } catch (const std::system_error& error) {
       fail(logins_.of(index) + ": " + error.what() +
            (error.code().value() == EMFILE ? " (raise ulimit -n)" : ""));
@@ -209,11 +210,11 @@ void LoadRun::on_event(std::uint32_t index, std::uint32_t events) {
       fail(logins_.of(index) + ": the server closed the connection");
     }
     if (status == Connection::ReadStatus::kError) {
-      fail(logins_.of(index) + ": read: " + std::strerror(errno));
+      fail(logins_.of(index) + ": read: " + client.connection.error_text());
     }
   }
   if ((events & EPOLLOUT) != 0 && client.connection.has_output() && !client.connection.flush()) {
-    fail(logins_.of(index) + ": write: " + std::strerror(errno));
+    fail(logins_.of(index) + ": write: " + client.connection.error_text());
   }
 }
 
@@ -433,7 +434,7 @@ void LoadRun::flush_dirty() {
     Client& client = clients_[index];
     client.dirty = false;
     if (!client.connection.flush())
-      fail(logins_.of(index) + ": write: " + std::strerror(errno));
+      fail(logins_.of(index) + ": write: " + client.connection.error_text());
   }
   dirty_.clear();
 }

@@ -129,7 +129,7 @@ const char* usage_text() noexcept {
          "         [--clients N] [--recipients K] [--pattern random|next] [--seed N]\n"
          "         [--include-self] [--window W] [--messages M] [--size BYTES]\n"
          "         [--rate R] [--duration S] [--deadline S] [--connect-concurrency C]\n"
-         "         [--json] [--server-pid PID]\n"
+         "         [--transport tcp|ws] [--json] [--server-pid PID]\n"
          "  --pattern random: each message to K distinct clients drawn from all of them (never\n"
          "  the sender unless --include-self), from a PRNG seeded with --seed (default 1);\n"
          "  next: client i always sends to i+1 .. i+K. crowd uses next, the others random.\n"
@@ -137,7 +137,9 @@ const char* usage_text() noexcept {
          "  --duration S and no --messages each client then sends R*S messages. In closed loop\n"
          "  --duration S stops sending after S seconds (--messages 0: no count limit).\n"
          "  Several servers (nodes of one cluster) share the clients: client i uses the\n"
-         "  (i mod n)-th; --server-pid then names the first one's process.\n";
+         "  (i mod n)-th; --server-pid then names the first one's process.\n"
+         "  --transport ws: every client is a WebSocket client of GET /ws on the given\n"
+         "  servers (their --web-listen addresses), one text frame per line.\n";
 }
 
 Options parse_options(int argc, char** argv) {
@@ -177,6 +179,15 @@ Options parse_options(int argc, char** argv) {
         options.servers.push_back(parse_server(list.substr(0, comma)));
         if (comma == std::string_view::npos) break;
         list.remove_prefix(comma + 1);
+      }
+    } else if (arg == "--transport") {
+      const std::string_view transport = next();
+      if (transport == "tcp") {
+        options.transport = Transport::kTcp;
+      } else if (transport == "ws") {
+        options.transport = Transport::kWebSocket;
+      } else {
+        throw UsageError("--transport is tcp or ws, not '" + std::string(transport) + "'");
       }
     } else if (arg == "--workload") {
       workload = std::string(next());

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "connection.h"
+
 namespace achat::load {
 
 // Who a message goes to: K distinct clients drawn at random from all of them (every writer of
@@ -27,6 +29,9 @@ struct Options {
   // share the clients evenly, so a random recipient is on another node (n-1)/n of the time.
   std::vector<sockaddr_in> servers;
   std::string server_text;  // as given, for reports
+  // tcp: the line protocol on the chat port; ws: one text frame per line on the web port's
+  // /ws (the servers given are then --web-listen addresses).
+  Transport transport = Transport::kTcp;
   std::string workload;
 
   std::uint32_t clients = 0;

@@ -103,9 +103,10 @@ void text_sample(std::FILE* out, const char* when, const std::optional<ProcSampl
 
 void print_text(std::FILE* out, const Options& options, const Results& results) {
   std::fprintf(out,
-               "workload %s against %s: %" PRIu32 " clients, %" PRIu32
+               "workload %s against %s (%s): %" PRIu32 " clients, %" PRIu32
                " recipients (pattern %s%s, seed %" PRIu64 "), ",
-               options.workload.c_str(), options.server_text.c_str(), options.clients,
+               options.workload.c_str(), options.server_text.c_str(),
+               transport_name(options.transport), options.clients,
                options.recipients, pattern_name(options.pattern),
                options.include_self ? ", self included" : "", options.seed);
   if (options.open_loop()) {
@@ -159,6 +160,7 @@ void print_json(std::FILE* out, const Options& options, const Results& results) 
   json.boolean("ok", results.ok);
   json.string("error", results.error);
   json.string("server", options.server_text);
+  json.string("transport", transport_name(options.transport));
   json.integer("clients", options.clients);
   json.integer("recipients", options.recipients);
   json.string("pattern", pattern_name(options.pattern));

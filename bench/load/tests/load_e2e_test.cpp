@@ -3,6 +3,8 @@
 // Arguments: the server binary (binary_test_main.cpp); ACHAT_LOAD_BINARY names a-chat-load.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -24,6 +26,14 @@ std::optional<double> json_number(const std::string& json, const std::string& ke
   const auto at = json.find(quoted);
   if (at == std::string::npos) return std::nullopt;
   return std::strtod(json.c_str() + at + quoted.size(), nullptr);
+}
+
+// The port of the server's --web-listen 127.0.0.1:0, from the line it logs.
+std::uint16_t web_port(ServerProcess& server) {
+  const std::string announcement = "serving the web page and WebSocket on 127.0.0.1:";
+  if (!server.wait_for_log(announcement, std::chrono::seconds(10))) return 0;
+  const std::string log = server.log();
+  return static_cast<std::uint16_t>(std::stoi(log.substr(log.find(announcement) + announcement.size())));
 }
 
 Finished run_load(const ServerProcess& server, std::vector<std::string> args) {
@@ -49,6 +59,21 @@ TEST(LoadGenerator, RandomRecipientsAllCheckedAgainstTheServer) {
   const auto idle = json_number(run.out, "server_idle_cpu_pct");
   ASSERT_TRUE(idle.has_value()) << run.out;
   EXPECT_LT(*idle, 10) << run.out;
+}
+
+// Every client over WebSocket (one text frame per line each way), every delivery still checked.
+TEST(LoadGenerator, WebSocketClientsAllCheckedAgainstTheServer) {
+  ServerProcess server(server_binary(), {"--web-listen", "127.0.0.1:0"});
+  const std::uint16_t port = web_port(server);
+  ASSERT_NE(port, 0) << server.log();
+  const Finished run = run_to_completion(
+      load_binary(), {"--server", "127.0.0.1:" + std::to_string(port), "--transport", "ws",
+                      "--workload", "fanout", "--clients", "20", "--messages", "300", "--size",
+                      "200", "--json"});
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("\"ok\": true"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\"transport\": \"ws\""), std::string::npos) << run.out;
+  EXPECT_EQ(json_number(run.out, "deliveries"), 20 * 300 * 3) << run.out;
 }
 
 TEST(LoadGenerator, OpenLoopCrowdReportsLatencyAndSendLag) {
