@@ -17,6 +17,14 @@ namespace {
 
 std::string prompt_for(const std::string& login) { return login + "> "; }
 
+// What /help shows; it is the client's own and never reaches the server.
+constexpr std::string_view kHelpLines[] = {
+    "alice, bob: hello   send 'hello' to alice and bob (they see 'from <you>: hello')",
+    "/who                ask the server who is online",
+    "/help               show this help (only you see it)",
+    "/quit or Ctrl-D     leave",
+};
+
 }  // namespace
 
 Conversation::Conversation(const Socket& server, LineEditor& editor, History& history)
@@ -43,6 +51,12 @@ Conversation::Result Conversation::chat(const std::string& login, std::string_vi
     if (input->end_of_input) return {End::user_left, {}};
     std::string line = std::move(input->text);
     if (line == "/quit") return {End::user_left, {}};
+    if (line == "/help") {
+      for (const std::string_view help : kHelpLines) editor_.print_above(help);
+      editor_.resume(prompt_for(login));
+      record(line);
+      continue;
+    }
     if (!line.empty() && !server_.send_all(line + "\n")) {
       // The connection broke; the server may have said why just before.
       receive_until_closed();

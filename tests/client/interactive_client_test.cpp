@@ -256,6 +256,18 @@ TEST_F(InteractiveClient, QuitHalfClosesPrintsTheRestAndExitsZero) {
   EXPECT_TRUE(has_row(tmux_->transcript(), "from bob: see you")) << tmux_->dump();
 }
 
+TEST_F(InteractiveClient, HelpIsShownLocallyAndNotSent) {
+  ASSERT_NO_FATAL_FAILURE(start_as_alice());
+  tmux_->type("/help");
+  tmux_->press("Enter");
+  ASSERT_TRUE(tmux_->wait_for_screen([](const Screen& s) {
+    return has_row(s, "/who                ask the server who is online");
+  })) << tmux_->dump();
+  tmux_->type("bob: hi");
+  tmux_->press("Enter");
+  expect_received("alice\nbob: hi\n");  // /help itself is not sent
+}
+
 TEST_F(InteractiveClient, CtrlDHalfClosesAndExitsZero) {
   ASSERT_NO_FATAL_FAILURE(start_as_alice());
   tmux_->press("C-d");
