@@ -77,7 +77,7 @@ Percentiles percentiles_of(const LatencyHistogram& histogram) {
 
 LoadRun::LoadRun(const Options& options)
     : options_(options),
-      logins_(options.clients),
+      logins_(options.clients, options.transport == Transport::kWebSocket ? 'w' : 'c'),
       recipients_(options.clients, options.recipients, options.pattern, options.seed,
                   options.include_self),
       ledger_(options.clients, options.recipients,

@@ -16,11 +16,11 @@ std::size_t digits_for(std::uint32_t clients) {
 
 }  // namespace
 
-Logins::Logins(std::uint32_t clients) : digits_(digits_for(clients)) {
+Logins::Logins(std::uint32_t clients, char initial) : digits_(digits_for(clients)) {
   logins_.reserve(clients);
   for (std::uint32_t i = 0; i < clients; ++i) {
     const std::string number = std::to_string(i);
-    std::string login(1, 'c');
+    std::string login(1, initial);
     login.append(digits_ - number.size(), '0').append(number);
     logins_.push_back(std::move(login));
   }

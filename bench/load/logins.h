@@ -1,4 +1,5 @@
-// Logins: who is who. Client i logs in as "c" + i zero-padded to at least five digits.
+// Logins: who is who. Client i logs in as `initial` + i zero-padded to at least five digits:
+// "c00042" over TCP, "w00042" over WebSocket, so one run of each can share a server.
 // Promises: logins are distinct and all of the same length.
 #pragma once
 
@@ -11,7 +12,7 @@ namespace achat::load {
 
 class Logins {
  public:
-  explicit Logins(std::uint32_t clients);
+  Logins(std::uint32_t clients, char initial);
 
   const std::string& of(std::uint32_t client) const { return logins_[client]; }
   // The length of every login.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,6 +75,28 @@ TEST(LoadGenerator, WebSocketClientsAllCheckedAgainstTheServer) {
   EXPECT_NE(run.out.find("\"ok\": true"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("\"transport\": \"ws\""), std::string::npos) << run.out;
   EXPECT_EQ(json_number(run.out, "deliveries"), 20 * 300 * 3) << run.out;
+}
+
+// The stress test's shape across transports: 2,000 WebSocket clients and 2,000 TCP clients on
+// one server at once (8,000 threads), each sending to random others of its transport, every
+// delivery checked in both runs.
+TEST(LoadGenerator, TwoThousandWebSocketClientsNextToTwoThousandTcpClients) {
+  ServerProcess server(server_binary(), {"--web-listen", "127.0.0.1:0"});
+  const std::uint16_t port = web_port(server);
+  ASSERT_NE(port, 0) << server.log();
+  const std::vector<std::string> workload = {"--workload", "fanout", "--clients", "2000",
+                                             "--messages", "20", "--window", "4", "--json"};
+  std::vector<std::string> over_ws = {"--server", "127.0.0.1:" + std::to_string(port),
+                                      "--transport", "ws", "--seed", "2"};
+  over_ws.insert(over_ws.end(), workload.begin(), workload.end());
+  auto websocket_run = std::async(std::launch::async, [&] { return run_to_completion(load_binary(), over_ws); });
+  const Finished tcp = run_load(server, workload);
+  const Finished websocket = websocket_run.get();
+  ASSERT_EQ(tcp.status, 0) << tcp.out;
+  ASSERT_EQ(websocket.status, 0) << websocket.out;
+  EXPECT_EQ(json_number(tcp.out, "deliveries"), 2000 * 20 * 3) << tcp.out;
+  EXPECT_EQ(json_number(websocket.out, "deliveries"), 2000 * 20 * 3) << websocket.out;
+  EXPECT_NE(websocket.out.find("\"ok\": true"), std::string::npos) << websocket.out;
 }
 
 TEST(LoadGenerator, OpenLoopCrowdReportsLatencyAndSendLag) {
