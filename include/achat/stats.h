@@ -12,6 +12,9 @@ struct Stats {
   using Counter = std::atomic<std::uint64_t>;
 
   Counter connections_accepted{0};
+  // Of those, by transport (each counted on its own, so neither ever goes down on /metrics).
+  Counter tcp_connections_accepted{0};
+  Counter web_connections_accepted{0};  // on the --web-listen port
   Counter connections_refused{0};     // server full, thread creation failed
   Counter refusals_closed_at_once{0}; // of those, closed without the linger: its fds were all held
   Counter logins{0};

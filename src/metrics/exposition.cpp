@@ -90,8 +90,6 @@ struct CounterFamily {
 };
 
 const CounterFamily kCounters[] = {
-    {"achat_connections_accepted_total", "TCP connections accepted, including those then refused.",
-     &Stats::connections_accepted},
     {"achat_connections_refused_total",
      "Connections refused with \"server full\": client limit reached or no thread could start.",
      &Stats::connections_refused},
@@ -152,6 +150,11 @@ std::string exposition(const Server& server) {
   append_family(text, "achat_queued_bytes", "gauge",
                 "Outbound bytes queued for writers and not yet written, all connections.",
                 {{"", static_cast<std::uint64_t>(std::max<std::int64_t>(server.queued_bytes(), 0))}});
+  append_family(text, "achat_connections_accepted_total", "counter",
+                "Connections accepted, including those then refused, by transport: the chat port "
+                "(tcp) or the --web-listen port (ws).",
+                {{"transport=\"tcp\"", count(&Stats::tcp_connections_accepted)},
+                 {"transport=\"ws\"", count(&Stats::web_connections_accepted)}});
   for (const CounterFamily& family : kCounters) {
     append_family(text, family.name, "counter", family.help, {{"", count(family.counter)}});
   }

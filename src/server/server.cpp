@@ -169,6 +169,8 @@ void Server::Impl::serve(Socket socket, Transport transport,
                          std::chrono::steady_clock::time_point accepted_at,
                    const Sender<BrokerEvent>& inbox, const Sender<WriterDone>& reaper) {
   Stats::add(stats_.connections_accepted);
+  Stats::add(transport == Transport::web ? stats_.web_connections_accepted
+                                         : stats_.tcp_connections_accepted);
   auto address = socket.peer_name();
   if (!address) {
     spdlog::info("connection closed before its address could be read");

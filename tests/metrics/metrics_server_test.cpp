@@ -84,7 +84,8 @@ TEST(Metrics, CountersAfterAKnownLoad) {
   EXPECT_EQ(sample(text, "achat_client_threads_created_total"), 6u);
   EXPECT_EQ(sample(text, "achat_client_threads_reused_total"), 0u);
   EXPECT_EQ(sample(text, "achat_queued_bytes"), 0u);
-  EXPECT_EQ(sample(text, "achat_connections_accepted_total"), 3u);
+  EXPECT_EQ(sample(text, "achat_connections_accepted_total{transport=\"tcp\"}"), 3u);
+  EXPECT_EQ(sample(text, "achat_connections_accepted_total{transport=\"ws\"}"), 0u);
   EXPECT_EQ(sample(text, "achat_connections_refused_total"), 0u);
   EXPECT_EQ(sample(text, "achat_logins_total"), 2u);
   EXPECT_EQ(sample(text, "achat_logins_refused_total"), 1u);

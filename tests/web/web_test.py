@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.request
 
 from wsclient import Client, Closed, ProtocolError, Server, TcpClient, frame
 
@@ -258,6 +259,22 @@ class WhoMaxTest(ServerCase):
         ws.send('wm3')
         ws.send('/who')
         self.assertEqual(ws.recv(), 'online: wm1, wm2, ... and 1 more')
+
+
+class MetricsTest(ServerCase):
+    extra_args = ('--metrics-listen', '127.0.0.1:0')
+
+    def test_connections_are_counted_by_transport(self):
+        self.assertTrue(self.server.wait_for_log(lambda line: 'metrics served on' in line))
+        port = next(int(m.group(1)) for line in list(self.server.log)
+                    if (m := re.search(r'metrics served on http://[\d.]+:(\d+)/', line)))
+        self.ws('mt1')
+        self.ws('mt2')
+        self.tcp('mt3')
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=10) as reply:
+            text = reply.read().decode()
+        self.assertIn('achat_connections_accepted_total{transport="ws"} 2\n', text)
+        self.assertIn('achat_connections_accepted_total{transport="tcp"} 1\n', text)
 
 
 class StallTest(ServerCase):
