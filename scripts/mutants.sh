@@ -69,7 +69,7 @@ for test in json.load(sys.stdin):
     echo "$name: SURVIVED ($tests all passed)"
     survivors=$((survivors + 1))
   else
-    echo "$name: killed by $(grep -Eo '^ *[0-9]+/[0-9]+ [a-z0-9_:-]+ +FAIL' "$scratch/$name.test.log" | awk '{print $2}' | tr '\n' ' ')"
+    echo "$name: killed by $(sed -nE 's|^ *[0-9]+/[0-9]+ [^ ]+ / ([^ ]+) +FAIL.*|\1|p' "$scratch/$name.test.log" | sort -u | tr '\n' ' ')"
   fi
   mv "$scratch/$file.orig" "$scratch/$file"
 done
