@@ -14,6 +14,7 @@
 #include "cluster_stats.h"
 #include "nats_handles.h"
 #include "node_roster.h"
+#include "payload_limit.h"
 #include "routes.h"
 #include "stop_flag.h"
 
@@ -56,6 +57,7 @@ class Node final : public ClusterNode {
   ClusterStats stats_;
   const std::string lines_label_;   // "<node> lines", for the connection's log lines
   const std::string claims_label_;  // "<node> claims"
+  PayloadLimit payload_limit_;      // the lines connection's server's max payload
   NatsOptionsHandle lines_options_;
   NatsOptionsHandle claims_options_;
   NatsConnectionHandle lines_connection_;
