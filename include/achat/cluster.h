@@ -100,7 +100,8 @@ class ClusterNode {
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for
-// the broker go through `inbox`. Throws std::runtime_error if NATS rejects the configuration.
+// the broker go through `inbox`. Throws std::runtime_error if NATS rejects the configuration,
+// or if another live process already uses the node id (its heartbeats heard at start).
 std::unique_ptr<ClusterNode> join_cluster(const ClusterConfig& config, Sender<BrokerEvent> inbox);
 
 }  // namespace achat

@@ -21,7 +21,8 @@
 namespace achat::cluster {
 
 // Created and destroyed by the thread that controls the Server; claim() is called by reader
-// threads. Owns two connections to the same servers (cnats reconnects each by itself, to any
+// threads. The constructor throws, before any thread starts, if another live process beats
+// under this node id (identity_check.h). Owns two connections to the same servers (cnats reconnects each by itself, to any
 // server it knows): one for chat lines between nodes (publisher, subscriber) and one for the
 // claims bucket (logins, keeper, watcher). A NATS server writes JetStream messages in the order
 // a connection sent them, so on one connection a burst of claim writes (a keeper round, a login
