@@ -78,7 +78,7 @@ for test in json.load(sys.stdin):
     echo "$name: SURVIVED ($tests ${filter:+($filter) }all passed; see $scratch/$name.test.log)"
     survivors=$((survivors + 1))
   else
-    failed=$(grep -hEo '^\[  FAILED  \] [A-Za-z0-9_.]+' "$scratch/build/meson-logs/testlog.txt" | awk '{print $3}' | sort -u | tr '\n' ' ')
+    failed=$(grep -hEo '^\[  FAILED  \] [A-Za-z0-9_.]+' "$scratch/build/meson-logs/testlog.txt" | awk '{print $4}' | sort -u | tr '\n' ' ')
     echo "$name: killed by $tests: ${failed:-see $scratch/$name.test.log}"
   fi
   mv "$scratch/$file.orig" "$scratch/$file"
