@@ -31,13 +31,20 @@ struct ClusterConfig {
 // them. Used by the broker thread alone; no call blocks.
 class ClusterRoutes {
  public:
+  // What forward() did with a line.
+  enum class Forwarding {
+    not_held,  // no other node holds the name
+    queued,    // on its way to the node that does
+    too_long,  // another node holds it, but the line cannot fit in a NATS publication: dropped
+  };
+
   virtual ~ClusterRoutes() = default;
   // Queues `delivery` for the recipient `address` (its address key, what the other node matches
   // its logins against) if another node holds a login of uniqueness key `unique` (see
-  // login_name.h); false if no other node does. Recipients of one message (one `message` stamp)
-  // on one node travel as one publication.
-  virtual bool forward(std::string_view address, std::string_view unique, std::uint64_t message,
-                       const OutboundLine& delivery) = 0;
+  // login_name.h) and the line fits in the NATS servers' max payload. Recipients of one message
+  // (one `message` stamp) on one node travel as one publication while it fits.
+  virtual Forwarding forward(std::string_view address, std::string_view unique, std::uint64_t message,
+                             const OutboundLine& delivery) = 0;
   // Hands everything forward() queued to the publishing thread, in order.
   virtual void flush() = 0;
   // Records the change; true if it is a claim of the name by another node.
@@ -93,7 +100,8 @@ class ClusterNode {
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for
-// the broker go through `inbox`. Throws std::runtime_error if NATS rejects the configuration.
+// the broker go through `inbox`. Throws std::runtime_error if NATS rejects the configuration,
+// or if another live process already uses the node id (its heartbeats heard at start).
 std::unique_ptr<ClusterNode> join_cluster(const ClusterConfig& config, Sender<BrokerEvent> inbox);
 
 }  // namespace achat

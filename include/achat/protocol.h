@@ -13,6 +13,9 @@ namespace achat {
 // delivery, `from <login>: <text>`.
 inline constexpr std::string_view kErrorPrefix = "error: ";
 inline constexpr std::string_view kNotOnlinePrefix = "error: not online: ";
+// Cluster mode: the recipients after it are on another node, and the line is larger than one
+// NATS publication may be (the servers' max_payload), so it was not sent to them.
+inline constexpr std::string_view kTooLongForClusterPrefix = "error: line too long for the cluster, not sent to: ";
 
 // An error line that answers bad input, as the error-reply budget counts them: every error line
 // but "not online", which answers a well-formed line and is no bigger than the names it lists.

@@ -7,10 +7,10 @@
 #include <set>
 #include <string_view>
 #include <type_traits>
-#include <unistd.h>
 
 #include "achat/protocol.h"
 #include "cluster/claim_record.h"
+#include "default_node_id.h"
 #include "server/limit_conflicts.h"
 
 #ifndef ACHAT_VERSION
@@ -144,14 +144,6 @@ bool parse_cluster_urls(const std::string& text, std::vector<std::string>& urls)
   return true;
 }
 
-// The host name up to its first dot: "node1" for node1.example.org.
-std::string short_host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return {};
-  std::string host(name);
-  return host.substr(0, host.find('.'));
-}
-
 struct TextOption {
   const char* name;
   const char* usage;  // left column of --help
@@ -182,7 +174,7 @@ const TextOption kTexts[] = {
        }
        return std::nullopt;
      }},
-    {"node-id", "--node-id NAME", "this node's name in the cluster (default: the host name)",
+    {"node-id", "--node-id NAME", "this node's name in the cluster, unique (default: the full host name, '_' for '.')",
      [](ServerOptions& options, const std::string& value) -> Problem {
        if (!cluster::is_valid_node_id(value)) {
          return "needs 1 to 64 of [A-Za-z0-9_-], got \"" + value + "\"";
@@ -323,9 +315,9 @@ std::optional<ServerOptions> parse_server_options(const std::vector<std::string>
   if (!problem) problem = limit_conflict(options.config.limits);
   ClusterConfig& cluster = options.config.cluster;
   if (!problem && cluster.enabled() && cluster.node_id.empty()) {
-    cluster.node_id = short_host_name();
+    cluster.node_id = default_node_id();
     if (!cluster::is_valid_node_id(cluster.node_id)) {
-      problem = "the host name \"" + cluster.node_id + "\" is not a valid node id: set --node-id";
+      problem = "the host name (as node id \"" + cluster.node_id + "\") is not a valid node id: set --node-id";
     }
   }
   if (problem) {

@@ -28,6 +28,8 @@ std::vector<ClusterCounter> ClusterStats::counters() const {
        value(forward_failed)},
       {"forward_expired", "Publications dropped: older than the claim TTL when due to leave.",
        value(forward_expired)},
+      {"forward_too_long", "Lines for other nodes refused (sender answered): larger than NATS's max payload.",
+       value(forward_too_long)},
       {"received", "Publications from other nodes.", value(received)},
       {"gaps", "Detected jumps in another node's sequence.", value(gaps)},
       {"publications_missing", "Publications lost in those gaps.", value(missing)},

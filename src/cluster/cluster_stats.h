@@ -31,6 +31,7 @@ struct ClusterStats {
   Counter forwarded{0};            // publications to other nodes
   Counter forward_failed{0};       // publications not handed to cnats: disconnected, or refused
   Counter forward_expired{0};      // publications dropped: older than the claim TTL
+  Counter forward_too_long{0};     // lines for other nodes refused: larger than NATS's max payload
   Counter received{0};             // publications from other nodes
   Counter gaps{0};                 // detected jumps in a sender's sequence
   Counter missing{0};              // publications lost in those gaps

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "fence.h"
+#include "identity_check.h"
 #include "presence.h"
 #include "keeper.h"
 #include "publisher.h"
@@ -114,11 +115,24 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
       claims_options_(make_options(config_, claims_label_)),
       roster_(config_.node_id, std::chrono::milliseconds(config_.node_silence_ms)),
       crew_(kThreadStackBytes) {
+  // The lines connection also learns the servers' max payload on every (re)connect.
+  const natsConnectionHandler lines_connected = [](natsConnection* connection, void* node) {
+    auto* self = static_cast<Node*>(node);
+    log_reconnected(connection, const_cast<std::string*>(&self->lines_label_));
+    self->payload_limit_.update(connection);
+  };
+  check(natsOptions_SetRetryOnFailedConnect(lines_options_.get(), true, lines_connected, this), "retry");
+  check(natsOptions_SetReconnectedCB(lines_options_.get(), lines_connected, this), "reconnect callback");
   bool reachable = true;
   lines_connection_ = connect(lines_options_.get(), reachable);
+  payload_limit_.update(lines_connection_.get());
   claims_connection_ = connect(claims_options_.get(), reachable);
+  const std::chrono::milliseconds beat_interval(std::max(config_.node_silence_ms / 3, 1u));
   if (!reachable) {
-    spdlog::warn("cluster: no NATS server reachable yet; logins are refused until one is");
+    spdlog::warn("cluster: no NATS server reachable yet; logins are refused until one is (and "
+                 "node id {} cannot be checked for a live twin)", self_.node);
+  } else if (auto twin = live_twin(lines_connection_.get(), self_, twin_window(beat_interval))) {
+    throw std::runtime_error("cluster: " + *twin);
   }
   natsConnection* lines = lines_connection_.get();
   natsConnection* claims = claims_connection_.get();
@@ -138,7 +152,6 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   forwards_ = std::move(forwards);
   crew_.spawn("cluster watcher",
               Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_, roster_, {}});
-  const std::chrono::milliseconds beat_interval(std::max(config_.node_silence_ms / 3, 1u));
   crew_.spawn("cluster presence",
               Presence{lines, beats, roster_, self_, beat_interval, inbox, receiving_stopped_, stats_});
   crew_.spawn("cluster fence", Fence{book_, inbox, receiving_stopped_, ttl, stats_});
@@ -224,8 +237,8 @@ bool Node::confirming_logins() const {
 }
 
 std::unique_ptr<ClusterRoutes> Node::routes() {
-  return std::make_unique<Routes>(
-      Directory(self_.node, std::chrono::milliseconds(config_.claim_ttl_ms)), std::move(forwards_));
+  return std::make_unique<Routes>(Directory(self_.node, std::chrono::milliseconds(config_.claim_ttl_ms)),
+                                  std::move(forwards_), payload_limit_, stats_);
 }
 
 void Node::stop_receiving() { receiving_stopped_.stop(); }

@@ -14,13 +14,15 @@
 #include "cluster_stats.h"
 #include "nats_handles.h"
 #include "node_roster.h"
+#include "payload_limit.h"
 #include "routes.h"
 #include "stop_flag.h"
 
 namespace achat::cluster {
 
 // Created and destroyed by the thread that controls the Server; claim() is called by reader
-// threads. Owns two connections to the same servers (cnats reconnects each by itself, to any
+// threads. The constructor throws, before any thread starts, if another live process beats
+// under this node id (identity_check.h). Owns two connections to the same servers (cnats reconnects each by itself, to any
 // server it knows): one for chat lines between nodes (publisher, subscriber) and one for the
 // claims bucket (logins, keeper, watcher). A NATS server writes JetStream messages in the order
 // a connection sent them, so on one connection a burst of claim writes (a keeper round, a login
@@ -56,6 +58,7 @@ class Node final : public ClusterNode {
   ClusterStats stats_;
   const std::string lines_label_;   // "<node> lines", for the connection's log lines
   const std::string claims_label_;  // "<node> claims"
+  PayloadLimit payload_limit_;      // the lines connection's server's max payload
   NatsOptionsHandle lines_options_;
   NatsOptionsHandle claims_options_;
   NatsConnectionHandle lines_connection_;

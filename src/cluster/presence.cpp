@@ -14,7 +14,12 @@ std::string beat_payload(const ClaimOwner& self, std::chrono::milliseconds inter
   return self.to_value() + " " + std::to_string(interval.count());
 }
 
-// "<node> <run> <interval ms>"; nullopt if malformed.
+long long whole_ms(NodeRoster::Clock::duration d) {
+  return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+}  // namespace
+
 std::optional<std::pair<ClaimOwner, std::chrono::milliseconds>> parse_beat(std::string_view payload) {
   const auto space = payload.rfind(' ');
   if (space == std::string_view::npos) return std::nullopt;
@@ -26,12 +31,6 @@ std::optional<std::pair<ClaimOwner, std::chrono::milliseconds>> parse_beat(std::
   if (!owner) return std::nullopt;
   return std::make_pair(std::move(*owner), std::chrono::milliseconds(interval));
 }
-
-long long whole_ms(NodeRoster::Clock::duration d) {
-  return static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-}
-
-}  // namespace
 
 void Presence::operator()() {
   const std::string subject = presence_subject(self.node);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <utility>
 #include <string>
 
 #include "achat/channel.h"
@@ -18,6 +20,8 @@ namespace achat::cluster {
 // (kPresenceSubjects), once, at start-up. A beat is "<node> <run> <interval ms>".
 inline std::string presence_subject(std::string_view node) { return "achat.presence." + std::string(node); }
 inline constexpr const char* kPresenceSubjects = "achat.presence.*";
+// A beat's node, run and interval; nullopt if malformed.
+std::optional<std::pair<ClaimOwner, std::chrono::milliseconds>> parse_beat(std::string_view payload);
 
 // Runs on its own thread, which waits only on its subscription (never on JetStream), so a slow
 // claims bucket cannot make a live node look silent. Every `interval` it publishes this node's

@@ -1,5 +1,6 @@
 #include "publisher.h"
 
+#include <algorithm>
 #include <array>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,8 @@ namespace achat::cluster {
 void Publisher::operator()() {
   std::array<Forward, kBatch> batch;
   while (const std::size_t n = forwards_.receive(batch)) {
+    // The server's limit, read once per batch (0 while never connected: only kPublicationBytes).
+    max_bytes_ = static_cast<std::size_t>(std::max<std::int64_t>(natsConnection_GetMaxPayload(connection_), 0));
     for (std::size_t i = 0; i < n; ++i) {
       add(batch[i]);
       batch[i] = Forward{};
@@ -24,6 +27,11 @@ void Publisher::add(const Forward& forward) {
   auto [found, inserted] = destinations_.try_emplace(forward.node);
   Destination& destination = found->second;
   if (inserted) destination.subject = node_subject(forward.node);
+  // Each Forward fits in one publication on its own (Routes checked); together they may not.
+  if (!destination.payload.empty() && max_bytes_ != 0 &&
+      destination.payload.size() + forward.recipients.size() + 1 + forward.delivery->size() > max_bytes_) {
+    publish(forward.node, destination);
+  }
   if (destination.payload.empty()) {
     Envelope::append_header(destination.payload, origin_, incarnation_, destination.next_sequence++);
     destination.oldest = forward.routed;

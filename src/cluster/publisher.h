@@ -15,7 +15,8 @@ namespace achat::cluster {
 
 // Runs on its own thread, so the broker never waits on NATS. The Forwards it receives together
 // (up to kBatch) travel as one publication per destination node (a large one is split at about
-// kPublicationBytes), on that node's subject, numbered per destination (1, 2, ...) so the
+// kPublicationBytes, and before it would exceed the server's max payload), on that node's
+// subject, numbered per destination (1, 2, ...) so the
 // receiver can detect loss; one connection publishes them all, so lines leave in the order the
 // broker routed them. Under load that makes one NATS message carry many lines; at a trickle
 // each line still leaves at once. A publication is handed to cnats only while the connection is
@@ -60,6 +61,7 @@ class Publisher {
 
   std::unordered_map<std::string, Destination> destinations_;
   bool failing_ = false;  // logs the first failure of a run of them
+  std::size_t max_bytes_ = 0;  // the server's max payload (0: not known), as of this batch
 };
 
 }  // namespace achat::cluster

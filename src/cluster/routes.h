@@ -8,7 +8,9 @@
 
 #include "achat/channel.h"
 #include "achat/cluster.h"
+#include "cluster_stats.h"
 #include "directory.h"
+#include "payload_limit.h"
 
 namespace achat::cluster {
 
@@ -21,15 +23,17 @@ struct Forward {
   std::chrono::steady_clock::time_point routed;  // when the broker routed it: its age counts from here
 };
 
-// Owned and used by the broker thread. Lines are handed to the publisher in the order the
+// Owned and used by the broker thread. A line too large for one NATS publication (with its
+// envelope) is not queued; the broker answers its sender. Lines are handed to the publisher in the order the
 // broker routed them, through one Sender, so the publisher sees each sender's lines in order.
 // Destroying it closes the publisher's channel.
 class Routes final : public ClusterRoutes {
  public:
-  Routes(Directory directory, Sender<Forward> publisher)
-      : directory_(std::move(directory)), publisher_(std::move(publisher)) {}
+  // `limit` and `stats` (forward_too_long) must outlive it.
+  Routes(Directory directory, Sender<Forward> publisher, const PayloadLimit& limit, ClusterStats& stats)
+      : directory_(std::move(directory)), publisher_(std::move(publisher)), limit_(limit), stats_(stats) {}
 
-  bool forward(std::string_view address, std::string_view unique, std::uint64_t message,
+  Forwarding forward(std::string_view address, std::string_view unique, std::uint64_t message,
                const OutboundLine& delivery) override;
   void flush() override;
   bool apply(const DirectoryChange& change) override;
@@ -38,6 +42,8 @@ class Routes final : public ClusterRoutes {
  private:
   Directory directory_;
   Sender<Forward> publisher_;
+  const PayloadLimit& limit_;
+  ClusterStats& stats_;
   std::vector<Forward> pending_;
 };
 

@@ -191,14 +191,22 @@ void Broker::handle(ChatMessage& message) {
   if (!sender) return;
   const std::uint64_t stamp = ++message_count_;
   std::string unknown;
+  std::string too_long;  // on another node, but the line cannot cross NATS
   for_each_recipient(message.recipients, [&](std::string_view name) {
     const std::string address = address_key(name);
     const auto online = addressed_.find(address);
     Peer* recipient = online == addressed_.end() ? nullptr : online->second;
-    if (!recipient && cluster_ &&
-        cluster_->forward(address, unique_key(address), stamp, message.delivery)) {
-      Stats::add(stats_.deliveries_routed);  // online on another node
-      return;
+    if (!recipient && cluster_) {
+      switch (cluster_->forward(address, unique_key(address), stamp, message.delivery)) {
+        case ClusterRoutes::Forwarding::queued:
+          Stats::add(stats_.deliveries_routed);  // online on another node
+          return;
+        case ClusterRoutes::Forwarding::too_long:
+          too_long.append(too_long.empty() ? "" : ", ").append(name);
+          return;
+        case ClusterRoutes::Forwarding::not_held:
+          break;
+      }
     }
     // A peer whose reader is gone keeps its name until its writer is done, but receives nothing.
     if (!recipient || !recipient->outbox) {
@@ -213,6 +221,9 @@ void Broker::handle(ChatMessage& message) {
   if (!unknown.empty()) {
     Stats::add(stats_.not_online_replies);
     deliver(*sender, std::make_shared<const std::string>(std::string(kNotOnlinePrefix) + unknown + "\n"));
+  }
+  if (!too_long.empty()) {
+    deliver(*sender, std::make_shared<const std::string>(std::string(kTooLongForClusterPrefix) + too_long + "\n"));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "default_node_id.h"
 #include "server_options.h"
 #include "cluster/claim_book.h"
 #include "cluster/claim_record.h"
@@ -308,6 +309,14 @@ TEST(ClusterOptions, NodeIdDefaultsToTheHostName) {
   const auto options = parse({"--cluster", "nats://127.0.0.1:4222"}, error);
   ASSERT_TRUE(options) << error;
   EXPECT_TRUE(is_valid_node_id(options->config.cluster.node_id)) << options->config.cluster.node_id;
+}
+
+// web1.dc1 and web1.dc2 are two nodes, not one (issue 16, point 5); '_' never occurs in a host name.
+TEST(ClusterOptions, DefaultNodeIdsOfHostsInDifferentDomainsDiffer) {
+  EXPECT_EQ(achat::node_id_for_host("web1.dc1.example.org"), "web1_dc1_example_org");
+  EXPECT_EQ(achat::node_id_for_host("web1.dc2.example.org."), "web1_dc2_example_org");
+  EXPECT_EQ(achat::node_id_for_host("web1"), "web1");
+  EXPECT_TRUE(is_valid_node_id(achat::node_id_for_host("web1.dc1.example.org")));
 }
 
 TEST(ClusterOptions, BadValuesAreRefusedWithAReason) {

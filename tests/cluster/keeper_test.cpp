@@ -240,6 +240,24 @@ TEST_F(KeeperTest, AdoptsItsOwnClaimRewrittenWithoutItsKnowledge) {
   EXPECT_EQ(book_.held().size(), 1u);
 }
 
+// The other side of adoption: a claim another node wrote since is not this run's to keep. The
+// keeper counts it lost (the fence then ends its session) and never writes over it.
+TEST_F(KeeperTest, AClaimAnotherNodeWroteIsLostNotAdopted) {
+  constexpr auto kTtl = 1500ms;
+  open_bucket(kTtl);
+  const std::string key = claim_key("alice");
+  ASSERT_TRUE(claim(key));
+  std::string value;
+  std::uint64_t revision = 0;
+  ASSERT_EQ(direct_bucket_->read(key, value, revision), ClaimOutcome::done);
+  const std::string other = ClaimOwner{"other-node", "fedcba9876543210"}.to_value();
+  ASSERT_EQ(direct_bucket_->refresh(key, other, revision), ClaimOutcome::done);
+  start_keeper(kTtl);
+  EXPECT_TRUE(testing::eventually([&] { return stats_.claims_lost.load() == 1u; }, testing::kClusterDeadline));
+  ASSERT_EQ(direct_bucket_->read(key, value, revision), ClaimOutcome::done);
+  EXPECT_EQ(value, other);
+}
+
 TEST_F(KeeperTest, RefresherReportsEachRewritesOutcome) {
   open_bucket(60s);
   const std::string current = claim_key("current");

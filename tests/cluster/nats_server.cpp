@@ -1,5 +1,7 @@
 #include "nats_server.h"
 
+#include <fstream>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <nats/nats.h>
@@ -57,6 +59,12 @@ void NatsServer::start() {
     }
     args.insert(args.end(), {"--cluster_name", "achat-test", "--cluster",
                              "nats://127.0.0.1:" + std::to_string(route_port_), "--routes", routes});
+  }
+  if (!config_.empty()) {
+    const auto file = directory_ / "nats.conf";
+    std::filesystem::create_directories(directory_);
+    std::ofstream(file) << config_ << "\n";
+    args.insert(args.end(), {"-c", file.string()});
   }
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());

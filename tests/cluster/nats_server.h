@@ -27,6 +27,8 @@ class NatsServer {
   NatsServer& operator=(const NatsServer&) = delete;
   ~NatsServer();
 
+  // Lines of nats-server configuration (e.g. "max_payload: 4096") for the next start().
+  void configure(std::string text) { config_ = std::move(text); }
   // Starts the process and waits until it accepts client connections (throws if it does not).
   void start();
   void kill(int signal);
@@ -41,6 +43,7 @@ class NatsServer {
   std::vector<std::uint16_t> routes_;
   std::uint16_t route_port_;
   std::uint16_t client_port_;
+  std::string config_;
   pid_t pid_ = -1;
 };
 

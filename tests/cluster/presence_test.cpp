@@ -108,6 +108,25 @@ TEST_F(Presence, ANodeRestartedUnderItsIdFreesItsDeadRunsNamesAtOnceAndKeepsItsN
   EXPECT_EQ(again->read_line(), "from dave: new run");
 }
 
+// Issue 16, point 5: a second process started with a live node's id exits 1 with a reason
+// before it beats or claims anything, so nobody takes it for the first one's restart.
+TEST_F(Presence, ASecondLiveProcessUnderANodesIdIsRefusedAndTheFirstKeepsItsNames) {
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto bob = TestClient::online(b_->port(), "bob");
+  ASSERT_TRUE(wait_until_routable(alice, "alice", bob, "bob"));
+  // `timeout`: a twin that is not refused would serve forever; it then ends with 124.
+  const auto twin = run_to_completion(
+      "/usr/bin/timeout", {"30", server_binary(), "127.0.0.1:0", "--cluster", nats_.url(), "--node-id", "b",
+                           "--claim-ttl-ms", std::to_string(kTtlMs), "--node-silence-ms", std::to_string(kSilenceMs)});
+  EXPECT_EQ(twin.status, 1) << twin.out;
+  EXPECT_NE(twin.out.find("node id b is in use by another live process (run "), std::string::npos) << twin.out;
+  EXPECT_EQ(twin.out.find("listening on"), std::string::npos) << twin.out;
+  EXPECT_EQ(a_->log().find("node b restarted"), std::string::npos) << a_->log();
+  alice.send("bob: still yours\n");
+  EXPECT_EQ(bob.read_line(), "from alice: still yours");
+  EXPECT_EQ(attempt_login(a_->port(), "bob").answer, "error: login \"bob\" is already online, disconnecting");
+}
+
 TEST_F(Presence, ALoginRefusedForASilentNodesNameSaysWhoHoldsItAndWhenItIsFree) {
   auto alice = TestClient::online(a_->port(), "alice");
   kill_b_with_bob_online(alice);
