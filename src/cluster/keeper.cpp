@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "claim_record.h"
 #include "fence.h"
@@ -26,8 +27,10 @@ void Keeper::operator()() {
   bool warned = false;
   while (true) {
     auto released = book.wait_for_releases(next_refresh);
-    if (!released.empty()) settle(released);
-    for (const auto& [id, claim] : released) remove(claim);
+    if (!released.empty()) {
+      settle(released);
+      release(released);  // their outcomes are taken with the next ones
+    }
     if (book.stopping()) break;
     if (std::chrono::steady_clock::now() >= next_refresh) {
       const bool complete = refresh_all();
@@ -43,18 +46,25 @@ void Keeper::operator()() {
       }
     }
   }
-  // Shutdown: one request at a time, each bounded by the request timeout; once NATS fails to
-  // answer, the rest are left to expire rather than making the exit wait for every one.
+  // Shutdown: every remaining claim's delete in flight at once, and one deadline for all of
+  // them; those NATS has not confirmed by then are left to expire.
   auto remaining = book.take_all();
-  settle(remaining);
+  const auto deadline = std::chrono::steady_clock::now() + request_timeout;
+  settle(remaining, deadline);
+  const std::size_t sent = release(remaining, deadline);
+  refresher.wait_until(deadline);
+  std::unordered_set<ClaimBook::Id> last;
+  for (const auto& [id, claim] : remaining) last.insert(id);
   std::size_t released = 0;
-  for (const auto& [id, claim] : remaining) {
-    if (!remove(claim)) break;
-    ++released;
+  for (const auto& outcome : refresher.take_outcomes()) {
+    if (!outcome.deleted) continue;  // a rewrite's, too late to matter
+    if (!last.contains(outcome.id)) {
+      released_outcome(outcome);  // released before the shutdown
+    } else if (outcome.outcome != ClaimOutcome::unavailable) {
+      ++released;  // conflict: already expired and taken again, not ours to delete
+    }
   }
-  if (released < remaining.size()) {
-    ClusterStats::add(stats.releases_failed, remaining.size() - released - 1);
-  }
+  ClusterStats::add(stats.releases_failed, sent - released);  // unanswered by the deadline
   if (!remaining.empty()) {
     spdlog::info("cluster: released {} of {} logins on shutdown", released, remaining.size());
   }
@@ -93,15 +103,23 @@ bool Keeper::settle() {
 }
 
 bool Keeper::settle(Released& released) {
+  return settle(released, std::chrono::steady_clock::now() + request_timeout);
+}
+
+bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point deadline) {
   std::unordered_map<ClaimBook::Id, ClaimBook::Claim*> released_by_id;
   bool awaited = false;
   for (auto& [id, claim] : released) {
     released_by_id.emplace(id, &claim);
     awaited = awaited || refresher.in_flight(id);
   }
-  if (awaited) refresher.wait();
+  if (awaited) refresher.wait_until(deadline);
   bool answered = true;
   for (const auto& outcome : refresher.take_outcomes()) {
+    if (outcome.deleted) {
+      released_outcome(outcome);
+      continue;
+    }
     answered = answered && outcome.outcome != ClaimOutcome::unavailable;
     const auto found = released_by_id.find(outcome.id);
     if (found == released_by_id.end()) {
@@ -150,18 +168,41 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
   }
 }
 
-bool Keeper::remove(const ClaimBook::Claim& claim) {
-  const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
-  const ClaimOutcome outcome =
-      reachable ? bucket.remove(claim.key, claim.revision) : ClaimOutcome::unavailable;
-  if (outcome == ClaimOutcome::unavailable) {
-    ClusterStats::add(stats.releases_failed);
-    spdlog::warn("cluster: could not release {}: it expires after the claim TTL",
-                 login_for_log(claim.key));
-    return false;
+std::size_t Keeper::release(const Released& released, std::chrono::steady_clock::time_point deadline) {
+  std::size_t sent = 0;
+  std::size_t unsent = 0;
+  for (const auto& [id, claim] : released) {
+    // A rewrite of it still unanswered (settle() waited for it in vain): its revision is unknown.
+    if (refresher.in_flight(id)) {
+      ++unsent;
+      continue;
+    }
+    const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
+    // Never past cnats's in-flight limit, where a send would stall for its own timeout.
+    if (!reachable || !refresher.wait_for_room(deadline) || !refresher.send_delete(id, claim)) {
+      unsent = released.size() - sent;
+      break;
+    }
+    ++sent;
   }
+  if (unsent > 0) {
+    // Not sent at all: they expire after the claim TTL.
+    ClusterStats::add(stats.releases_failed, unsent);
+    spdlog::warn("cluster: could not release {} logins (NATS away or not answering): they expire "
+                 "after the claim TTL", unsent);
+  }
+  return sent;
+}
+
+std::size_t Keeper::release(const Released& released) {
+  return release(released, std::chrono::steady_clock::now() + request_timeout);
+}
+
+void Keeper::released_outcome(const ClaimRefresher::Outcome& outcome) {
   // conflict: the claim had already expired and been taken again; it is not ours to delete.
-  return true;
+  if (outcome.outcome != ClaimOutcome::unavailable) return;
+  ClusterStats::add(stats.releases_failed);
+  spdlog::warn("cluster: could not release {}: it expires after the claim TTL", login_for_log(outcome.key));
 }
 
 }  // namespace achat::cluster

@@ -25,8 +25,11 @@ namespace achat::cluster {
 // ends at once. While rounds leave claims unconfirmed it warns (every third of the TTL) how
 // long until the first sessions are ended, and says when claims are confirmed again. Outcomes that come later are applied when it
 // next wakes. A released claim is deleted, guarded by its latest revision: a rewrite of it still
-// in flight is waited for first. On ClaimBook::stop() it deletes every claim still held, then
-// returns. Claims it cannot delete (NATS away) expire after the TTL.
+// in flight is waited for first; the deletes of all claims released together go out at once
+// through the refresher, like refreshes, and their outcomes are taken with the next ones. On
+// ClaimBook::stop() it sends the deletes of every claim still held at once and waits for them
+// until one deadline (the request timeout), then returns. Claims it cannot delete (NATS away or
+// not answering by then) expire after the TTL, counted as releases failed.
 struct Keeper {
   using Released = std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>>;
 
@@ -36,6 +39,7 @@ struct Keeper {
   natsConnection* connection;
   std::string owner_value;  // this node's ClaimOwner, as stored
   std::chrono::milliseconds ttl;
+  std::chrono::milliseconds request_timeout;  // the bound on a release's acknowledgement
   ClusterStats& stats;
 
   void operator()();
@@ -46,12 +50,17 @@ struct Keeper {
   // Applies the outcomes in, to the book or, for the claims in `released`, to those; false if
   // one of them was unanswered.
   bool settle(Released& released);
+  bool settle(Released& released, std::chrono::steady_clock::time_point deadline);
   bool settle();
   void apply(const ClaimRefresher::Outcome& outcome);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;
   // false (and says nothing) if no claim is held.
   bool warn_unconfirmed(std::chrono::steady_clock::time_point now);
-  bool remove(const ClaimBook::Claim& claim);  // false if NATS did not answer
+  // Sends the guarded deletes of `released` (until one cannot be sent, or `deadline`); returns
+  // how many were sent and counts the rest as failed.
+  std::size_t release(const Released& released, std::chrono::steady_clock::time_point deadline);
+  std::size_t release(const Released& released);
+  void released_outcome(const ClaimRefresher::Outcome& outcome);
 };
 
 }  // namespace achat::cluster

@@ -10,13 +10,16 @@ namespace achat::cluster {
 void Publisher::operator()() {
   std::array<Forward, kBatch> batch;
   while (const std::size_t n = forwards_.receive(batch)) {
+    std::int64_t handled = 0;
     for (std::size_t i = 0; i < n; ++i) {
       add(batch[i]);
+      handled += batch[i].cost;
       batch[i] = Forward{};
     }
     for (auto& [node, destination] : destinations_) {
       if (!destination.payload.empty()) publish(node, destination);
     }
+    window_.give_back(handled);
   }
 }
 

@@ -135,7 +135,7 @@ class KeeperTest : public ::testing::Test {
   }
 
   void start_keeper(std::chrono::milliseconds ttl) {
-    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), kOwner, ttl, stats_});
+    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), kOwner, ttl, kRequestTimeout, stats_});
   }
 
   // As a login does: creates the claim, then holds it.
@@ -286,7 +286,7 @@ class PublisherTest : public ::testing::Test {
     ASSERT_EQ(natsConnection_Flush(connection_.get()), NATS_OK);
     auto [sender, receiver] = make_channel<Forward>();
     forwards_.emplace(std::move(sender));
-    publisher_ = std::thread(Publisher{connection_.get(), std::move(receiver), "a", "run1", kMaxAge, stats_});
+    publisher_ = std::thread(Publisher{connection_.get(), std::move(receiver), window_, "a", "run1", kMaxAge, stats_});
   }
 
   void TearDown() override {
@@ -317,6 +317,7 @@ class PublisherTest : public ::testing::Test {
   NatsConnectionHandle connection_;
   NatsSubscriptionHandle subscription_;
   ClusterStats stats_;
+  ByteWindow window_{1 << 20};  // the offers carry no cost: nothing to bound here
   std::optional<Sender<Forward>> forwards_;
   std::uint64_t message_ = 0;
   std::thread publisher_;
