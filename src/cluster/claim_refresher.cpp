@@ -44,15 +44,19 @@ ClaimRefresher::~ClaimRefresher() {
 }
 
 bool ClaimRefresher::send(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value) {
-  return publish(id, claim, value, false);
+  return publish(id, claim, value, ClaimWrite::rewrite);
 }
 
 bool ClaimRefresher::send_delete(ClaimBook::Id id, const ClaimBook::Claim& claim) {
-  return publish(id, claim, std::string(), true);
+  return publish(id, claim, std::string(), ClaimWrite::remove);
+}
+
+bool ClaimRefresher::send_create(ClaimBook::Id id, const std::string& key, const std::string& value) {
+  return publish(id, ClaimBook::Claim{key, 0}, value, ClaimWrite::create);
 }
 
 bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value,
-                             bool deleted) {
+                             ClaimWrite write) {
   if (in_flight(id)) return true;
   natsMsg* raw = nullptr;
   if (natsMsg_Create(&raw, claim_subject(claim.key).c_str(), nullptr, value.data(),
@@ -61,16 +65,20 @@ bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, co
   }
   NatsMsgHandle message(raw);
   // What cnats 3.4.1's kvStore_Delete sends, with the revision guard below.
-  if (deleted && natsMsgHeader_Set(raw, "KV-Operation", "DEL") != NATS_OK) return false;
+  if (write == ClaimWrite::remove && natsMsgHeader_Set(raw, "KV-Operation", "DEL") != NATS_OK) return false;
   {
     // Before publishing: the acknowledgement can come before js_PublishMsgAsync returns.
     std::lock_guard lock(mutex_);
-    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now(), deleted});
+    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now(), write});
     in_flight_.insert(id);
   }
   jsPubOptions options;
   jsPubOptions_Init(&options);
-  options.ExpectLastSubjectSeq = claim.revision;
+  if (write == ClaimWrite::create) {
+    options.ExpectNoMessage = true;
+  } else {
+    options.ExpectLastSubjectSeq = claim.revision;
+  }
   options.MaxWait = request_timeout_.count();
   natsMsg* handed = raw;
   js_PublishMsgAsync(js_.get(), &handed, &options);
@@ -130,7 +138,7 @@ void ClaimRefresher::record(const natsMsg* message, ClaimOutcome outcome, std::u
   if (found == sent_.end()) return;
   Sent& sent = found->second;
   outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, outcome, revision, sent.at,
-                              sent.deleted});
+                              sent.write});
   sent_.erase(found);
   answered_.notify_all();
 }

@@ -22,11 +22,15 @@ namespace achat::cluster {
 // used by the keeper thread only; cnats calls the acknowledgement handler on that context's
 // reply thread, and a mutex guards what the two threads share. A rewrite is what kvStore_Update
 // sends: the value, accepted only if the claim's revision is still the latest; a delete is the
-// KV delete marker under the same guard, so a stale holder never deletes a newer claim.
+// KV delete marker under the same guard, so a stale holder never deletes a newer claim; a
+// create is accepted only if the key has no message at all.
 // Promises: every rewrite or delete sent gets exactly one outcome (cnats reports a timeout for
 // one unanswered within the request timeout), kept until taken however late it comes; a claim
 // stays in flight, and is not sent again, until its outcome has been taken. The destructor drops
 // the writes still unanswered and returns once no handler is running.
+// What a write sent through the ClaimRefresher does.
+enum class ClaimWrite { rewrite, create, remove };
+
 class ClaimRefresher {
  public:
   struct Outcome {
@@ -36,7 +40,7 @@ class ClaimRefresher {
     ClaimOutcome outcome;
     std::uint64_t revision;       // the claim's new revision, if done
     std::chrono::steady_clock::time_point sent;  // when the rewrite was handed to cnats
-    bool deleted = false;  // the outcome of send_delete(), not of a rewrite
+    ClaimWrite write = ClaimWrite::rewrite;  // which call sent it
   };
 
   ClaimRefresher(natsConnection* connection, std::chrono::milliseconds request_timeout);
@@ -50,6 +54,9 @@ class ClaimRefresher {
   bool send(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value);
   // The same for the claim's guarded delete (its release).
   bool send_delete(ClaimBook::Id id, const ClaimBook::Claim& claim);
+  // The same for a create of `key` (done only if no message has it, as kvStore_Create's first
+  // try): taking an expired claim again.
+  bool send_create(ClaimBook::Id id, const std::string& key, const std::string& value);
   bool in_flight(ClaimBook::Id id) const;
   // Waits until every write sent has its outcome, at most the request timeout.
   void wait();
@@ -66,10 +73,10 @@ class ClaimRefresher {
     std::string key;
     std::uint64_t revision;
     std::chrono::steady_clock::time_point at;
-    bool deleted;
+    ClaimWrite write;
   };
 
-  bool publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value, bool deleted);
+  bool publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value, ClaimWrite write);
 
   static void on_ack(jsCtx* js, natsMsg* message, jsPubAck* ack, jsPubAckErr* error, void* self);
   void record(const natsMsg* message, ClaimOutcome outcome, std::uint64_t revision);

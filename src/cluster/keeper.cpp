@@ -57,7 +57,7 @@ void Keeper::operator()() {
   for (const auto& [id, claim] : remaining) last.insert(id);
   std::size_t released = 0;
   for (const auto& outcome : refresher.take_outcomes()) {
-    if (!outcome.deleted) continue;  // a rewrite's, too late to matter
+    if (outcome.write != ClaimWrite::remove) continue;  // a rewrite's or create's, too late to matter
     if (!last.contains(outcome.id)) {
       released_outcome(outcome);  // released before the shutdown
     } else if (outcome.outcome != ClaimOutcome::unavailable) {
@@ -115,20 +115,73 @@ bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point de
   }
   if (awaited) refresher.wait_until(deadline);
   bool answered = true;
-  for (const auto& outcome : refresher.take_outcomes()) {
-    if (outcome.deleted) {
+  std::vector<ClaimRefresher::Outcome> expired;  // held claims whose rewrite found them gone
+  for (auto& outcome : refresher.take_outcomes()) {
+    if (outcome.write == ClaimWrite::remove) {
       released_outcome(outcome);
       continue;
     }
     answered = answered && outcome.outcome != ClaimOutcome::unavailable;
     const auto found = released_by_id.find(outcome.id);
-    if (found == released_by_id.end()) {
+    if (found != released_by_id.end()) {
+      // Released meanwhile: its delete must carry the revision this write made.
+      if (outcome.outcome == ClaimOutcome::done && found->second->revision == outcome.sent_revision) {
+        found->second->revision = outcome.revision;
+      }
+    } else if (outcome.write == ClaimWrite::create) {
+      reclaimed(outcome, true);
+    } else if (outcome.outcome == ClaimOutcome::conflict && book.holds(outcome.id)) {
+      expired.push_back(std::move(outcome));
+    } else {
       apply(outcome);
-    } else if (outcome.outcome == ClaimOutcome::done && found->second->revision == outcome.sent_revision) {
-      found->second->revision = outcome.revision;
     }
   }
+  if (!expired.empty()) answered = reclaim(expired) && answered;
   return answered;
+}
+
+bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
+  const auto deadline = std::chrono::steady_clock::now() + request_timeout;
+  bool complete = true;
+  for (const auto& outcome : expired) {
+    const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
+    if (!reachable || !refresher.wait_for_room(deadline) ||
+        !refresher.send_create(outcome.id, outcome.key, owner_value)) {
+      complete = false;  // the next round finds the rest again
+      break;
+    }
+  }
+  refresher.wait_until(deadline);
+  std::size_t again = 0;
+  for (const auto& outcome : refresher.take_outcomes()) {
+    complete = complete && outcome.outcome != ClaimOutcome::unavailable;
+    switch (outcome.write) {
+      case ClaimWrite::remove: released_outcome(outcome); break;
+      case ClaimWrite::create: again += reclaimed(outcome, false) ? 1 : 0; break;
+      case ClaimWrite::rewrite: apply(outcome); break;  // a late one: one at a time, as before
+    }
+  }
+  if (again > 0) spdlog::warn("cluster: {} claims had expired; claimed again", again);
+  return complete;
+}
+
+bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log) {
+  switch (outcome.outcome) {
+    case ClaimOutcome::done:
+      // Taken again; if it was released meanwhile, its delete carries this revision.
+      book.revise(outcome.id, outcome.revision);
+      book.confirm(outcome.id, outcome.sent);
+      if (log) spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));
+      return true;
+    case ClaimOutcome::unavailable:
+      return false;  // found again by the next round
+    case ClaimOutcome::conflict:
+      // Some message has the key: this run's own value (a lost acknowledgement), a delete
+      // marker, or another holder's claim.
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key);
+      return false;
+  }
+  return false;
 }
 
 void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
@@ -140,31 +193,32 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
       break;
     case ClaimOutcome::unavailable:
       break;  // tried again next period
-    case ClaimOutcome::conflict: {
+    case ClaimOutcome::conflict:
       // A claim already released and deleted must not be taken again.
-      if (!book.holds(outcome.id)) break;
-      // Our own value under a newer revision: an earlier rewrite was applied but its
-      // acknowledgement was lost (this run holds one claim per key at a time).
-      std::string value;
-      std::uint64_t revision = 0;
-      if (bucket.read(outcome.key, value, revision) == ClaimOutcome::done && value == owner_value) {
-        book.revise(outcome.id, revision);
-        break;
-      }
-      // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
-      const auto sent = std::chrono::steady_clock::now();
-      if (bucket.create(outcome.key, owner_value, revision) == ClaimOutcome::done) {
-        book.revise(outcome.id, revision);
-        book.confirm(outcome.id, sent);
-        spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));
-      } else {
-        book.lose(outcome.id);  // the fence ends its session at once
-        ClusterStats::add(stats.claims_lost);
-        spdlog::warn("cluster: claim of {} lost: another node may hold the login",
-                     login_for_log(outcome.key));
-      }
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key);
       break;
-    }
+  }
+}
+
+void Keeper::take_again(ClaimBook::Id id, const std::string& key) {
+  // Our own value under a newer revision: an earlier rewrite was applied but its
+  // acknowledgement was lost (this run holds one claim per key at a time).
+  std::string value;
+  std::uint64_t revision = 0;
+  if (bucket.read(key, value, revision) == ClaimOutcome::done && value == owner_value) {
+    book.revise(id, revision);
+    return;
+  }
+  // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
+  const auto sent = std::chrono::steady_clock::now();
+  if (bucket.create(key, owner_value, revision) == ClaimOutcome::done) {
+    book.revise(id, revision);
+    book.confirm(id, sent);
+    spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(key));
+  } else {
+    book.lose(id);  // the fence ends its session at once
+    ClusterStats::add(stats.claims_lost);
+    spdlog::warn("cluster: claim of {} lost: another node may hold the login", login_for_log(key));
   }
 }
 

@@ -19,7 +19,10 @@ namespace achat::cluster {
 // outcome: a claim rewritten behind the keeper's back with this run's own value (a rewrite whose
 // acknowledgement was lost) is adopted at its newer revision; one found expired is taken again
 // if it is still free, otherwise counted as lost;
-// one left unanswered is tried again next time. Each acknowledged rewrite confirms its claim
+// one left unanswered is tried again next time. The creates that take expired claims again
+// (after NATS was away longer than the TTL, all of them) go out at once too; only a create that
+// finds some message under the key (a delete marker, this run's own newer write, or another
+// holder) is looked into one request at a time. Each acknowledged rewrite confirms its claim
 // in the book as of when it was sent (the fence thread ends sessions whose claim goes
 // unconfirmed too long); a claim found taken by someone else is marked lost, so its session
 // ends at once. While rounds leave claims unconfirmed it warns (every third of the TTL) how
@@ -53,6 +56,13 @@ struct Keeper {
   bool settle(Released& released, std::chrono::steady_clock::time_point deadline);
   bool settle();
   void apply(const ClaimRefresher::Outcome& outcome);
+  // Sends a create of each claim found expired at once and applies the outcomes; false if one
+  // was not sent or not answered.
+  bool reclaim(const std::vector<ClaimRefresher::Outcome>& expired);
+  // Applies a create's outcome; true if it took the claim again (logged if `log`).
+  bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log);
+  // One claim found taken or gone, looked into with a read and, if free, a create (blocking).
+  void take_again(ClaimBook::Id id, const std::string& key);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;
   // false (and says nothing) if no claim is held.
   bool warn_unconfirmed(std::chrono::steady_clock::time_point now);

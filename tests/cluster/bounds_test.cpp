@@ -133,9 +133,9 @@ TEST(ClusterBounds, AHeldBackNodeStaysBoundedAndCountsWhatItDropped) {
               static_cast<long long>((peak - before) / 1024));
   ASSERT_TRUE(arrived) << a->log();
   EXPECT_LT(peak - before, kBound);
-  const std::uint64_t dropped = counter(node, "slow_consumer_dropped");
-  EXPECT_GT(dropped, 0u);
+  EXPECT_GT(counter(node, "slow_consumer_dropped"), 0u);
   EXPECT_GE(counter(node, "slow_consumer"), 1u);
+  EXPECT_NE(node.summary().find(", slow consumer dropped "), std::string::npos) << node.summary();  // the stats line
 
   hold.set(false);
   ASSERT_TRUE(eventually([&] { return sent.load(); }, 60s));
@@ -153,8 +153,9 @@ TEST(ClusterBounds, AHeldBackNodeStaysBoundedAndCountsWhatItDropped) {
   }
   EXPECT_LT(got, kLines);
   EXPECT_GE(counter(node, "gaps"), 1u);
+  // Every publication lost on the way is one cnats dropped here, counted (the flood may still
+  // have been arriving when the broker was let go: more may have been dropped since).
   EXPECT_EQ(counter(node, "publications_missing"), counter(node, "slow_consumer_dropped"));
-  EXPECT_EQ(counter(node, "slow_consumer_dropped"), dropped) << "dropped after the broker was let go";
 }
 
 // Node d reaches NATS only through a proxy, which stops reading (a server that stalls, with its
