@@ -22,10 +22,12 @@ constexpr std::size_t kThreadStackBytes = 256 * 1024;
 constexpr std::chrono::milliseconds kRequestTimeout{2'000};
 // Reconnect forever, quickly: a killed server is replaced by another one the client knows.
 constexpr std::int64_t kReconnectWaitMs = 250;
-// A server that stops answering (not just closing) is detected after two to three pings: the
-// connection is then closed and made again, to the next server that answers.
+// A server that stops answering (not just closing) is detected after three to four seconds: the
+// connection is then closed and made again, to the next server that answers. Three pings, not
+// two: a server's PONG queues behind what it is sending, and under a sanitizer a node reading
+// megabytes of lines took over 2 s to reach it.
 constexpr std::int64_t kPingIntervalMs = 1'000;
-constexpr int kMaxPingsOut = 2;
+constexpr int kMaxPingsOut = 3;
 // A write to NATS that cannot finish within this fails, and cnats shuts the socket down and
 // reconnects. Without it cnats 3.4.1 waits forever on a socket whose peer stopped reading, holding
 // the connection's lock, and its one timer thread, which sends every connection's pings, then
