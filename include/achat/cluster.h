@@ -45,8 +45,12 @@ class ClusterRoutes {
   // (one `message` stamp) on one node travel as one publication while it fits.
   virtual Forwarding forward(std::string_view address, std::string_view unique, std::uint64_t message,
                              const OutboundLine& delivery) = 0;
-  // Hands everything forward() queued to the publishing thread, in order.
+  // Hands everything forward() queued to the publishing thread, in order; what would exceed the
+  // byte bound on that queue is dropped and counted instead (the broker never waits for NATS).
   virtual void flush() = 0;
+  // The broker has handled lines from other nodes of this unrouted_cost (events.h): the
+  // subscriber may hand over that much more.
+  virtual void handled_remote(std::int64_t bytes) = 0;
   // Records the change; true if it is a claim of the name by another node.
   virtual bool apply(const DirectoryChange& change) = 0;
   // Records whether a node's users are reachable (and drops the names of a dead run of it).
@@ -63,7 +67,8 @@ struct ClusterCounter {
 
 // Cross-node publications (one or more lines each) lost between this node and `node`, since
 // this node joined: `missing_from` lost on the way from it (gaps in its sequence), `dropped_for`
-// dropped here before NATS had them (disconnected, refused, or older than the claim TTL).
+// dropped here before NATS had them (disconnected, refused, older than the claim TTL, or, as
+// single lines, over the bound on what may wait for NATS).
 struct ClusterPeerLosses {
   std::string node;
   std::uint64_t missing_from = 0;

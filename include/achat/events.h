@@ -119,6 +119,12 @@ inline std::int32_t unrouted_cost(const WhoRequest&) noexcept {
 inline std::int32_t unrouted_cost(const BadLine& bad) noexcept {
   return static_cast<std::int32_t>(sizeof(BrokerEvent) + bad.reply.size());
 }
+// The same for lines from other nodes: the cluster's subscriber waits while those it handed
+// over and the broker has not handled would exceed its bound (src/cluster/byte_window.h).
+inline std::int64_t unrouted_cost(const RemoteDelivery& remote) noexcept {
+  return static_cast<std::int64_t>(sizeof(BrokerEvent) + remote.recipients.size() +
+                                   remote.delivery->size() + kQueuedLineOverhead);
+}
 
 // A writer has finished: everything queued for it was written or counted as undeliverable.
 struct WriterDone {

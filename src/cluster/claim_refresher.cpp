@@ -44,6 +44,19 @@ ClaimRefresher::~ClaimRefresher() {
 }
 
 bool ClaimRefresher::send(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value) {
+  return publish(id, claim, value, ClaimWrite::rewrite);
+}
+
+bool ClaimRefresher::send_delete(ClaimBook::Id id, const ClaimBook::Claim& claim) {
+  return publish(id, claim, std::string(), ClaimWrite::remove);
+}
+
+bool ClaimRefresher::send_create(ClaimBook::Id id, const std::string& key, const std::string& value) {
+  return publish(id, ClaimBook::Claim{key, 0}, value, ClaimWrite::create);
+}
+
+bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value,
+                             ClaimWrite write) {
   if (in_flight(id)) return true;
   natsMsg* raw = nullptr;
   if (natsMsg_Create(&raw, claim_subject(claim.key).c_str(), nullptr, value.data(),
@@ -51,15 +64,21 @@ bool ClaimRefresher::send(ClaimBook::Id id, const ClaimBook::Claim& claim, const
     return false;
   }
   NatsMsgHandle message(raw);
+  // What cnats 3.4.1's kvStore_Delete sends, with the revision guard below.
+  if (write == ClaimWrite::remove && natsMsgHeader_Set(raw, "KV-Operation", "DEL") != NATS_OK) return false;
   {
     // Before publishing: the acknowledgement can come before js_PublishMsgAsync returns.
     std::lock_guard lock(mutex_);
-    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now()});
+    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now(), write});
     in_flight_.insert(id);
   }
   jsPubOptions options;
   jsPubOptions_Init(&options);
-  options.ExpectLastSubjectSeq = claim.revision;
+  if (write == ClaimWrite::create) {
+    options.ExpectNoMessage = true;
+  } else {
+    options.ExpectLastSubjectSeq = claim.revision;
+  }
   options.MaxWait = request_timeout_.count();
   natsMsg* handed = raw;
   js_PublishMsgAsync(js_.get(), &handed, &options);
@@ -78,11 +97,22 @@ bool ClaimRefresher::in_flight(ClaimBook::Id id) const {
   return in_flight_.contains(id);
 }
 
-void ClaimRefresher::wait() {
+void ClaimRefresher::wait() { wait_until(std::chrono::steady_clock::now() + request_timeout_); }
+
+void ClaimRefresher::wait_until(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return;  // MaxWait 0 would mean no limit at all
   jsPubOptions options;
   jsPubOptions_Init(&options);
-  options.MaxWait = request_timeout_.count();
+  options.MaxWait = left.count();
   js_PublishAsyncComplete(js_.get(), &options);
+}
+
+bool ClaimRefresher::wait_for_room(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  return answered_.wait_until(lock, deadline, [this] {
+    return sent_.size() < static_cast<std::size_t>(kMaxInFlight);
+  });
 }
 
 std::vector<ClaimRefresher::Outcome> ClaimRefresher::take_outcomes() {
@@ -107,8 +137,10 @@ void ClaimRefresher::record(const natsMsg* message, ClaimOutcome outcome, std::u
   const auto found = sent_.find(message);
   if (found == sent_.end()) return;
   Sent& sent = found->second;
-  outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, outcome, revision, sent.at});
+  outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, outcome, revision, sent.at,
+                              sent.write});
   sent_.erase(found);
+  answered_.notify_all();
 }
 
 }  // namespace achat::cluster

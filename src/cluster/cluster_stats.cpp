@@ -30,12 +30,16 @@ std::vector<ClusterCounter> ClusterStats::counters() const {
        value(forward_expired)},
       {"forward_too_long", "Lines for other nodes refused (sender answered): larger than NATS's max payload.",
        value(forward_too_long)},
+      {"forward_overflow",
+       "Lines for other nodes dropped before the publisher: more bytes waited for NATS than the bound.",
+       value(forward_overflow)},
       {"received", "Publications from other nodes.", value(received)},
       {"gaps", "Detected jumps in another node's sequence.", value(gaps)},
       {"publications_missing", "Publications lost in those gaps.", value(missing)},
       {"publications_repeated", "Publications seen twice, dropped.", value(repeated)},
       {"publications_malformed", "Publications that could not be decoded.", value(malformed)},
-      {"slow_consumer", "Times cnats dropped incoming publications (pending limit).",
+      {"slow_consumer",
+       "Times cnats began dropping publications from other nodes: this node fell behind (pending limits).",
        value(slow_consumer)},
   };
 }
@@ -50,7 +54,8 @@ std::string ClusterStats::summary() const {
          ", dead runs' claims released " + text(dead_run_released) + ", nodes joined " +
          text(nodes_joined) + " (silent " + text(nodes_silent) + ", returned " + text(nodes_returned) +
          ", restarted " + text(nodes_restarted) + ")" +
-         ", forwarded " + text(forwarded) + " (failed " + text(forward_failed) + ", expired " + text(forward_expired) + "), received " +
+         ", forwarded " + text(forwarded) + " (failed " + text(forward_failed) + ", expired " + text(forward_expired) +
+         ", too long " + text(forward_too_long) + ", overflow " + text(forward_overflow) + "), received " +
          text(received) + ", gaps " + text(gaps) + " (" + text(missing) + " publications lost)" +
          ", repeated " + text(repeated) + ", malformed " + text(malformed) + ", slow consumer " +
          text(slow_consumer);

@@ -32,12 +32,13 @@ struct ClusterStats {
   Counter forward_failed{0};       // publications not handed to cnats: disconnected, or refused
   Counter forward_expired{0};      // publications dropped: older than the claim TTL
   Counter forward_too_long{0};     // lines for other nodes refused: larger than NATS's max payload
+  Counter forward_overflow{0};     // lines dropped: the queue to the publisher was full
   Counter received{0};             // publications from other nodes
   Counter gaps{0};                 // detected jumps in a sender's sequence
   Counter missing{0};              // publications lost in those gaps
   Counter repeated{0};             // publications seen twice, dropped
   Counter malformed{0};            // publications that could not be decoded
-  Counter slow_consumer{0};        // times cnats dropped incoming publications (pending limit)
+  Counter slow_consumer{0};        // slow-consumer episodes cnats reported (pending limits)
   PeerLosses per_peer;             // gaps and drops again, per peer node
 
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "claim_record.h"
 #include "fence.h"
@@ -26,8 +27,10 @@ void Keeper::operator()() {
   bool warned = false;
   while (true) {
     auto released = book.wait_for_releases(next_refresh);
-    if (!released.empty()) settle(released);
-    for (const auto& [id, claim] : released) remove(claim);
+    if (!released.empty()) {
+      settle(released);
+      release(released);  // their outcomes are taken with the next ones
+    }
     if (book.stopping()) break;
     if (std::chrono::steady_clock::now() >= next_refresh) {
       const bool complete = refresh_all();
@@ -43,18 +46,25 @@ void Keeper::operator()() {
       }
     }
   }
-  // Shutdown: one request at a time, each bounded by the request timeout; once NATS fails to
-  // answer, the rest are left to expire rather than making the exit wait for every one.
+  // Shutdown: every remaining claim's delete in flight at once, and one deadline for all of
+  // them; those NATS has not confirmed by then are left to expire.
   auto remaining = book.take_all();
-  settle(remaining);
+  const auto deadline = std::chrono::steady_clock::now() + request_timeout;
+  settle(remaining, deadline);
+  const std::size_t sent = release(remaining, deadline);
+  refresher.wait_until(deadline);
+  std::unordered_set<ClaimBook::Id> last;
+  for (const auto& [id, claim] : remaining) last.insert(id);
   std::size_t released = 0;
-  for (const auto& [id, claim] : remaining) {
-    if (!remove(claim)) break;
-    ++released;
+  for (const auto& outcome : refresher.take_outcomes()) {
+    if (outcome.write != ClaimWrite::remove) continue;  // a rewrite's or create's, too late to matter
+    if (!last.contains(outcome.id)) {
+      released_outcome(outcome);  // released before the shutdown
+    } else if (outcome.outcome != ClaimOutcome::unavailable) {
+      ++released;  // conflict: already expired and taken again, not ours to delete
+    }
   }
-  if (released < remaining.size()) {
-    ClusterStats::add(stats.releases_failed, remaining.size() - released - 1);
-  }
+  ClusterStats::add(stats.releases_failed, sent - released);  // unanswered by the deadline
   if (!remaining.empty()) {
     spdlog::info("cluster: released {} of {} logins on shutdown", released, remaining.size());
   }
@@ -93,24 +103,85 @@ bool Keeper::settle() {
 }
 
 bool Keeper::settle(Released& released) {
+  return settle(released, std::chrono::steady_clock::now() + request_timeout);
+}
+
+bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point deadline) {
   std::unordered_map<ClaimBook::Id, ClaimBook::Claim*> released_by_id;
   bool awaited = false;
   for (auto& [id, claim] : released) {
     released_by_id.emplace(id, &claim);
     awaited = awaited || refresher.in_flight(id);
   }
-  if (awaited) refresher.wait();
+  if (awaited) refresher.wait_until(deadline);
   bool answered = true;
-  for (const auto& outcome : refresher.take_outcomes()) {
+  std::vector<ClaimRefresher::Outcome> expired;  // held claims whose rewrite found them gone
+  for (auto& outcome : refresher.take_outcomes()) {
+    if (outcome.write == ClaimWrite::remove) {
+      released_outcome(outcome);
+      continue;
+    }
     answered = answered && outcome.outcome != ClaimOutcome::unavailable;
     const auto found = released_by_id.find(outcome.id);
-    if (found == released_by_id.end()) {
+    if (found != released_by_id.end()) {
+      // Released meanwhile: its delete must carry the revision this write made.
+      if (outcome.outcome == ClaimOutcome::done && found->second->revision == outcome.sent_revision) {
+        found->second->revision = outcome.revision;
+      }
+    } else if (outcome.write == ClaimWrite::create) {
+      reclaimed(outcome, true);
+    } else if (outcome.outcome == ClaimOutcome::conflict && book.holds(outcome.id)) {
+      expired.push_back(std::move(outcome));
+    } else {
       apply(outcome);
-    } else if (outcome.outcome == ClaimOutcome::done && found->second->revision == outcome.sent_revision) {
-      found->second->revision = outcome.revision;
     }
   }
+  if (!expired.empty()) answered = reclaim(expired) && answered;
   return answered;
+}
+
+bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
+  const auto deadline = std::chrono::steady_clock::now() + request_timeout;
+  bool complete = true;
+  for (const auto& outcome : expired) {
+    const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
+    if (!reachable || !refresher.wait_for_room(deadline) ||
+        !refresher.send_create(outcome.id, outcome.key, owner_value)) {
+      complete = false;  // the next round finds the rest again
+      break;
+    }
+  }
+  refresher.wait_until(deadline);
+  std::size_t again = 0;
+  for (const auto& outcome : refresher.take_outcomes()) {
+    complete = complete && outcome.outcome != ClaimOutcome::unavailable;
+    switch (outcome.write) {
+      case ClaimWrite::remove: released_outcome(outcome); break;
+      case ClaimWrite::create: again += reclaimed(outcome, false) ? 1 : 0; break;
+      case ClaimWrite::rewrite: apply(outcome); break;  // a late one: one at a time, as before
+    }
+  }
+  if (again > 0) spdlog::warn("cluster: {} claims had expired; claimed again", again);
+  return complete;
+}
+
+bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log) {
+  switch (outcome.outcome) {
+    case ClaimOutcome::done:
+      // Taken again; if it was released meanwhile, its delete carries this revision.
+      book.revise(outcome.id, outcome.revision);
+      book.confirm(outcome.id, outcome.sent);
+      if (log) spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));
+      return true;
+    case ClaimOutcome::unavailable:
+      return false;  // found again by the next round
+    case ClaimOutcome::conflict:
+      // Some message has the key: this run's own value (a lost acknowledgement), a delete
+      // marker, or another holder's claim.
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key);
+      return false;
+  }
+  return false;
 }
 
 void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
@@ -122,46 +193,70 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
       break;
     case ClaimOutcome::unavailable:
       break;  // tried again next period
-    case ClaimOutcome::conflict: {
+    case ClaimOutcome::conflict:
       // A claim already released and deleted must not be taken again.
-      if (!book.holds(outcome.id)) break;
-      // Our own value under a newer revision: an earlier rewrite was applied but its
-      // acknowledgement was lost (this run holds one claim per key at a time).
-      std::string value;
-      std::uint64_t revision = 0;
-      if (bucket.read(outcome.key, value, revision) == ClaimOutcome::done && value == owner_value) {
-        book.revise(outcome.id, revision);
-        break;
-      }
-      // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
-      const auto sent = std::chrono::steady_clock::now();
-      if (bucket.create(outcome.key, owner_value, revision) == ClaimOutcome::done) {
-        book.revise(outcome.id, revision);
-        book.confirm(outcome.id, sent);
-        spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));
-      } else {
-        book.lose(outcome.id);  // the fence ends its session at once
-        ClusterStats::add(stats.claims_lost);
-        spdlog::warn("cluster: claim of {} lost: another node may hold the login",
-                     login_for_log(outcome.key));
-      }
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key);
       break;
-    }
   }
 }
 
-bool Keeper::remove(const ClaimBook::Claim& claim) {
-  const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
-  const ClaimOutcome outcome =
-      reachable ? bucket.remove(claim.key, claim.revision) : ClaimOutcome::unavailable;
-  if (outcome == ClaimOutcome::unavailable) {
-    ClusterStats::add(stats.releases_failed);
-    spdlog::warn("cluster: could not release {}: it expires after the claim TTL",
-                 login_for_log(claim.key));
-    return false;
+void Keeper::take_again(ClaimBook::Id id, const std::string& key) {
+  // Our own value under a newer revision: an earlier rewrite was applied but its
+  // acknowledgement was lost (this run holds one claim per key at a time).
+  std::string value;
+  std::uint64_t revision = 0;
+  if (bucket.read(key, value, revision) == ClaimOutcome::done && value == owner_value) {
+    book.revise(id, revision);
+    return;
   }
+  // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
+  const auto sent = std::chrono::steady_clock::now();
+  if (bucket.create(key, owner_value, revision) == ClaimOutcome::done) {
+    book.revise(id, revision);
+    book.confirm(id, sent);
+    spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(key));
+  } else {
+    book.lose(id);  // the fence ends its session at once
+    ClusterStats::add(stats.claims_lost);
+    spdlog::warn("cluster: claim of {} lost: another node may hold the login", login_for_log(key));
+  }
+}
+
+std::size_t Keeper::release(const Released& released, std::chrono::steady_clock::time_point deadline) {
+  std::size_t sent = 0;
+  std::size_t unsent = 0;
+  for (const auto& [id, claim] : released) {
+    // A rewrite of it still unanswered (settle() waited for it in vain): its revision is unknown.
+    if (refresher.in_flight(id)) {
+      ++unsent;
+      continue;
+    }
+    const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
+    // Never past cnats's in-flight limit, where a send would stall for its own timeout.
+    if (!reachable || !refresher.wait_for_room(deadline) || !refresher.send_delete(id, claim)) {
+      unsent = released.size() - sent;
+      break;
+    }
+    ++sent;
+  }
+  if (unsent > 0) {
+    // Not sent at all: they expire after the claim TTL.
+    ClusterStats::add(stats.releases_failed, unsent);
+    spdlog::warn("cluster: could not release {} logins (NATS away or not answering): they expire "
+                 "after the claim TTL", unsent);
+  }
+  return sent;
+}
+
+std::size_t Keeper::release(const Released& released) {
+  return release(released, std::chrono::steady_clock::now() + request_timeout);
+}
+
+void Keeper::released_outcome(const ClaimRefresher::Outcome& outcome) {
   // conflict: the claim had already expired and been taken again; it is not ours to delete.
-  return true;
+  if (outcome.outcome != ClaimOutcome::unavailable) return;
+  ClusterStats::add(stats.releases_failed);
+  spdlog::warn("cluster: could not release {}: it expires after the claim TTL", login_for_log(outcome.key));
 }
 
 }  // namespace achat::cluster

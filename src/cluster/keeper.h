@@ -19,14 +19,20 @@ namespace achat::cluster {
 // outcome: a claim rewritten behind the keeper's back with this run's own value (a rewrite whose
 // acknowledgement was lost) is adopted at its newer revision; one found expired is taken again
 // if it is still free, otherwise counted as lost;
-// one left unanswered is tried again next time. Each acknowledged rewrite confirms its claim
+// one left unanswered is tried again next time. The creates that take expired claims again
+// (after NATS was away longer than the TTL, all of them) go out at once too; only a create that
+// finds some message under the key (a delete marker, this run's own newer write, or another
+// holder) is looked into one request at a time. Each acknowledged rewrite confirms its claim
 // in the book as of when it was sent (the fence thread ends sessions whose claim goes
 // unconfirmed too long); a claim found taken by someone else is marked lost, so its session
 // ends at once. While rounds leave claims unconfirmed it warns (every third of the TTL) how
 // long until the first sessions are ended, and says when claims are confirmed again. Outcomes that come later are applied when it
 // next wakes. A released claim is deleted, guarded by its latest revision: a rewrite of it still
-// in flight is waited for first. On ClaimBook::stop() it deletes every claim still held, then
-// returns. Claims it cannot delete (NATS away) expire after the TTL.
+// in flight is waited for first; the deletes of all claims released together go out at once
+// through the refresher, like refreshes, and their outcomes are taken with the next ones. On
+// ClaimBook::stop() it sends the deletes of every claim still held at once and waits for them
+// until one deadline (the request timeout), then returns. Claims it cannot delete (NATS away or
+// not answering by then) expire after the TTL, counted as releases failed.
 struct Keeper {
   using Released = std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>>;
 
@@ -36,6 +42,7 @@ struct Keeper {
   natsConnection* connection;
   std::string owner_value;  // this node's ClaimOwner, as stored
   std::chrono::milliseconds ttl;
+  std::chrono::milliseconds request_timeout;  // the bound on a release's acknowledgement
   ClusterStats& stats;
 
   void operator()();
@@ -46,12 +53,24 @@ struct Keeper {
   // Applies the outcomes in, to the book or, for the claims in `released`, to those; false if
   // one of them was unanswered.
   bool settle(Released& released);
+  bool settle(Released& released, std::chrono::steady_clock::time_point deadline);
   bool settle();
   void apply(const ClaimRefresher::Outcome& outcome);
+  // Sends a create of each claim found expired at once and applies the outcomes; false if one
+  // was not sent or not answered.
+  bool reclaim(const std::vector<ClaimRefresher::Outcome>& expired);
+  // Applies a create's outcome; true if it took the claim again (logged if `log`).
+  bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log);
+  // One claim found taken or gone, looked into with a read and, if free, a create (blocking).
+  void take_again(ClaimBook::Id id, const std::string& key);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;
   // false (and says nothing) if no claim is held.
   bool warn_unconfirmed(std::chrono::steady_clock::time_point now);
-  bool remove(const ClaimBook::Claim& claim);  // false if NATS did not answer
+  // Sends the guarded deletes of `released` (until one cannot be sent, or `deadline`); returns
+  // how many were sent and counts the rest as failed.
+  std::size_t release(const Released& released, std::chrono::steady_clock::time_point deadline);
+  std::size_t release(const Released& released);
+  void released_outcome(const ClaimRefresher::Outcome& outcome);
 };
 
 }  // namespace achat::cluster

@@ -23,12 +23,35 @@ constexpr std::size_t kThreadStackBytes = 256 * 1024;
 constexpr std::chrono::milliseconds kRequestTimeout{2'000};
 // Reconnect forever, quickly: a killed server is replaced by another one the client knows.
 constexpr std::int64_t kReconnectWaitMs = 250;
-// A server that stops answering (not just closing) is detected after about two pings.
-constexpr std::int64_t kPingIntervalMs = 2'000;
-constexpr int kMaxPingsOut = 2;
-// Incoming publications cnats may hold for the subscriber before it drops them.
-constexpr int kPendingMessages = 1'000'000;
-constexpr int kPendingBytes = 256 * 1024 * 1024;
+// A server that stops answering (not just closing) is detected after three to four seconds: the
+// connection is then closed and made again, to the next server that answers. Three pings, not
+// two: a server's PONG queues behind what it is sending, and under a sanitizer a node reading
+// megabytes of lines took over 2 s to reach it.
+constexpr std::int64_t kPingIntervalMs = 1'000;
+constexpr int kMaxPingsOut = 3;
+// A write to NATS that cannot finish within this fails, and cnats shuts the socket down and
+// reconnects. Without it cnats 3.4.1 waits forever on a socket whose peer stopped reading, holding
+// the connection's lock, and its one timer thread, which sends every connection's pings, then
+// waits for that lock too: a stalled server would stall both connections, their stale-connection
+// detection, and shutdown. 2 s: far longer than a healthy server takes to take a 64 KiB
+// publication, shorter than the default claim TTL's fence margin.
+constexpr std::int64_t kWriteDeadlineMs = 2'000;
+// Incoming publications cnats may hold for the subscriber while it waits for the broker (its
+// ByteWindow is full): past either limit cnats drops them and reports a slow consumer. 8 MiB is
+// tens of milliseconds of a saturated loopback link, enough to ride out a broker's hiccup; the
+// count bounds what many small publications cost (cnats keeps each in its own allocation, about
+// 100 bytes beyond its payload): 65,536 of them, cnats's default count, stay under 16 MiB.
+constexpr int kPendingMessages = 65'536;
+constexpr int kPendingBytes = 8 * 1024 * 1024;
+// The same for heartbeats (about 100 bytes each, one per node every third of the silence limit).
+constexpr int kBeatPendingMessages = 1'024;
+constexpr int kBeatPendingBytes = 1024 * 1024;
+// Bytes of lines from other nodes handed to the broker and not yet handled, and of lines for
+// other nodes waiting for the publisher (both counted as queued lines are: see byte_window.h).
+// A reader may have 256 KiB unrouted (--max-unrouted-bytes); the subscriber carries every other
+// node's lines, and the publisher every line to them, so each gets the share of 16 readers.
+constexpr std::int64_t kInboundWindowBytes = 4 * 1024 * 1024;
+constexpr std::int64_t kOutboundWindowBytes = 4 * 1024 * 1024;
 // What cnats may hold for publication while it reconnects. Nothing held while cut off may be
 // delivered once stale (a chat line later than the claim TTL, a claim write), so as little as
 // cnats allows: 0 means its 8 MiB default, and it refuses a publication only once the buffer
@@ -56,6 +79,18 @@ void log_disconnected(natsConnection* connection, void* label) {
   spdlog::warn("cluster: {} lost its NATS server; reconnecting", *static_cast<const std::string*>(label));
 }
 
+// cnats's asynchronous errors on a connection: a subscription past its pending limits (once per
+// episode: cnats reports it again only after it has accepted a publication since), or others.
+void count_async_error(natsConnection*, natsSubscription* subscription, natsStatus error, void* stats) {
+  if (error == NATS_SLOW_CONSUMER) {
+    ClusterStats::add(static_cast<ClusterStats*>(stats)->slow_consumer);
+    spdlog::warn("cluster: this node fell behind on {}: cnats drops publications for it",
+                 subscription ? natsSubscription_GetSubject(subscription) : "a subscription");
+  } else {
+    spdlog::warn("cluster: NATS reported: {}", natsStatus_GetText(error));
+  }
+}
+
 void log_reconnected(natsConnection* connection, void* label) {
   char url[256] = "";
   natsConnection_GetConnectedUrl(connection, url, sizeof url);
@@ -63,7 +98,7 @@ void log_reconnected(natsConnection* connection, void* label) {
 }
 
 // `label` must outlive the options and every connection made with them.
-NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& label) {
+NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& label, ClusterStats& stats) {
   natsOptions* raw = nullptr;
   check(natsOptions_Create(&raw), "options");
   NatsOptionsHandle options(raw);
@@ -86,6 +121,8 @@ NatsOptionsHandle make_options(const ClusterConfig& config, const std::string& l
   check(natsOptions_SetFailRequestsOnDisconnect(options.get(), true), "requests on disconnect");
   check(natsOptions_SetPingInterval(options.get(), kPingIntervalMs), "ping interval");
   check(natsOptions_SetMaxPingsOut(options.get(), kMaxPingsOut), "pings");
+  check(natsOptions_SetWriteDeadline(options.get(), kWriteDeadlineMs), "write deadline");
+  check(natsOptions_SetErrorHandler(options.get(), count_async_error, &stats), "error handler");
   void* closure = const_cast<std::string*>(&label);
   check(natsOptions_SetRetryOnFailedConnect(options.get(), true, log_reconnected, closure), "retry");
   check(natsOptions_SetDisconnectedCB(options.get(), log_disconnected, closure), "disconnect callback");
@@ -111,8 +148,10 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
       owner_value_(self_.to_value()),
       lines_label_(self_.node + " lines"),
       claims_label_(self_.node + " claims"),
-      lines_options_(make_options(config_, lines_label_)),
-      claims_options_(make_options(config_, claims_label_)),
+      lines_options_(make_options(config_, lines_label_, stats_)),
+      claims_options_(make_options(config_, claims_label_, stats_)),
+      inbound_(kInboundWindowBytes),
+      outbound_(kOutboundWindowBytes),
       roster_(config_.node_id, std::chrono::milliseconds(config_.node_silence_ms)),
       crew_(kThreadStackBytes) {
   // The lines connection also learns the servers' max payload on every (re)connect.
@@ -144,6 +183,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   natsSubscription* beats = nullptr;
   check(natsConnection_SubscribeSync(&beats, lines, kPresenceSubjects), "subscribe to heartbeats");
   beats_.reset(beats);
+  check(natsSubscription_SetPendingLimits(beats, kBeatPendingMessages, kBeatPendingBytes), "limits");
   const std::chrono::milliseconds ttl(config_.claim_ttl_ms);
   bucket_ = std::make_unique<ClaimsBucket>(claims, ttl, kRequestTimeout);
   refresher_ = std::make_unique<ClaimRefresher>(claims, kRequestTimeout);
@@ -155,10 +195,10 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   crew_.spawn("cluster presence",
               Presence{lines, beats, roster_, self_, beat_interval, inbox, receiving_stopped_, stats_});
   crew_.spawn("cluster fence", Fence{book_, inbox, receiving_stopped_, ttl, stats_});
-  crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), receiving_stopped_, stats_});
+  crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), inbound_, receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
-              Publisher{lines, std::move(forwards_receiver), self_.node, self_.incarnation, ttl, stats_});
-  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, stats_});
+              Publisher{lines, std::move(forwards_receiver), outbound_, self_.node, self_.incarnation, ttl, stats_});
+  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, kRequestTimeout, stats_});
   spdlog::info("cluster: node {} (run {}), claim TTL {} ms, silent after {} ms", self_.node,
                self_.incarnation, ttl.count(), config_.node_silence_ms);
 }
@@ -171,7 +211,7 @@ Node::~Node() {
   if (natsConnection_Status(lines_connection_.get()) == NATS_CONN_STATUS_CONNECTED) {
     natsConnection_FlushTimeout(lines_connection_.get(), kRequestTimeout.count());  // the last lines out
   }
-  spdlog::info("cluster: {}", stats_.summary());
+  spdlog::info("cluster: {}", summary());
   subscription_.reset();
   beats_.reset();
   refresher_.reset();
@@ -228,7 +268,22 @@ std::string Node::taken_refusal(const LoginName& login, const std::string& key) 
 }
 
 std::string Node::summary() const {
-  return stats_.summary() + ", live nodes " + std::to_string(roster_.live());
+  return stats_.summary() + ", slow consumer dropped " + std::to_string(slow_consumer_dropped()) +
+         ", live nodes " + std::to_string(roster_.live());
+}
+
+std::vector<ClusterCounter> Node::counters() const {
+  auto counters = stats_.counters();
+  counters.push_back({"slow_consumer_dropped",
+                      "Publications from other nodes cnats dropped: this node fell behind (pending limits).",
+                      slow_consumer_dropped()});
+  return counters;
+}
+
+std::uint64_t Node::slow_consumer_dropped() const {
+  std::int64_t dropped = 0;
+  if (!subscription_ || natsSubscription_GetDropped(subscription_.get(), &dropped) != NATS_OK) return 0;
+  return static_cast<std::uint64_t>(dropped);
 }
 
 bool Node::confirming_logins() const {
@@ -238,7 +293,7 @@ bool Node::confirming_logins() const {
 
 std::unique_ptr<ClusterRoutes> Node::routes() {
   return std::make_unique<Routes>(Directory(self_.node, std::chrono::milliseconds(config_.claim_ttl_ms)),
-                                  std::move(forwards_), payload_limit_, stats_);
+                                  std::move(forwards_), payload_limit_, outbound_, inbound_, stats_);
 }
 
 void Node::stop_receiving() { receiving_stopped_.stop(); }

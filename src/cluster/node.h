@@ -10,6 +10,7 @@
 #include "claim_book.h"
 #include "claim_record.h"
 #include "claim_refresher.h"
+#include "byte_window.h"
 #include "claims_bucket.h"
 #include "cluster_stats.h"
 #include "nats_handles.h"
@@ -43,7 +44,7 @@ class Node final : public ClusterNode {
   std::unique_ptr<LoginLease> claim(const LoginName& login, std::string& refusal) override;
   std::unique_ptr<ClusterRoutes> routes() override;
   void stop_receiving() override;
-  std::vector<ClusterCounter> counters() const override { return stats_.counters(); }
+  std::vector<ClusterCounter> counters() const override;
   std::string summary() const override;
   bool confirming_logins() const override;
   std::size_t live_nodes() const override { return roster_.live(); }
@@ -51,6 +52,7 @@ class Node final : public ClusterNode {
 
  private:
   std::string taken_refusal(const LoginName& login, const std::string& key);
+  std::uint64_t slow_consumer_dropped() const;  // cnats's count, on the lines subscription
 
   const ClusterConfig config_;
   const ClaimOwner self_;
@@ -61,6 +63,8 @@ class Node final : public ClusterNode {
   PayloadLimit payload_limit_;      // the lines connection's server's max payload
   NatsOptionsHandle lines_options_;
   NatsOptionsHandle claims_options_;
+  ByteWindow inbound_;   // subscriber -> broker: lines from other nodes the broker has not handled
+  ByteWindow outbound_;  // broker -> publisher: lines for other nodes not yet handed to cnats
   NatsConnectionHandle lines_connection_;
   NatsConnectionHandle claims_connection_;
   NatsSubscriptionHandle subscription_;

@@ -13,13 +13,16 @@ void Publisher::operator()() {
   while (const std::size_t n = forwards_.receive(batch)) {
     // The server's limit, read once per batch (0 while never connected: only kPublicationBytes).
     max_bytes_ = static_cast<std::size_t>(std::max<std::int64_t>(natsConnection_GetMaxPayload(connection_), 0));
+    std::int64_t handled = 0;
     for (std::size_t i = 0; i < n; ++i) {
       add(batch[i]);
+      handled += batch[i].cost;
       batch[i] = Forward{};
     }
     for (auto& [node, destination] : destinations_) {
       if (!destination.payload.empty()) publish(node, destination);
     }
+    window_.give_back(handled);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "achat/channel.h"
 #include "cluster_stats.h"
+#include "byte_window.h"
 #include "nats_handles.h"
 #include "routes.h"
 
@@ -25,14 +26,19 @@ namespace achat::cluster {
 // dropped, counted (forward_failed, forward_expired) and its number skipped, which the receiver
 // then reports as a gap. So no line leaves later than the TTL after it was routed, by which
 // time its recipient's claim may have lapsed and the name belong to someone else.
+// Each batch's Forwards give their cost back to `window` (see Routes) once they are handed to
+// cnats or dropped. cnats writes each publication at once (send-asap) under the connection's
+// write deadline, so a stalled socket holds this thread, and the window, at most that long.
 // Returns when its channel closes (the broker's Routes are gone) and everything received has
 // been handed to cnats.
 class Publisher {
  public:
-  Publisher(natsConnection* connection, Receiver<Forward> forwards, std::string origin,
-            std::string incarnation, std::chrono::milliseconds max_age, ClusterStats& stats)
-      : connection_(connection), forwards_(std::move(forwards)), origin_(std::move(origin)),
-        incarnation_(std::move(incarnation)), max_age_(max_age), stats_(stats) {}
+  Publisher(natsConnection* connection, Receiver<Forward> forwards, ByteWindow& window,
+            std::string origin, std::string incarnation, std::chrono::milliseconds max_age,
+            ClusterStats& stats)
+      : connection_(connection), forwards_(std::move(forwards)), window_(window),
+        origin_(std::move(origin)), incarnation_(std::move(incarnation)), max_age_(max_age),
+        stats_(stats) {}
 
   void operator()();
 
@@ -54,6 +60,7 @@ class Publisher {
 
   natsConnection* connection_;
   Receiver<Forward> forwards_;
+  ByteWindow& window_;
   std::string origin_;
   std::string incarnation_;
   std::chrono::milliseconds max_age_;

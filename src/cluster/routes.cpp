@@ -28,7 +28,29 @@ ClusterRoutes::Forwarding Routes::forward(std::string_view address, std::string_
 
 void Routes::flush() {
   if (pending_.empty()) return;
-  if (!publisher_.send_bulk(pending_)) {
+  // Those that fit keep their order; the rest are dropped, never queued.
+  std::size_t kept = 0;
+  std::int64_t taken = 0;
+  for (Forward& forward : pending_) {
+    forward.cost = forward.weight();
+    if (!to_publisher_.try_take(forward.cost)) {
+      ClusterStats::add(stats_.forward_overflow);
+      stats_.per_peer.dropped_for(forward.node, 1);
+      if (!overflowing_) {
+        spdlog::warn("cluster: lines for other nodes dropped: more than {} bytes wait for NATS",
+                     to_publisher_.limit());
+        overflowing_ = true;
+      }
+      continue;
+    }
+    taken += forward.cost;
+    if (&pending_[kept] != &forward) pending_[kept] = std::move(forward);
+    ++kept;
+  }
+  if (kept == pending_.size()) overflowing_ = false;
+  pending_.resize(kept);
+  if (!pending_.empty() && !publisher_.send_bulk(pending_)) {
+    to_publisher_.give_back(taken);
     spdlog::error("cluster: {} lines for other nodes dropped: out of memory", pending_.size());
   }
   pending_.clear();

@@ -19,16 +19,16 @@ void Subscriber::operator()() {
     const natsStatus status = natsSubscription_NextMsg(&raw, subscription_, kPollMs);
     if (status == NATS_OK) {
       // Everything already waiting goes to the broker with one wake-up.
+      bool going = true;
       do {
         NatsMsgHandle message(raw);
-        handle(message.get());
+        going = handle(message.get());
         raw = nullptr;
-      } while (batch_.size() < kBatch && natsSubscription_NextMsg(&raw, subscription_, 0) == NATS_OK);
-      inbox_.send_bulk(batch_);
-      batch_.clear();
+      } while (going && batch_.size() < kBatch && natsSubscription_NextMsg(&raw, subscription_, 0) == NATS_OK);
+      hand_over();
     } else if (status == NATS_SLOW_CONSUMER) {
-      ClusterStats::add(stats_.slow_consumer);
-      spdlog::warn("cluster: this node fell behind; NATS dropped lines for its users");
+      // Counted by the connection's error handler (node.cpp), with the publications dropped.
+      spdlog::warn("cluster: this node fell behind; cnats dropped publications for its users");
     } else if (status != NATS_TIMEOUT) {
       spdlog::error("cluster: subscription ended: {}", last_nats_error(status));
       return;
@@ -36,19 +36,30 @@ void Subscriber::operator()() {
   }
 }
 
-void Subscriber::handle(natsMsg* message) {
+void Subscriber::hand_over() {
+  if (batch_.empty()) return;
+  if (!inbox_.send_bulk(batch_)) {
+    std::int64_t cost = 0;
+    for (const auto& event : batch_) cost += unrouted_cost(std::get<RemoteDelivery>(event));
+    window_.give_back(cost);
+    spdlog::error("cluster: {} lines from other nodes dropped: out of memory", batch_.size());
+  }
+  batch_.clear();
+}
+
+bool Subscriber::handle(natsMsg* message) {
   const std::string_view payload(natsMsg_GetData(message),
                                  static_cast<std::size_t>(natsMsg_GetDataLength(message)));
   const auto envelope = Envelope::decode(payload);
   if (!envelope) {
     ClusterStats::add(stats_.malformed);
-    return;
+    return true;
   }
   const auto check = sequences_.check(envelope->origin, envelope->incarnation, envelope->sequence);
   switch (check.verdict) {
     case SequenceCheck::Verdict::repeated:
       ClusterStats::add(stats_.repeated);
-      return;
+      return true;
     case SequenceCheck::Verdict::after_gap:
       ClusterStats::add(stats_.gaps);
       ClusterStats::add(stats_.missing, check.missing);
@@ -64,10 +75,22 @@ void Subscriber::handle(natsMsg* message) {
       break;
   }
   ClusterStats::add(stats_.received);
+  std::int64_t cost = 0;
   for (const Envelope::Entry& entry : envelope->entries) {
     batch_.emplace_back(RemoteDelivery{std::string(entry.recipients),
                                       std::make_shared<const std::string>(entry.line)});
+    cost += unrouted_cost(std::get<RemoteDelivery>(batch_.back()));
   }
+  if (window_.try_take(cost)) return true;
+  // The broker is behind: what it has not seen yet goes first, then this publication waits.
+  // Its own lines are handed over with the rest once they fit.
+  std::vector<BrokerEvent> waiting(std::make_move_iterator(batch_.end() - static_cast<std::ptrdiff_t>(envelope->entries.size())),
+                                   std::make_move_iterator(batch_.end()));
+  batch_.resize(batch_.size() - waiting.size());
+  hand_over();
+  if (!window_.take(cost, stop_)) return false;
+  batch_ = std::move(waiting);
+  return true;
 }
 
 }  // namespace achat::cluster

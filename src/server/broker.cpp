@@ -4,6 +4,7 @@
 #include <array>
 #include <exception>
 #include <spdlog/spdlog.h>
+#include <utility>
 #include <vector>
 
 #include "achat/login_name.h"
@@ -230,6 +231,7 @@ void Broker::handle(ChatMessage& message) {
 // Lines another node routed here: its sender was told about recipients online nowhere, so a
 // recipient gone since then only counts as undeliverable.
 void Broker::handle(RemoteDelivery& remote) {
+  remote_routed_cost_ += unrouted_cost(remote);  // given back at the end of the round
   const std::uint64_t stamp = ++message_count_;
   for_each_recipient(remote.recipients, [&](std::string_view name) {
     const auto online = addressed_.find(address_key(name));
@@ -475,7 +477,10 @@ void Broker::clear_pending(Peer& peer) {
 // Hands every writer its lines of this round (and the other nodes theirs) and every reader
 // back its flow-control credit.
 void Broker::end_round() {
-  if (cluster_) cluster_->flush();
+  if (cluster_) {
+    cluster_->flush();
+    cluster_->handled_remote(std::exchange(remote_routed_cost_, 0));
+  }
   for (Peer* peer : touched_) {
     flush(*peer);
     if (peer->routed_cost != 0) {

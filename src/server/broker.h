@@ -41,7 +41,8 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 //   clients under the server-wide budget: a line
 //   that would break a bound cuts a client instead (the one it was for, or for the global
 //   budget the one with the largest backlog), with the reason recorded on its connection;
-// - each reader is released from flow control as its events are handled;
+// - each reader is released from flow control as its events are handled, and the cluster's
+//   subscriber (ClusterRoutes::handled_remote) once a round has handled its lines;
 // - "/who" gets one "online:" line (this node's logins, sorted, at most limits.who_max), counted
 //   against the asker's outbound cap; a client asking more than once a second gets an error
 //   line instead, so ten thousand askers cost the broker a bounded share of its time;
@@ -146,6 +147,7 @@ class Broker {
   // upper bound of budget_.used() all round, since meanwhile only writers lower it.
   std::int64_t used_in_round_ = 0;
   std::uint64_t message_count_ = 0;
+  std::int64_t remote_routed_cost_ = 0;  // this round's RemoteDeliveries, for the cluster's bound
   LogRateLimiter bad_line_log_;
   std::unique_ptr<ClusterRoutes> cluster_;
   FaultHooks faults_;  // tests only; empty in production

@@ -1,7 +1,9 @@
 // The cluster's pieces that need no NATS: claim records, the claim book's fencing, envelopes,
-// sequence checks, the directory, and the cluster options.
+// sequence checks, the directory, the byte bound on the way to the publisher, and the cluster
+// options.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 
 #include "default_node_id.h"
@@ -15,6 +17,7 @@
 #include "cluster/node_roster.h"
 #include "cluster/peer_losses.h"
 #include "cluster/presence.h"
+#include "cluster/routes.h"
 
 namespace achat::cluster {
 namespace {
@@ -330,6 +333,37 @@ TEST(ClusterOptions, BadValuesAreRefusedWithAReason) {
     EXPECT_FALSE(parse(args, error)) << args[1];
     EXPECT_FALSE(error.empty());
   }
+}
+
+// The broker never waits for the publisher: past the bound a line is dropped and counted, the
+// ones that fit keep their order, and credit given back lets the next ones through.
+TEST(Routes, LinesBeyondTheBoundToThePublisherAreDroppedAndCounted) {
+  const std::string text(1000, 'x');
+  const auto line = std::make_shared<const std::string>(text);
+  const std::int64_t one = Forward{"b", "bob", line, 0, {}}.weight();
+  ByteWindow to_publisher(3 * one);
+  ByteWindow from_subscriber(1);
+  ClusterStats stats;
+  const PayloadLimit unknown_limit;
+  auto [sender, receiver] = make_channel<Forward>();
+  Routes routes(Directory("a", 60s), std::move(sender), unknown_limit, to_publisher, from_subscriber, stats);
+  ASSERT_TRUE(routes.apply(DirectoryChange{"bob", "b", 1, "rb"}));
+  for (std::uint64_t message = 1; message <= 5; ++message) ASSERT_EQ(routes.forward("bob", "bob", message, line), Routes::Forwarding::queued);
+  routes.flush();
+  std::array<Forward, 8> got;
+  ASSERT_EQ(receiver.try_receive(got), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(got[i].message, i + 1);
+  EXPECT_EQ(stats.forward_overflow.load(), 2u);
+  ASSERT_EQ(stats.per_peer.snapshot().size(), 1u);
+  EXPECT_EQ(stats.per_peer.snapshot()[0].dropped_for, 2u);
+  EXPECT_EQ(to_publisher.used(), 3 * one);
+
+  to_publisher.give_back(got[0].cost + got[1].cost + got[2].cost);  // the publisher handled them
+  ASSERT_EQ(routes.forward("bob", "bob", 6, line), Routes::Forwarding::queued);
+  routes.flush();
+  ASSERT_EQ(receiver.try_receive(got), 1u);
+  EXPECT_EQ(got[0].message, 6u);
+  EXPECT_EQ(stats.forward_overflow.load(), 2u);
 }
 
 }  // namespace

@@ -20,8 +20,9 @@ constexpr std::size_t kChunkBytes = 64 * 1024;
 // its writer hands each chunk to `to` then, and passes the end of stream on after the last.
 class Lane {
  public:
-  Lane(const Socket& from, const Socket& to, std::chrono::microseconds delay, DelayProxy::Gate& gate)
-      : from_(from), to_(to), delay_(delay), gate_(gate) {}
+  Lane(const Socket& from, const Socket& to, std::chrono::microseconds delay, DelayProxy::Gate& gate,
+       DelayProxy::Gate& reading)
+      : from_(from), to_(to), delay_(delay), gate_(gate), reading_(reading) {}
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
   ~Lane() {
@@ -38,6 +39,7 @@ class Lane {
   void read() {
     std::vector<char> buffer(kChunkBytes);
     while (true) {
+      reading_.wait_open();
       const long n = from_.receive_some(buffer);
       {
         std::lock_guard lock(mutex_);
@@ -78,6 +80,7 @@ class Lane {
   const Socket& to_;
   const std::chrono::microseconds delay_;
   DelayProxy::Gate& gate_;
+  DelayProxy::Gate& reading_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Chunk> chunks_;  // guarded by mutex_
@@ -90,11 +93,11 @@ class Lane {
 
 // One proxied connection. Destroying it cuts both sides, so its lanes end, and joins them.
 struct DelayProxy::Link {
-  Link(Socket client_side, Socket server_side, std::chrono::microseconds delay, Gate& gate)
+  Link(Socket client_side, Socket server_side, std::chrono::microseconds delay, Gate& gate, Gate& reading)
       : client(std::move(client_side)),
         server(std::move(server_side)),
-        upstream(client, server, delay, gate),
-        downstream(server, client, delay, gate) {}
+        upstream(client, server, delay, gate, reading),
+        downstream(server, client, delay, gate, reading) {}
   ~Link() {
     client.shutdown_both();
     server.shutdown_both();
@@ -127,10 +130,17 @@ void DelayProxy::Gate::wait_open() {
 }
 
 void DelayProxy::pause() { gate_.set_open(false); }
-void DelayProxy::resume() { gate_.set_open(true); }
+void DelayProxy::stall() {
+  gate_.set_open(false);
+  reading_.set_open(false);
+}
+void DelayProxy::resume() {
+  reading_.set_open(true);
+  gate_.set_open(true);
+}
 
 DelayProxy::~DelayProxy() {
-  gate_.set_open(true);  // writers held at the gate can end
+  resume();  // readers and writers held at the gates can end
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -155,7 +165,7 @@ void DelayProxy::accept_links() {
     }
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    links_.push_back(std::make_unique<Link>(std::move(client), std::move(server), delay_, gate_));
+    links_.push_back(std::make_unique<Link>(std::move(client), std::move(server), delay_, gate_, reading_));
   }
 }
 

@@ -20,8 +20,9 @@ namespace achat::testing {
 // request and its answer take twice `delay` more than without the proxy. Chunks keep their
 // order; an end of stream is passed on after the chunks before it. pause() makes a partition:
 // nothing more is passed on, either way, on any connection (bytes are still read and held, as a
-// network's buffers and retransmissions would) until resume(). The destructor cuts every
-// connection and joins every thread.
+// network's buffers and retransmissions would) until resume(). stall() pauses and also stops
+// reading, as a peer that stopped reading: the kernel's buffers fill and a sender's writes
+// block. The destructor cuts every connection and joins every thread.
 class DelayProxy {
  public:
   DelayProxy(std::uint16_t target, std::chrono::microseconds delay);
@@ -31,6 +32,7 @@ class DelayProxy {
 
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   void pause();
+  void stall();
   void resume();
 
   // Shared by every lane's writer: it waits while the gate is shut.
@@ -53,6 +55,7 @@ class DelayProxy {
   const std::uint16_t target_;
   const std::chrono::microseconds delay_;
   Gate gate_;
+  Gate reading_;  // shut by stall()
   Socket listener_;
   std::uint16_t port_;
   std::mutex mutex_;

@@ -6,6 +6,7 @@
 #include <nats/nats.h>
 #include <signal.h>
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -135,7 +136,7 @@ class KeeperTest : public ::testing::Test {
   }
 
   void start_keeper(std::chrono::milliseconds ttl) {
-    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), kOwner, ttl, stats_});
+    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), kOwner, ttl, kRequestTimeout, stats_});
   }
 
   // As a login does: creates the claim, then holds it.
@@ -258,6 +259,97 @@ TEST_F(KeeperTest, AClaimAnotherNodeWroteIsLostNotAdopted) {
   EXPECT_EQ(value, other);
 }
 
+// Releases go out together, like refreshes: 2,000 released at once are deleted in about one
+// round trip, not 2,000 (one at a time, 1 ms away, they took over 2 s); at shutdown the rest are
+// deleted within one request timeout for all of them.
+TEST_F(KeeperTest, ReleasesAndShutdownDeletesAreSentAtOnce) {
+  constexpr int kClaims = 4'000;
+  constexpr auto kTtl = 60s;
+  open_bucket(kTtl);
+  std::vector<ClaimBook::Id> ids;
+  std::unordered_map<std::string, bool> deleted;
+  for (int i = 0; i < kClaims; ++i) {
+    const std::string key = claim_key("user" + std::to_string(i));
+    const auto id = claim(key);
+    ASSERT_TRUE(id) << key;
+    ids.push_back(*id);
+    deleted[key] = false;
+  }
+  const auto watcher = replay(kv_.get(), [](kvEntry*) {});
+  ASSERT_TRUE(watcher);
+  start_keeper(kTtl);
+  std::size_t left = kClaims / 2;
+  const auto released = std::chrono::steady_clock::now();
+  for (int i = 0; i < kClaims / 2; ++i) book_.release(ids[static_cast<std::size_t>(i)]);
+  const auto until_deleted = [&] {
+    return follow(watcher.get(), [&](kvEntry* entry) {
+      const auto found = deleted.find(key_of(entry));
+      if (kvEntry_Operation(entry) == kvOp_Delete && found != deleted.end() && !found->second) {
+        found->second = true;
+        --left;
+      }
+      return left == 0;
+    }, testing::kClusterDeadline);
+  };
+  ASSERT_TRUE(until_deleted()) << left << " releases not deleted";
+  const auto took = std::chrono::steady_clock::now() - released;
+  std::printf("%d releases deleted in %lld ms\n", kClaims / 2,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_LT(took, 1500ms);
+
+  left = kClaims / 2;
+  const auto stopped = std::chrono::steady_clock::now();
+  book_.stop();
+  keeper_.join();
+  const auto shutdown = std::chrono::steady_clock::now() - stopped;
+  std::printf("%d shutdown deletes in %lld ms\n", kClaims / 2,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(shutdown).count()));
+  EXPECT_LT(shutdown, kRequestTimeout);
+  ASSERT_TRUE(until_deleted()) << left << " claims still held at shutdown not deleted";
+  EXPECT_EQ(stats_.releases_failed.load(), 0u);
+}
+
+// After NATS was away for longer than the TTL every claim has expired: the keeper takes them all
+// again in about one round trip (creates sent at once), not a read and a create per claim.
+TEST_F(KeeperTest, ClaimsFoundExpiredAreTakenAgainAtOnce) {
+  constexpr int kClaims = 2'000;
+  constexpr auto kTtl = 1500ms;
+  open_bucket(kTtl);
+  std::unordered_map<std::string, bool> taken;
+  std::string last;
+  for (int i = 0; i < kClaims; ++i) {
+    last = claim_key("user" + std::to_string(i));
+    ASSERT_TRUE(claim(last)) << last;
+    taken[last] = false;
+  }
+  // The last one made is the last to expire (no watch event on 2.9: read it).
+  ASSERT_TRUE(testing::eventually([&] {
+    std::string value;
+    std::uint64_t revision = 0;
+    return direct_bucket_->read(last, value, revision) == ClaimOutcome::conflict;
+  }, testing::kClusterDeadline));
+  const auto watcher = replay(kv_.get(), [](kvEntry*) {});
+  ASSERT_TRUE(watcher);
+  const auto started = std::chrono::steady_clock::now();
+  start_keeper(kTtl);  // its first round comes a third of the TTL later
+  std::size_t left = kClaims;
+  const bool again = follow(watcher.get(), [&](kvEntry* entry) {
+    const auto found = taken.find(key_of(entry));
+    if (kvEntry_Operation(entry) == kvOp_Put && found != taken.end() && !found->second) {
+      found->second = true;
+      --left;
+    }
+    return left == 0;
+  }, testing::kClusterDeadline);
+  ASSERT_TRUE(again) << left << " claims not taken again";
+  const auto took = std::chrono::steady_clock::now() - started - kTtl / 3;
+  std::printf("%d expired claims taken again in %lld ms after the first round\n", kClaims,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_LT(took, 1500ms);  // one at a time: a read and a create each, over 4 s
+  EXPECT_EQ(stats_.claims_lost.load(), 0u);
+  EXPECT_EQ(book_.held().size(), static_cast<std::size_t>(kClaims));
+}
+
 TEST_F(KeeperTest, RefresherReportsEachRewritesOutcome) {
   open_bucket(60s);
   const std::string current = claim_key("current");
@@ -304,7 +396,7 @@ class PublisherTest : public ::testing::Test {
     ASSERT_EQ(natsConnection_Flush(connection_.get()), NATS_OK);
     auto [sender, receiver] = make_channel<Forward>();
     forwards_.emplace(std::move(sender));
-    publisher_ = std::thread(Publisher{connection_.get(), std::move(receiver), "a", "run1", kMaxAge, stats_});
+    publisher_ = std::thread(Publisher{connection_.get(), std::move(receiver), window_, "a", "run1", kMaxAge, stats_});
   }
 
   void TearDown() override {
@@ -335,6 +427,7 @@ class PublisherTest : public ::testing::Test {
   NatsConnectionHandle connection_;
   NatsSubscriptionHandle subscription_;
   ClusterStats stats_;
+  ByteWindow window_{1 << 20};  // the offers carry no cost: nothing to bound here
   std::optional<Sender<Forward>> forwards_;
   std::uint64_t message_ = 0;
   std::thread publisher_;
