@@ -125,11 +125,10 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
     case ClaimOutcome::conflict: {
       // A claim already released and deleted must not be taken again.
       if (!book.holds(outcome.id)) break;
-      // Our own value under a newer revision: an earlier rewrite was applied but its
-      // acknowledgement was lost (this run holds one claim per key at a time).
-      std::string value;
+      // Still held by our write (no delete since): a newer revision is an earlier rewrite of
+      // ours whose acknowledgement was lost, or a race's loser (claim_arbiter.h); rewrite it.
       std::uint64_t revision = 0;
-      if (bucket.read(outcome.key, value, revision) == ClaimOutcome::done && value == owner_value) {
+      if (bucket.held_since(outcome.key, outcome.sent_revision, revision) == ClaimOutcome::done) {
         book.revise(outcome.id, revision);
         break;
       }
@@ -153,7 +152,7 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
 bool Keeper::remove(const ClaimBook::Claim& claim) {
   const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
   const ClaimOutcome outcome =
-      reachable ? bucket.remove(claim.key, claim.revision) : ClaimOutcome::unavailable;
+      reachable ? bucket.release(claim.key, claim.revision) : ClaimOutcome::unavailable;
   if (outcome == ClaimOutcome::unavailable) {
     ClusterStats::add(stats.releases_failed);
     spdlog::warn("cluster: could not release {}: it expires after the claim TTL",

@@ -1,0 +1,19 @@
+#include "claim_arbiter.h"
+
+namespace achat::cluster {
+
+bool ClaimArbiter::feed(const KeyRecord& record) {
+  if (record.revision >= mine_) {
+    reached_ = record.revision == mine_;
+    return false;
+  }
+  next_ = record.revision + 1;
+  if (record.deleted) {
+    first_.reset();
+  } else if (!first_) {
+    first_ = record;
+  }
+  return true;
+}
+
+}  // namespace achat::cluster
