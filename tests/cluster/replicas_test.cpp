@@ -1,9 +1,10 @@
 // The claims bucket on three NATS servers (three replicas): no single server whose loss stops
 // logins, and still one winner per name when three nodes race for it through three servers
 // (nats-server 2.9.10 alone would let two creates win, #4320; claim_arbiter.h).
-// `Replicas.*` runs in CI; `ReplicasSoak.*` (200 races, 50 with a server killed mid-race) only
+// `Replicas.*` and `BucketCheck.*` run in CI; `ReplicasSoak.*` (200 races, 50 with a server killed mid-race) only
 // on demand: the meson test cluster-replicas-soak (suite soak).
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -22,9 +23,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-// Long enough that a session survives a stream leader election (the fence ends a session
-// whose claim goes unconfirmed for three quarters of it), short enough for the tests.
-constexpr unsigned kTtlMs = 6'000;
+// The default: a session survives a stream leader election (about 5 s here; the fence ends a
+// session whose claim goes unconfirmed for three quarters of the TTL).
+constexpr unsigned kTtlMs = 15'000;
 // What the issue promises: logins succeed again on every node this soon after a server dies.
 constexpr auto kRecoveryBound = 10s;
 
@@ -119,6 +120,29 @@ class Replicas : public ::testing::Test {
     }
   }
 
+  // The end of every node's log, for a failure's message.
+  std::string tails() {
+    std::string text;
+    for (auto& node : nodes_) {
+      const std::string log = node->log();
+      text += "---- node log\n" + log.substr(log.size() > 6'000 ? log.size() - 6'000 : 0);
+    }
+    return text;
+  }
+
+  // Races the arbiter decided: a create the server let through although another came first.
+  std::size_t arbitrated() {
+    std::size_t count = 0;
+    for (auto& node : nodes_) {
+      const std::string log = node->log();
+      for (auto at = log.find("came after revision"); at != std::string::npos;
+           at = log.find("came after revision", at + 1)) {
+        ++count;
+      }
+    }
+    return count;
+  }
+
   NatsCluster nats_;
   std::unique_ptr<ServerProcess> nodes_[3];
   std::array<std::uint16_t, 3> ports_{};
@@ -126,6 +150,8 @@ class Replicas : public ::testing::Test {
 
 TEST_F(Replicas, TheSameNameOnThreeNodesThroughThreeServersHasOneWinner) {
   expect_one_winner("racer", 20);
+  std::printf("20 races, one winner each; %zu creates let through by the server refused by the arbiter\n",
+              arbitrated());
 }
 
 // The leader of the claims stream first, then another server: each time every node logs in
@@ -154,12 +180,81 @@ TEST_F(Replicas, KillingAnyOneNatsServerLetsLoginsSucceedAgainOnEveryNodeWithinT
   }
 }
 
+// The claims bucket's settings are checked when a node starts.
+class BucketCheck : public ::testing::Test {
+ protected:
+  // Makes the bucket as a-chat did before --claim-replicas: one replica, one record per key.
+  void make_old_bucket(std::chrono::milliseconds ttl) {
+    natsConnection* connection = nullptr;
+    ASSERT_EQ(natsConnection_ConnectTo(&connection, nats_[0].url().c_str()), NATS_OK);
+    jsCtx* js = nullptr;
+    ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
+    kvConfig config;
+    kvConfig_Init(&config);
+    config.Bucket = "achat_logins";
+    config.History = 1;
+    config.TTL = std::chrono::duration_cast<std::chrono::nanoseconds>(ttl).count();
+    config.Replicas = 1;
+    config.StorageType = js_FileStorage;
+    kvStore* kv = nullptr;
+    // JetStream needs a meta leader first: the cluster has just formed.
+    EXPECT_TRUE(eventually([&] { return js_CreateKeyValue(&kv, js, &config) == NATS_OK; }, kClusterDeadline));
+    kvStore_Destroy(kv);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(connection);
+  }
+
+  // The claims stream's replica count, or 0 if it cannot be read.
+  std::int64_t replicas() {
+    natsConnection* connection = nullptr;
+    std::int64_t count = 0;
+    if (natsConnection_ConnectTo(&connection, nats_[0].url().c_str()) != NATS_OK) return 0;
+    jsCtx* js = nullptr;
+    jsStreamInfo* info = nullptr;
+    if (natsConnection_JetStream(&js, connection, nullptr) == NATS_OK &&
+        js_GetStreamInfo(&info, js, "KV_achat_logins", nullptr, nullptr) == NATS_OK) {
+      count = info->Config->Replicas;
+    }
+    jsStreamInfo_Destroy(info);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(connection);
+    return count;
+  }
+
+  NatsCluster nats_;
+};
+
+TEST_F(BucketCheck, ABucketWithAnotherTtlOrReplicaCountStopsTheStartWithExitOne) {
+  auto first = start_node("a", nats_.urls_from(0), kTtlMs);
+  for (const auto& options : std::vector<std::vector<std::string>>{
+           {"--claim-ttl-ms", "5000"}, {"--claim-ttl-ms", std::to_string(kTtlMs), "--claim-replicas", "1"}}) {
+    std::vector<std::string> args{"127.0.0.1:0", "--cluster", nats_.urls_from(1), "--node-id", "b"};
+    args.insert(args.end(), options.begin(), options.end());
+    const auto run = run_to_completion(server_binary(), args);
+    EXPECT_EQ(run.status, 1) << run.out;
+    EXPECT_NE(run.out.find("critical cluster: the claims bucket has a claim TTL of 15000 ms, 3 replica(s) and "
+                           "16 message(s) per key; this node needs "),
+              std::string::npos)
+        << run.out;
+  }
+}
+
+TEST_F(BucketCheck, TheOneReplicaBucketOfEarlierVersionsIsMigratedToThree) {
+  make_old_bucket(std::chrono::milliseconds(kTtlMs));
+  ASSERT_EQ(replicas(), 1);
+  auto node = start_node("a", nats_.urls_from(0), kTtlMs);
+  EXPECT_TRUE(node->wait_for_log("migrated the claims bucket from 1 replica to 3", kDeadline)) << node->log();
+  EXPECT_EQ(replicas(), 3);
+  EXPECT_TRUE(login_when_free(node->port(), "alice", kDeadline));
+}
+
 class ReplicasSoak : public Replicas {};
 
 TEST_F(ReplicasSoak, TwoHundredRacesOfOneNameOnThreeNodesEachHaveOneWinner) {
   const auto start = Clock::now();
   expect_one_winner("soak", 200);
-  std::printf("200 races, one winner each, in %lld ms\n", ms(Clock::now() - start));
+  std::printf("200 races, one winner each, in %lld ms; %zu creates let through by the server refused "
+              "by the arbiter\n", ms(Clock::now() - start), arbitrated());
 }
 
 // A server SIGKILLed at a random moment (0-20 ms) into each race, restarted after it: never two
@@ -188,7 +283,8 @@ TEST_F(ReplicasSoak, FiftyRacesWithAServerKilledMidRaceNeverHaveTwoWinners) {
       ++none;
       // Nobody holds it: it can be taken (an undecided claim expires after the TTL).
       ASSERT_TRUE(login_when_free(ports_[round % 3], name, std::chrono::milliseconds(kTtlMs) + kRecoveryBound))
-          << "round " << round << ": " << describe(result);
+          << "round " << round << ": " << describe(result) << "; now: " << attempt_login(ports_[round % 3], name).answer
+          << "\n" << tails();
     } else {
       ++single;
     }
@@ -202,8 +298,8 @@ TEST_F(ReplicasSoak, FiftyRacesWithAServerKilledMidRaceNeverHaveTwoWinners) {
                 round, victim + 1, static_cast<long long>(delay.count()), won ? "one winner" : "no winner",
                 ms(*std::max_element(after.begin(), after.end())));
   }
-  std::printf("50 races with a kill: %d with one winner, %d with none (all told unavailable), 0 with two\n",
-              single, none);
+  std::printf("50 races with a kill: %d with one winner, %d with none (all told unavailable), 0 with two; "
+              "%zu creates refused by the arbiter\n", single, none, arbitrated());
 }
 
 }  // namespace
