@@ -27,14 +27,19 @@ struct KeyRecord {
   std::uint64_t revision = 0;
   bool deleted = false;  // a delete or purge marker
   std::string value;     // the claim's owner (claim_record.h), for a write
+  std::int64_t written_ns = 0;  // when the stream's leader stored it (its wall clock)
 };
 
 // Fed the records of one key in revision order, from just after the revision a create
-// expected, until the create's own. A plain value; one claim attempt on one thread.
+// expected, until the create's own. A record written a TTL or more after the one before it
+// follows an expiry, like one after a delete: nats-server 2.9 does not always remove an expired
+// record at once (seen here after a server restart; nats-server #3653), and by the protocol no
+// holder goes that long without a write. A plain value; one claim attempt on one thread.
 class ClaimArbiter {
  public:
   // `expected`: the revision the create expected to follow (0: none); `mine`: the create's.
-  ClaimArbiter(std::uint64_t expected, std::uint64_t mine) : mine_(mine), next_(expected + 1) {}
+  ClaimArbiter(std::uint64_t expected, std::uint64_t mine, std::int64_t ttl_ns)
+      : mine_(mine), ttl_ns_(ttl_ns), next_(expected + 1) {}
 
   // Takes the next record; false once the claimant's own record (or one after it) was seen:
   // then the verdict is known.
@@ -52,7 +57,9 @@ class ClaimArbiter {
 
  private:
   std::uint64_t mine_;
+  std::int64_t ttl_ns_;
   std::uint64_t next_;
+  std::int64_t last_written_ns_ = 0;  // of the last record fed
   bool reached_ = false;
   std::optional<KeyRecord> first_;  // the first write since the last delete before mine
 };

@@ -14,8 +14,9 @@ namespace {
 // nats-server's JSStreamWrongLastSequenceErr: the expected revision is not the latest.
 constexpr int kWrongLastSequence = 10071;
 
-// nats-server's JSStreamNotFoundErr.
+// nats-server's JSStreamNotFoundErr and JSNoMessageFoundErr.
 constexpr int kStreamNotFound = 10059;
+constexpr int kNoMessageFound = 10037;
 // How often the arbiter asks again while the replica it reached has not applied the writes.
 constexpr std::chrono::milliseconds kArbiterRetry{2};
 
@@ -144,11 +145,17 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
       // does the same; here the expected revision is kept for the arbiter).
       KeyRecord last;
       outcome = record(key, 0, last);
-      if (outcome == ClaimOutcome::done && !last.deleted) return ClaimOutcome::conflict;
+      // A write older than the TTL by this node's clock has expired (its holder would have
+      // rewritten it): free, though nats-server 2.9 may not have removed it yet (#3653).
+      const auto age = std::chrono::system_clock::now().time_since_epoch() - std::chrono::nanoseconds(last.written_ns);
+      if (outcome == ClaimOutcome::done && !last.deleted && age < ttl_) return ClaimOutcome::conflict;
       if (outcome == ClaimOutcome::done) {
         expected = last.revision;
         outcome = write(key, &value, expected, revision);
-        if (outcome == ClaimOutcome::conflict) continue;  // written again since: look again
+        if (outcome == ClaimOutcome::conflict) {  // written again since: look again
+          if (std::chrono::steady_clock::now() >= deadline) return ClaimOutcome::unavailable;
+          continue;
+        }
       } else if (outcome == ClaimOutcome::conflict) {
         // No record after all: the replica that answered is behind, or the key expired since.
         if (std::chrono::steady_clock::now() >= deadline) return ClaimOutcome::unavailable;
@@ -162,7 +169,7 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
 }
 
 ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expected, std::uint64_t mine) {
-  ClaimArbiter arbiter(expected, mine);
+  ClaimArbiter arbiter(expected, mine, wanted().max_age_ns);
   const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
   while (true) {
     KeyRecord next;
@@ -245,9 +252,12 @@ ClaimOutcome ClaimsBucket::held_since(const std::string& key, std::uint64_t revi
   if (outcome != ClaimOutcome::done) return outcome;
   if (next.revision != revision || next.deleted) return ClaimOutcome::conflict;  // expired, or not ours
   latest = revision;
+  std::int64_t written = next.written_ns;
   while ((outcome = record(key, latest + 1, next)) == ClaimOutcome::done) {
-    if (next.deleted) return ClaimOutcome::conflict;
+    // Deleted since, or expired in between (claim_arbiter.h).
+    if (next.deleted || next.written_ns - written >= wanted().max_age_ns) return ClaimOutcome::conflict;
     latest = next.revision;
+    written = next.written_ns;
   }
   // The end of the key's records, as far as the replica that answered has them: a write it has
   // not applied yet makes the caller's guarded write fail, and it asks again.
@@ -284,15 +294,16 @@ ClaimOutcome ClaimsBucket::record(const std::string& key, std::uint64_t from, Ke
   const std::string subject = claim_subject(key);
   jsDirectGetMsgOptions options;
   jsDirectGetMsgOptions_Init(&options);
-  if (from == 0) {
-    options.LastBySubject = subject.c_str();
-  } else {
-    options.Sequence = from;
-    options.NextBySubject = subject.c_str();
-  }
+  options.Sequence = from;
+  options.NextBySubject = subject.c_str();
   natsMsg* raw = nullptr;
-  const natsStatus status = js_DirectGetMsg(&raw, js_.get(), kClaimsStream, nullptr, &options);
-  if (status == NATS_NOT_FOUND) return ClaimOutcome::conflict;
+  // The last record from the leader (a follower may be behind, nats-server #4710); the next one
+  // after a revision from any replica (each holds a prefix of the stream: claim_arbiter.h).
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus status =
+      from == 0 ? js_GetLastMsg(&raw, js_.get(), kClaimsStream, subject.c_str(), nullptr, &error)
+                : js_DirectGetMsg(&raw, js_.get(), kClaimsStream, nullptr, &options);
+  if (status == NATS_NOT_FOUND || error == kNoMessageFound) return ClaimOutcome::conflict;
   if (status != NATS_OK) return ClaimOutcome::unavailable;
   NatsMsgHandle message(raw);
   found.revision = natsMsg_GetSequence(message.get());
@@ -300,6 +311,7 @@ ClaimOutcome ClaimsBucket::record(const std::string& key, std::uint64_t from, Ke
   found.deleted = natsMsgHeader_Get(message.get(), "KV-Operation", &operation) == NATS_OK && operation &&
                   (std::string_view(operation) == "DEL" || std::string_view(operation) == "PURGE");
   found.value.assign(natsMsg_GetData(message.get()), static_cast<std::size_t>(natsMsg_GetDataLength(message.get())));
+  found.written_ns = natsMsg_GetTime(message.get());
   return ClaimOutcome::done;
 }
 

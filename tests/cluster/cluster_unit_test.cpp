@@ -341,11 +341,12 @@ TEST(ClusterOptions, ClaimReplicasAreThreeWithThreeServersListedUnlessGiven) {
 
 // Races as the stream records them: D = a delete marker, the claimant's own write last.
 TEST(ClaimArbiter, TheFirstWriteSinceTheLastDeleteWins) {
-  ClaimArbiter alone(9, 10);  // nobody in between
+  constexpr std::int64_t kTtl = 15'000'000'000;
+  ClaimArbiter alone(9, 10, kTtl);  // nobody in between
   EXPECT_FALSE(alone.feed({10, false, "me"}));
   EXPECT_TRUE(alone.won());
 
-  ClaimArbiter second(9, 11);  // another create got in first (#4320)
+  ClaimArbiter second(9, 11, kTtl);  // another create got in first (#4320)
   EXPECT_EQ(second.next(), 10u);
   EXPECT_TRUE(second.feed({10, false, "first"}));
   EXPECT_EQ(second.next(), 11u);
@@ -354,16 +355,22 @@ TEST(ClaimArbiter, TheFirstWriteSinceTheLastDeleteWins) {
   ASSERT_TRUE(second.winner());
   EXPECT_EQ(second.winner()->value, "first");
 
-  ClaimArbiter after_release(0, 13);  // a claim taken and released before mine
+  ClaimArbiter after_release(0, 13, kTtl);  // a claim taken and released before mine
   EXPECT_TRUE(after_release.feed({10, false, "other"}));
   EXPECT_TRUE(after_release.feed({12, true, ""}));
   EXPECT_FALSE(after_release.feed({13, false, "me"}));
   EXPECT_TRUE(after_release.won());
 
-  ClaimArbiter gone(9, 11);  // mine is no longer there: no verdict
+  ClaimArbiter gone(9, 11, kTtl);  // mine is no longer there: no verdict
   EXPECT_FALSE(gone.feed({12, false, "later"}));
   EXPECT_FALSE(gone.reached());
   EXPECT_FALSE(gone.won());
+
+  ClaimArbiter after_expiry(0, 12, kTtl);  // a write left unrefreshed for a TTL, not removed
+  EXPECT_TRUE(after_expiry.feed({10, false, "other", 1'000}));
+  EXPECT_TRUE(after_expiry.feed({11, false, "other", 2'000}));
+  EXPECT_FALSE(after_expiry.feed({12, false, "me", 2'000 + kTtl}));
+  EXPECT_TRUE(after_expiry.won());
 }
 
 TEST(BucketShape, TheSameIsUsedTodaysOneReplicaBucketIsMigratedAnythingElseRefused) {
