@@ -3,8 +3,10 @@
 namespace achat::cluster {
 
 bool ClaimArbiter::feed(const KeyRecord& record) {
-  if (first_ && record.written_ns - last_written_ns_ >= ttl_ns_) first_.reset();  // expired between
-  last_written_ns_ = record.written_ns;
+  // Expired between: the holder wrote nothing for a TTL (a loser's put-back is not its write).
+  if (first_ && record.written_ns - last_written_ns_ >= ttl_ns_) first_.reset();
+  const bool holders = first_ && !record.deleted && record.value == first_->value;
+  if (!first_ || (holders && !record.put_back)) last_written_ns_ = record.written_ns;
   if (record.revision >= mine_) {
     reached_ = record.revision == mine_;
     return false;

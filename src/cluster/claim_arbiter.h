@@ -28,6 +28,7 @@ struct KeyRecord {
   bool deleted = false;  // a delete or purge marker
   std::string value;     // the claim's owner (claim_record.h), for a write
   std::int64_t written_ns = 0;  // when the stream's leader stored it (its wall clock)
+  bool put_back = false;        // a loser's copy of the holder's record, not the holder's write
 };
 
 // Fed the records of one key in revision order, from just after the revision a create
@@ -59,7 +60,7 @@ class ClaimArbiter {
   std::uint64_t mine_;
   std::int64_t ttl_ns_;
   std::uint64_t next_;
-  std::int64_t last_written_ns_ = 0;  // of the last record fed
+  std::int64_t last_written_ns_ = 0;  // of the holder's last own write (or of the last record)
   bool reached_ = false;
   std::optional<KeyRecord> first_;  // the first write since the last delete before mine
 };

@@ -17,6 +17,8 @@ constexpr int kWrongLastSequence = 10071;
 // nats-server's JSStreamNotFoundErr and JSNoMessageFoundErr.
 constexpr int kStreamNotFound = 10059;
 constexpr int kNoMessageFound = 10037;
+// Marks a loser's put-back of the holder's record (claim_arbiter.h): not the holder's own write.
+constexpr const char* kPutBackHeader = "Achat-Put-Back";
 // How often the arbiter asks again while the replica it reached has not applied the writes.
 constexpr std::chrono::milliseconds kArbiterRetry{2};
 
@@ -178,12 +180,14 @@ ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expec
       if (!arbiter.feed(next)) break;
       continue;
     }
-    if (outcome == ClaimOutcome::unavailable || std::chrono::steady_clock::now() >= deadline) {
+    if (std::chrono::steady_clock::now() >= deadline) {
       // Undecided: the record stays and expires unrefreshed; deleting it could free a winner's.
       spdlog::warn("cluster: cannot tell whether the claim of {} came first; refused", login_for_log(key));
       return ClaimOutcome::unavailable;
     }
-    std::this_thread::sleep_for(kArbiterRetry);  // the replica has not applied our write yet
+    // The replica has not applied our write yet, or NATS did not answer (a server lost mid-way,
+    // a reconnect): ask again.
+    std::this_thread::sleep_for(kArbiterRetry);
   }
   if (!arbiter.reached()) return ClaimOutcome::unavailable;  // our record is gone already
   if (arbiter.won()) return ClaimOutcome::done;
@@ -192,7 +196,7 @@ ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expec
   // watchers' directories point at it again. Refused if someone wrote since: then that write
   // (a later loser's, which puts it back itself) is the last.
   std::uint64_t restored = 0;
-  write(key, &arbiter.winner()->value, mine, restored);
+  write(key, &arbiter.winner()->value, mine, restored, /*put_back=*/true);
   spdlog::info("cluster: claim of {} (revision {}) came after revision {}; refused", login_for_log(key),
                mine, arbiter.winner()->revision);
   return ClaimOutcome::conflict;
@@ -257,7 +261,7 @@ ClaimOutcome ClaimsBucket::held_since(const std::string& key, std::uint64_t revi
     // Deleted since, or expired in between (claim_arbiter.h).
     if (next.deleted || next.written_ns - written >= wanted().max_age_ns) return ClaimOutcome::conflict;
     latest = next.revision;
-    written = next.written_ns;
+    if (!next.put_back) written = next.written_ns;
   }
   // The end of the key's records, as far as the replica that answered has them: a write it has
   // not applied yet makes the caller's guarded write fail, and it asks again.
@@ -267,7 +271,7 @@ ClaimOutcome ClaimsBucket::held_since(const std::string& key, std::uint64_t revi
 // cnats 3.4.1's kvStore_Delete is unconditional and its kvStore_Create hides the revision it
 // expected; this is their message with the revision guard.
 ClaimOutcome ClaimsBucket::write(const std::string& key, const std::string* value, std::uint64_t expected,
-                                 std::uint64_t& revision) {
+                                 std::uint64_t& revision, bool put_back) {
   natsMsg* raw = nullptr;
   if (natsMsg_Create(&raw, claim_subject(key).c_str(), nullptr, value ? value->data() : nullptr,
                      value ? static_cast<int>(value->size()) : 0) != NATS_OK) {
@@ -275,6 +279,7 @@ ClaimOutcome ClaimsBucket::write(const std::string& key, const std::string* valu
   }
   NatsMsgHandle message(raw);
   if (!value) natsMsgHeader_Set(message.get(), "KV-Operation", "DEL");
+  if (put_back) natsMsgHeader_Set(message.get(), kPutBackHeader, "1");
   jsPubOptions options;
   jsPubOptions_Init(&options);
   options.ExpectLastSubjectSeq = expected;
@@ -312,6 +317,8 @@ ClaimOutcome ClaimsBucket::record(const std::string& key, std::uint64_t from, Ke
                   (std::string_view(operation) == "DEL" || std::string_view(operation) == "PURGE");
   found.value.assign(natsMsg_GetData(message.get()), static_cast<std::size_t>(natsMsg_GetDataLength(message.get())));
   found.written_ns = natsMsg_GetTime(message.get());
+  const char* put_back = nullptr;
+  found.put_back = natsMsgHeader_Get(message.get(), kPutBackHeader, &put_back) == NATS_OK;
   return ClaimOutcome::done;
 }
 

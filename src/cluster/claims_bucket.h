@@ -78,8 +78,10 @@ class ClaimsBucket {
   bool migrate(jsStreamConfig& config);
   // A write of `value` (or a delete marker) under `key`, guarded by the key's last revision:
   // `expected` (0: no record at all); sets `revision`.
+  // `put_back`: a race's loser restoring the holder's record (marked, so its time is not taken
+  // for the holder's).
   ClaimOutcome write(const std::string& key, const std::string* value, std::uint64_t expected,
-                     std::uint64_t& revision);
+                     std::uint64_t& revision, bool put_back = false);
   // The key's first record at or after `from`, or (from 0) its last; conflict if none.
   ClaimOutcome record(const std::string& key, std::uint64_t from, KeyRecord& found);
   ClaimOutcome arbitrate(const std::string& key, std::uint64_t expected, std::uint64_t mine);
