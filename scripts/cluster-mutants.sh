@@ -16,8 +16,8 @@ if [ "${1:-}" = "--dir" ]; then scratch=$2; shift 2; fi
 
 # name | file | text to replace | replacement | meson tests | gtest filter (empty: all)
 mutants=(
-  "release-delete-unguarded|src/cluster/claims_bucket.cpp|options.ExpectLastSubjectSeq = revision;|(void)revision;|cluster-guards|Guards.AReleaseNeverDeletesAClaimAnotherNodeWroteSince"
-  "adoption-without-owner-check|src/cluster/keeper.cpp|== ClaimOutcome::done && value == owner_value) {|== ClaimOutcome::done) {|cluster-keeper|KeeperTest.AClaimAnotherNodeWroteIsLostNotAdopted:KeeperTest.AdoptsItsOwnClaimRewrittenWithoutItsKnowledge"
+  "release-delete-unguarded|src/cluster/claim_refresher.cpp|    options.ExpectLastSubjectSeq = claim.revision;|    if (write != ClaimWrite::remove) options.ExpectLastSubjectSeq = claim.revision;|cluster-guards|Guards.AReleaseNeverDeletesAClaimAnotherNodeWroteSince"
+  "adoption-past-a-delete|src/cluster/claims_bucket.cpp|if (next.deleted |if ((void)next.deleted, false |cluster-keeper|KeeperTest.AClaimDeletedAndTakenByAnotherNodeIsLostNotAdopted:KeeperTest.AdoptsItsOwnClaimRewrittenWithoutItsKnowledge"
   "refresh-every-ttl|src/cluster/keeper.cpp|const auto period = ttl / 3;|const auto period = ttl;|cluster-guards|Guards.ASessionOutlivesSeveralTtlsWhileNatsConfirmsItsClaim"
   "gaps-not-counted|src/cluster/subscriber.cpp|      ClusterStats::add(stats_.gaps);\n||cluster-guards|Guards.APublicationLostOnTheWayIsCountedAsAGap"
   "twin-not-refused|src/cluster/node.cpp|    throw std::runtime_error(\"cluster: \" + *twin);|    (void)twin;|cluster-presence|Presence.ASecondLiveProcessUnderANodesIdIsRefusedAndTheFirstKeepsItsNames"

@@ -20,11 +20,17 @@ struct ClusterConfig {
   // How long a claim outlives the node that holds it (a crash): the bucket's max age. Claims
   // are refreshed every third of it. Every node of a cluster should use the same value.
   unsigned claim_ttl_ms = 15'000;
+  // Copies of the claims bucket on the NATS servers; 0: 3 if at least three servers are listed,
+  // else 1. With 3, logins go on while any one server is lost. Every node should use the same.
+  unsigned claim_replicas = 0;
   // A node not heard from for this long (it beats every third of it) has its users shown as not
   // online on the others; their names stay taken until their claims expire.
   unsigned node_silence_ms = 3'000;
 
   bool enabled() const noexcept { return !servers.empty(); }
+  unsigned replicas() const noexcept {
+    return claim_replicas ? claim_replicas : (servers.size() >= 3 ? 3u : 1u);
+  }
 };
 
 // The broker's view of the other nodes: which of them has a name online, and the lines for

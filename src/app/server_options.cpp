@@ -121,6 +121,15 @@ const NumberOption kNumbers[] = {
      [](ServerOptions& options, std::uint64_t value) {
        options.config.cluster.claim_ttl_ms = static_cast<unsigned>(value);
      }},
+    // JetStream allows at most 5 replicas.
+    {"claim-replicas",
+     "in a cluster: copies of the logins bucket on the NATS servers (0 = 3 if at least three "
+     "servers are listed, else 1)",
+     0, 5,
+     [](const ServerOptions& options) -> std::uint64_t { return options.config.cluster.claim_replicas; },
+     [](ServerOptions& options, std::uint64_t value) {
+       options.config.cluster.claim_replicas = static_cast<unsigned>(value);
+     }},
     {"node-silence-ms",
      "in a cluster: a node not heard from for this long has its users shown as not online", 300,
      kHourMs,

@@ -4,14 +4,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "bucket_shape.h"
+#include "claim_arbiter.h"
 
 #include "nats_handles.h"
 
 namespace achat::cluster {
 
 inline constexpr const char* kClaimsBucket = "achat_logins";
+inline constexpr const char* kClaimsStream = "KV_achat_logins";  // the bucket's stream
 
 // The subject a write of `key` is published on, as cnats's KV calls build it.
 inline std::string claim_subject(std::string_view key) {
@@ -24,23 +29,29 @@ enum class ClaimOutcome {
   unavailable,  // NATS did not answer in time, or refused for another reason
 };
 
-// Bound once, by the watcher thread; after bound() any thread may call the operations (cnats
-// serialises them). One replica (R1): on nats-server 2.9.10 three replicas let two creates of
-// one key both succeed (nats-server #4320), which would break one-login-per-name. The bucket's
-// max age is the claim TTL; a claim lives while its holder refreshes it.
+// Bound once (by the node's constructor or else the watcher thread); after bound() any thread
+// may call the operations (cnats serialises them). The bucket's max age is the claim TTL; a claim
+// lives while its holder refreshes it. With several replicas (--claim-replicas) nats-server
+// 2.9.10 may let two creates of one key both succeed (#4320): create() therefore also asks the
+// stream which write came first (claim_arbiter.h) and succeeds only for that one.
 class ClaimsBucket {
  public:
   ClaimsBucket(natsConnection* connection, std::chrono::milliseconds ttl,
-               std::chrono::milliseconds request_timeout);
+               std::chrono::milliseconds request_timeout, int replicas = 1);
   ClaimsBucket(const ClaimsBucket&) = delete;
   ClaimsBucket& operator=(const ClaimsBucket&) = delete;
 
-  // Creates the bucket or binds to the one another node created. False while NATS cannot
-  // answer; call again later. Watcher thread only.
+  // Creates the bucket or binds to the one another node created, if it has this node's TTL and
+  // replicas (bucket_shape.h; today's one-replica bucket is migrated in place). False while NATS
+  // cannot answer, or if the bucket is refused; call again later. One thread at a time.
   bool bind();
+  // Why bind() refused the existing bucket (for the thread that called it); nullopt if it did not.
+  const std::optional<std::string>& refusal() const noexcept { return refusal_; }
   bool bound() const noexcept { return bound_.load(std::memory_order_acquire); }
 
-  // Writes `value` under `key` if no live claim has it; sets `revision` on success.
+  // Writes `value` under `key` if no live claim has it and this write is the first since the
+  // key's last delete (a later one that the server let through is refused here, and the first
+  // one's record put back over it); sets `revision` on success.
   ClaimOutcome create(const std::string& key, const std::string& value, std::uint64_t& revision);
   // Rewrites the claim (restarting its max age) if `revision` is still its latest; updates it.
   ClaimOutcome refresh(const std::string& key, const std::string& value, std::uint64_t& revision);
@@ -52,9 +63,39 @@ class ClaimsBucket {
   // Deletes the key only if `revision` is still its latest, so a stale holder never deletes a
   // newer session's claim.
   ClaimOutcome remove(const std::string& key, std::uint64_t revision);
+  // remove(), and if the key was written since but is still held by the write at `revision`
+  // (held_since) the same at its latest revision.
+  ClaimOutcome release(const std::string& key, std::uint64_t revision);
+  // Whether the write at `revision` still holds the key: it is still stored (not expired) and no
+  // delete came after it, so every later write is a race's loser, its put-back of the holder's
+  // record (claim_arbiter.h), or a rewrite of the holder's own whose acknowledgement was lost.
+  // done (and `latest`: the key's last revision), conflict if not held, unavailable.
+  ClaimOutcome held_since(const std::string& key, std::uint64_t revision, std::uint64_t& latest);
+  // Whether this node's write at `mine`, made expecting the key's last revision `expected` (0: no
+  // record), is the first since the key's last delete or expiry (claim_arbiter.h): done if so;
+  // conflict if another came first (whose record is put back over ours); unavailable if NATS
+  // could not tell within the request timeout. create() does it; a create sent some other way
+  // (the keeper's pipelined re-claims) asks here.
+  ClaimOutcome arbitrate(const std::string& key, std::uint64_t expected, std::uint64_t mine);
+  int replicas() const noexcept { return replicas_; }
 
  private:
+  BucketShape wanted() const;
+  bool create_bucket();
+  bool migrate(jsStreamConfig& config);
+  // A write of `value` (or a delete marker) under `key`, guarded by the key's last revision:
+  // `expected` (0: no record at all); sets `revision`.
+  // `put_back`: a race's loser restoring the holder's record (marked, so its time is not taken
+  // for the holder's).
+  ClaimOutcome write(const std::string& key, const std::string* value, std::uint64_t expected,
+                     std::uint64_t& revision, bool put_back = false);
+  // The key's first record at or after `from`, or (from 0) its last; conflict if none.
+  ClaimOutcome record(const std::string& key, std::uint64_t from, KeyRecord& found);
+
   const std::chrono::milliseconds ttl_;
+  const std::chrono::milliseconds request_timeout_;
+  const int replicas_;
+  std::optional<std::string> refusal_;
   JetStreamHandle js_;
   KvStoreHandle kv_;  // written once by bind(), before bound_
   std::atomic<bool> bound_{false};

@@ -60,8 +60,13 @@ void Keeper::operator()() {
     if (outcome.write != ClaimWrite::remove) continue;  // a rewrite's or create's, too late to matter
     if (!last.contains(outcome.id)) {
       released_outcome(outcome);  // released before the shutdown
-    } else if (outcome.outcome != ClaimOutcome::unavailable) {
-      ++released;  // conflict: already expired and taken again, not ours to delete
+    } else if (outcome.outcome == ClaimOutcome::done) {
+      ++released;
+    } else if (outcome.outcome == ClaimOutcome::conflict) {
+      // Written since: most likely expired and taken again, not ours to delete; behind a race's
+      // loser it is still ours, deleted at its latest revision while the deadline allows.
+      if (std::chrono::steady_clock::now() < deadline) bucket.release(outcome.key, outcome.sent_revision);
+      ++released;
     }
   }
   ClusterStats::add(stats.releases_failed, sent - released);  // unanswered by the deadline
@@ -168,6 +173,12 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
 bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log) {
   switch (outcome.outcome) {
     case ClaimOutcome::done:
+      // With several replicas two creates of one key can both succeed (#4320): only the first
+      // since the key's last delete or expiry holds it (claims_bucket.h).
+      if (bucket.replicas() > 1 && bucket.arbitrate(outcome.key, 0, outcome.revision) != ClaimOutcome::done) {
+        if (book.holds(outcome.id)) lose(outcome.id, outcome.key);
+        return false;
+      }
       // Taken again; if it was released meanwhile, its delete carries this revision.
       book.revise(outcome.id, outcome.revision);
       book.confirm(outcome.id, outcome.sent);
@@ -178,7 +189,7 @@ bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log) {
     case ClaimOutcome::conflict:
       // Some message has the key: this run's own value (a lost acknowledgement), a delete
       // marker, or another holder's claim.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, 0);
       return false;
   }
   return false;
@@ -195,17 +206,17 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
       break;  // tried again next period
     case ClaimOutcome::conflict:
       // A claim already released and deleted must not be taken again.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, outcome.sent_revision);
       break;
   }
 }
 
-void Keeper::take_again(ClaimBook::Id id, const std::string& key) {
-  // Our own value under a newer revision: an earlier rewrite was applied but its
-  // acknowledgement was lost (this run holds one claim per key at a time).
-  std::string value;
+void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written) {
+  // Still held by our write at `written` (no delete or expiry since): every later write is an
+  // earlier rewrite of ours whose acknowledgement was lost, or a race's loser or its put-back of
+  // our record (claim_arbiter.h): rewrite it at the latest revision.
   std::uint64_t revision = 0;
-  if (bucket.read(key, value, revision) == ClaimOutcome::done && value == owner_value) {
+  if (written != 0 && bucket.held_since(key, written, revision) == ClaimOutcome::done) {
     book.revise(id, revision);
     return;
   }
@@ -216,10 +227,14 @@ void Keeper::take_again(ClaimBook::Id id, const std::string& key) {
     book.confirm(id, sent);
     spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(key));
   } else {
-    book.lose(id);  // the fence ends its session at once
-    ClusterStats::add(stats.claims_lost);
-    spdlog::warn("cluster: claim of {} lost: another node may hold the login", login_for_log(key));
+    lose(id, key);
   }
+}
+
+void Keeper::lose(ClaimBook::Id id, const std::string& key) {
+  book.lose(id);  // the fence ends its session at once
+  ClusterStats::add(stats.claims_lost);
+  spdlog::warn("cluster: claim of {} lost: another node may hold the login", login_for_log(key));
 }
 
 std::size_t Keeper::release(const Released& released, std::chrono::steady_clock::time_point deadline) {
@@ -252,11 +267,15 @@ std::size_t Keeper::release(const Released& released) {
   return release(released, std::chrono::steady_clock::now() + request_timeout);
 }
 
-void Keeper::released_outcome(const ClaimRefresher::Outcome& outcome) {
-  // conflict: the claim had already expired and been taken again; it is not ours to delete.
-  if (outcome.outcome != ClaimOutcome::unavailable) return;
+bool Keeper::released_outcome(const ClaimRefresher::Outcome& outcome) {
+  ClaimOutcome result = outcome.outcome;
+  // Written since: a race's loser (or its put-back) after our write still leaves the claim ours
+  // to delete at its latest revision; one that expired and was taken again is not ours.
+  if (result == ClaimOutcome::conflict) result = bucket.release(outcome.key, outcome.sent_revision);
+  if (result != ClaimOutcome::unavailable) return true;
   ClusterStats::add(stats.releases_failed);
   spdlog::warn("cluster: could not release {}: it expires after the claim TTL", login_for_log(outcome.key));
+  return false;
 }
 
 }  // namespace achat::cluster

@@ -61,8 +61,12 @@ struct Keeper {
   bool reclaim(const std::vector<ClaimRefresher::Outcome>& expired);
   // Applies a create's outcome; true if it took the claim again (logged if `log`).
   bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log);
-  // One claim found taken or gone, looked into with a read and, if free, a create (blocking).
-  void take_again(ClaimBook::Id id, const std::string& key);
+  // One claim found taken or gone: kept if this run's write at revision `written` (0: unknown)
+  // still holds it (ClaimsBucket::held_since), else taken with a create if free, else lost
+  // (blocking).
+  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written);
+  // Ends the claim's session (the fence does it at once) and counts it lost.
+  void lose(ClaimBook::Id id, const std::string& key);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;
   // false (and says nothing) if no claim is held.
   bool warn_unconfirmed(std::chrono::steady_clock::time_point now);
@@ -70,7 +74,9 @@ struct Keeper {
   // how many were sent and counts the rest as failed.
   std::size_t release(const Released& released, std::chrono::steady_clock::time_point deadline);
   std::size_t release(const Released& released);
-  void released_outcome(const ClaimRefresher::Outcome& outcome);
+  // Applies a release's outcome; a conflict behind a race's loser is deleted at the latest
+  // revision (blocking). False, and counted as failed, if NATS did not answer.
+  bool released_outcome(const ClaimRefresher::Outcome& outcome);
 };
 
 }  // namespace achat::cluster

@@ -185,13 +185,17 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   beats_.reset(beats);
   check(natsSubscription_SetPendingLimits(beats, kBeatPendingMessages, kBeatPendingBytes), "limits");
   const std::chrono::milliseconds ttl(config_.claim_ttl_ms);
-  bucket_ = std::make_unique<ClaimsBucket>(claims, ttl, kRequestTimeout);
+  bucket_ = std::make_unique<ClaimsBucket>(claims, ttl, kRequestTimeout,
+                                           static_cast<int>(config_.replicas()));
+  // A bucket with another TTL or replica count stops the start (exit 1) if NATS can tell now;
+  // otherwise the watcher finds out when it binds, logs it, and logins stay refused.
+  if (reachable && !bucket_->bind() && bucket_->refusal()) throw std::runtime_error(*bucket_->refusal());
   refresher_ = std::make_unique<ClaimRefresher>(claims, kRequestTimeout);
 
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
   crew_.spawn("cluster watcher",
-              Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_, roster_, {}});
+              Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_, roster_, ttl, {}, {}});
   crew_.spawn("cluster presence",
               Presence{lines, beats, roster_, self_, beat_interval, inbox, receiving_stopped_, stats_});
   crew_.spawn("cluster fence", Fence{book_, inbox, receiving_stopped_, ttl, stats_});
@@ -199,8 +203,8 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   crew_.spawn("cluster publisher",
               Publisher{lines, std::move(forwards_receiver), outbound_, self_.node, self_.incarnation, ttl, stats_});
   crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, kRequestTimeout, stats_});
-  spdlog::info("cluster: node {} (run {}), claim TTL {} ms, silent after {} ms", self_.node,
-               self_.incarnation, ttl.count(), config_.node_silence_ms);
+  spdlog::info("cluster: node {} (run {}), claim TTL {} ms, {} claim replica(s), silent after {} ms",
+               self_.node, self_.incarnation, ttl.count(), config_.replicas(), config_.node_silence_ms);
 }
 
 Node::~Node() {

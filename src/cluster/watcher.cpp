@@ -42,6 +42,7 @@ void Watcher::operator()() {
     }
     KvWatcherHandle watcher(raw_watcher);
     others.clear();  // the replay tells them again
+    holders.clear();
     follow(watcher.get());
     if (stop.stopped()) inbox.reset();  // the broker's inbox need not wait for the teardown
   }
@@ -72,13 +73,16 @@ void Watcher::handle(kvEntry* entry) {
   if (!login) return;
   const kvOperation operation = kvEntry_Operation(entry);
   if (operation != kvOp_Put) {
+    holders.erase(kvEntry_Key(entry));
     others.erase(kvEntry_Key(entry));
     inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), {}, kvEntry_Revision(entry), {}}));
     return;
   }
   const auto* value = static_cast<const char*>(kvEntry_Value(entry));
-  auto owner = ClaimOwner::parse(value ? std::string_view(value, static_cast<std::size_t>(kvEntry_ValueLen(entry)))
-                                       : std::string_view());
+  const std::string_view text =
+      value ? std::string_view(value, static_cast<std::size_t>(kvEntry_ValueLen(entry))) : std::string_view();
+  if (lost_race(kvEntry_Key(entry), text, kvEntry_Created(entry))) return;
+  auto owner = ClaimOwner::parse(text);
   if (!owner) return;
   if (owner->node == self.node && owner->incarnation != self.incarnation) {
     // This node crashed with the login online; nobody has it now.
@@ -99,6 +103,17 @@ void Watcher::handle(kvEntry* entry) {
   }
   inbox.send(std::make_unique<DirectoryChange>(
       DirectoryChange{std::move(*login), std::move(owner->node), revision, std::move(owner->incarnation)}));
+}
+
+bool Watcher::lost_race(const std::string& key, std::string_view value, std::int64_t written) {
+  const auto found = holders.find(key);
+  if (found != holders.end() && found->second.first != value &&
+      written - found->second.second < std::chrono::nanoseconds(ttl).count()) {
+    spdlog::debug("cluster: a claim of {} that came after its holder's is ignored", login_of_key(key).value_or(key));
+    return true;
+  }
+  holders.insert_or_assign(key, std::make_pair(std::string(value), written));
+  return false;
 }
 
 void Watcher::release_dead_runs() {

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <unordered_map>
 
 #include "achat/channel.h"
@@ -28,6 +31,11 @@ namespace achat::cluster {
 // of the name) is never deleted. Every node does it, and the restarted node itself: the first
 // guarded delete wins, the others are refused. If the watch fails it starts again with a fresh
 // replay. Returns, releasing its Sender, within kPoll of `stop`.
+// A write of a key that another owner's live write holds (no delete seen since, and less than
+// the TTL apart by the server's clock, so not after an expiry) is a race's loser, which refuses
+// itself and puts the holder's record back (claim_arbiter.h): it is not reported, so no broker
+// ends the holder's session for it. After a replay the last write of each key is taken as its
+// holder.
 struct Watcher {
   struct Held {
     ClaimOwner owner;
@@ -42,13 +50,18 @@ struct Watcher {
   StopFlag& stop;
   ClusterStats& stats;
   NodeRoster& roster;
+  std::chrono::milliseconds ttl;
   std::unordered_map<std::string, Held> others;  // other nodes' claims by key, as last seen
+  // Every live key's holding write, as the watch saw it: the owner's value and when it last
+  // wrote (nanoseconds, the server's wall clock).
+  std::unordered_map<std::string, std::pair<std::string, std::int64_t>> holders;
 
   void operator()();
 
  private:
   void follow(kvWatcher* watcher);
   void handle(kvEntry* entry);
+  bool lost_race(const std::string& key, std::string_view value, std::int64_t written);
   void release_dead_runs();
   bool release_dead(const std::string& key, const ClaimOwner& owner, std::uint64_t revision);
 };

@@ -8,6 +8,8 @@
 
 #include "default_node_id.h"
 #include "server_options.h"
+#include "cluster/bucket_shape.h"
+#include "cluster/claim_arbiter.h"
 #include "cluster/claim_book.h"
 #include "cluster/claim_record.h"
 #include "cluster/fence.h"
@@ -364,6 +366,69 @@ TEST(Routes, LinesBeyondTheBoundToThePublisherAreDroppedAndCounted) {
   ASSERT_EQ(receiver.try_receive(got), 1u);
   EXPECT_EQ(got[0].message, 6u);
   EXPECT_EQ(stats.forward_overflow.load(), 2u);
+}
+
+TEST(ClusterOptions, ClaimReplicasAreThreeWithThreeServersListedUnlessGiven) {
+  std::string error;
+  auto options = parse({"--cluster", "nats://a:1,nats://b:1,nats://c:1"}, error);
+  ASSERT_TRUE(options) << error;
+  EXPECT_EQ(options->config.cluster.replicas(), 3u);
+  options = parse({"--cluster", "nats://a:1"}, error);
+  ASSERT_TRUE(options) << error;
+  EXPECT_EQ(options->config.cluster.replicas(), 1u);
+  options = parse({"--cluster", "nats://a:1", "--claim-replicas", "3"}, error);
+  ASSERT_TRUE(options) << error;
+  EXPECT_EQ(options->config.cluster.replicas(), 3u);
+  EXPECT_FALSE(parse({"--cluster", "nats://a:1", "--claim-replicas", "6"}, error));
+}
+
+// Races as the stream records them: D = a delete marker, the claimant's own write last.
+TEST(ClaimArbiter, TheFirstWriteSinceTheLastDeleteWins) {
+  constexpr std::int64_t kTtl = 15'000'000'000;
+  ClaimArbiter alone(9, 10, kTtl);  // nobody in between
+  EXPECT_FALSE(alone.feed({10, false, "me"}));
+  EXPECT_TRUE(alone.won());
+
+  ClaimArbiter second(9, 11, kTtl);  // another create got in first (#4320)
+  EXPECT_EQ(second.next(), 10u);
+  EXPECT_TRUE(second.feed({10, false, "first"}));
+  EXPECT_EQ(second.next(), 11u);
+  EXPECT_FALSE(second.feed({11, false, "me"}));
+  EXPECT_FALSE(second.won());
+  ASSERT_TRUE(second.winner());
+  EXPECT_EQ(second.winner()->value, "first");
+
+  ClaimArbiter after_release(0, 13, kTtl);  // a claim taken and released before mine
+  EXPECT_TRUE(after_release.feed({10, false, "other"}));
+  EXPECT_TRUE(after_release.feed({12, true, ""}));
+  EXPECT_FALSE(after_release.feed({13, false, "me"}));
+  EXPECT_TRUE(after_release.won());
+
+  ClaimArbiter gone(9, 11, kTtl);  // mine is no longer there: no verdict
+  EXPECT_FALSE(gone.feed({12, false, "later"}));
+  EXPECT_FALSE(gone.reached());
+  EXPECT_FALSE(gone.won());
+
+  ClaimArbiter after_expiry(0, 12, kTtl);  // a write left unrefreshed for a TTL, not removed
+  EXPECT_TRUE(after_expiry.feed({10, false, "other", 1'000}));
+  EXPECT_TRUE(after_expiry.feed({11, false, "other", 2'000}));
+  EXPECT_FALSE(after_expiry.feed({12, false, "me", 2'000 + kTtl}));
+  EXPECT_TRUE(after_expiry.won());
+}
+
+TEST(BucketShape, TheSameIsUsedTodaysOneReplicaBucketIsMigratedAnythingElseRefused) {
+  const BucketShape wanted{15'000'000'000, 3, kClaimHistory, true};
+  EXPECT_EQ(judge(wanted, wanted), ShapeVerdict::same);
+  EXPECT_EQ(judge({15'000'000'000, 1, 1, true}, wanted), ShapeVerdict::migrate);
+  EXPECT_EQ(judge({15'000'000'000, 1, 1, false}, wanted), ShapeVerdict::migrate);
+  EXPECT_EQ(judge({2'000'000'000, 1, 1, true}, wanted), ShapeVerdict::refuse);  // another TTL
+  EXPECT_EQ(judge({15'000'000'000, 1, kClaimHistory, true}, wanted), ShapeVerdict::refuse);
+  EXPECT_EQ(judge(wanted, {15'000'000'000, 1, kClaimHistory, true}), ShapeVerdict::refuse);
+  EXPECT_EQ(describe_mismatch({2'000'000'000, 1, 1, true}, wanted),
+            "cluster: the claims bucket has a claim TTL of 2000 ms, 1 replica(s) and 1 message(s) per "
+            "key; this node needs 15000 ms, 3 and 16: start every node with the same --claim-ttl-ms "
+            "and --claim-replicas, or stop them all and delete the stream KV_achat_logins (README: "
+            "\"Claims bucket\")");
 }
 
 }  // namespace

@@ -124,7 +124,7 @@ class EndWatch {
 TEST_F(ThreeNodes, ANodeCutOffEndsItsSessionsBeforeAnotherNodeCanTakeTheirNames) {
   constexpr int kRounds = 3;
   DelayProxy proxy(nats_[0].port(), 0us);
-  auto d = start_node("d", proxy.url(), kTtlMs);
+  auto d = start_node("d", proxy.url(), kTtlMs, {"--claim-replicas", "3"});
   for (int round = 0; round < kRounds; ++round) {
     const std::string name = "alice" + std::to_string(round);
     auto stranded = login_when_free(d->port(), name);  // d reconnects after the last round
@@ -190,7 +190,7 @@ TEST_F(ThreeNodes, ANodeCutOffEndsItsSessionsWithinTheTtlEvenIfNobodyTakesTheNam
   const std::string holder = nats_.bucket_holder();
   ASSERT_FALSE(holder.empty());
   const std::size_t lone = holder == "n1" ? 1 : 0;
-  auto d = start_node("d", nats_[lone].url(), kTtlMs);
+  auto d = start_node("d", nats_[lone].url(), kTtlMs, {"--claim-replicas", "3"});
   auto stranded = TestClient::online(d->port(), "alice");
   auto carol = TestClient::online(nodes_[2]->port(), "carol");
   ASSERT_TRUE(wait_until_routable(carol, "carol", stranded, "alice"));

@@ -241,9 +241,10 @@ TEST_F(KeeperTest, AdoptsItsOwnClaimRewrittenWithoutItsKnowledge) {
   EXPECT_EQ(book_.held().size(), 1u);
 }
 
-// The other side of adoption: a claim another node wrote since is not this run's to keep. The
-// keeper counts it lost (the fence then ends its session) and never writes over it.
-TEST_F(KeeperTest, AClaimAnotherNodeWroteIsLostNotAdopted) {
+// The other side of adoption: once the claim was deleted (as a stale-run cleanup or a release
+// would) and another node took the name, it is not this run's to keep, even though nothing
+// expired. The keeper counts it lost (the fence then ends its session) and never writes over it.
+TEST_F(KeeperTest, AClaimDeletedAndTakenByAnotherNodeIsLostNotAdopted) {
   constexpr auto kTtl = 1500ms;
   open_bucket(kTtl);
   const std::string key = claim_key("alice");
@@ -252,7 +253,8 @@ TEST_F(KeeperTest, AClaimAnotherNodeWroteIsLostNotAdopted) {
   std::uint64_t revision = 0;
   ASSERT_EQ(direct_bucket_->read(key, value, revision), ClaimOutcome::done);
   const std::string other = ClaimOwner{"other-node", "fedcba9876543210"}.to_value();
-  ASSERT_EQ(direct_bucket_->refresh(key, other, revision), ClaimOutcome::done);
+  ASSERT_EQ(direct_bucket_->remove(key, revision), ClaimOutcome::done);
+  ASSERT_EQ(direct_bucket_->create(key, other, revision), ClaimOutcome::done);
   start_keeper(kTtl);
   EXPECT_TRUE(testing::eventually([&] { return stats_.claims_lost.load() == 1u; }, testing::kClusterDeadline));
   ASSERT_EQ(direct_bucket_->read(key, value, revision), ClaimOutcome::done);
