@@ -134,7 +134,7 @@ bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point de
         found->second->revision = outcome.revision;
       }
     } else if (outcome.write == ClaimWrite::create) {
-      reclaimed(outcome, true);
+      reclaimed(outcome, true, 0);
     } else if (outcome.outcome == ClaimOutcome::conflict && book.holds(outcome.id)) {
       expired.push_back(std::move(outcome));
     } else {
@@ -148,6 +148,8 @@ bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point de
 bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
   const auto deadline = std::chrono::steady_clock::now() + request_timeout;
   bool complete = true;
+  std::unordered_map<ClaimBook::Id, std::uint64_t> written;  // the revision each rewrite expected
+  for (const auto& outcome : expired) written.emplace(outcome.id, outcome.sent_revision);
   for (const auto& outcome : expired) {
     const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
     if (!reachable || !refresher.wait_for_room(deadline) ||
@@ -162,7 +164,11 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
     complete = complete && outcome.outcome != ClaimOutcome::unavailable;
     switch (outcome.write) {
       case ClaimWrite::remove: released_outcome(outcome); break;
-      case ClaimWrite::create: again += reclaimed(outcome, false) ? 1 : 0; break;
+      case ClaimWrite::create: {
+        const auto found = written.find(outcome.id);
+        again += reclaimed(outcome, false, found == written.end() ? 0 : found->second) ? 1 : 0;
+        break;
+      }
       case ClaimWrite::rewrite: apply(outcome); break;  // a late one: one at a time, as before
     }
   }
@@ -170,7 +176,7 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
   return complete;
 }
 
-bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log) {
+bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written) {
   switch (outcome.outcome) {
     case ClaimOutcome::done:
       // With several replicas two creates of one key can both succeed (#4320): only the first
@@ -189,7 +195,7 @@ bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log) {
     case ClaimOutcome::conflict:
       // Some message has the key: this run's own value (a lost acknowledgement), a delete
       // marker, or another holder's claim.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, 0);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written);
       return false;
   }
   return false;

@@ -59,8 +59,9 @@ struct Keeper {
   // Sends a create of each claim found expired at once and applies the outcomes; false if one
   // was not sent or not answered.
   bool reclaim(const std::vector<ClaimRefresher::Outcome>& expired);
-  // Applies a create's outcome; true if it took the claim again (logged if `log`).
-  bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log);
+  // Applies a create's outcome; true if it took the claim again (logged if `log`). `written`:
+  // the revision of this run's last known write of it (0: unknown), which may still hold it.
+  bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written);
   // One claim found taken or gone: kept if this run's write at revision `written` (0: unknown)
   // still holds it (ClaimsBucket::held_since), else taken with a create if free, else lost
   // (blocking).

@@ -105,10 +105,13 @@ TEST_F(Guards, ADeadRunsClaimIsDeletedOnlyAsThatRunLeftIt) {
 }
 
 // The keeper rewrites each claim every third of the TTL: the fence (which ends a session whose
-// claim went unconfirmed for three quarters of it) never fires while NATS answers.
+// claim went unconfirmed for three quarters of it) never fires while NATS answers. Its own NATS
+// server: the fixture's bucket has another TTL, which a node refuses at start.
 TEST_F(Guards, ASessionOutlivesSeveralTtlsWhileNatsConfirmsItsClaim) {
   constexpr unsigned kShortTtlMs = 2'000;
-  auto c = start_node("c", nats_.url(), kShortTtlMs);
+  NatsServer own{"short-ttl", fresh_directory("achat-nats")};
+  own.start();
+  auto c = start_node("c", own.url(), kShortTtlMs);
   auto carol = TestClient::online(c->port(), "carol");
   // Nothing may come for three TTLs (a fenced session would get its error line and be closed).
   const auto line = carol.read_line(std::chrono::milliseconds(3 * kShortTtlMs));
