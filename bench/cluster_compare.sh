@@ -12,6 +12,10 @@
 # machine the ratios show what the hop through NATS costs when CPU is scarce too.
 # ACHAT_SERVER=PATH runs that a-chat-server binary instead of BUILD_DIR's (an older build, to
 # measure a change against its baseline in the same session).
+# With the latency workload each repetition also runs a-chat-nats-latency on a fresh nats-server
+# of its own (the anchor: what one NATS hop costs here, at the rate that workload sends across
+# two nodes), and the summary checks the target: the 2-node p99 added over 1 node is at most the
+# anchor's p99 + 1 ms.
 # Exit status: 0 if every run passed, 1 otherwise, 2 on a bad command line.
 set -uo pipefail
 
@@ -44,7 +48,7 @@ command -v nats-server >/dev/null || die "nats-server is missing: bash scripts/s
 if [[ ! -f $build/build.ninja ]]; then
   meson setup "$build" "$ROOT" -Dbuildtype=release -Dbench=true >/dev/null || die "meson setup failed"
 fi
-ninja -C "$build" src/app/a-chat-server bench/a-chat-load >/dev/null || die "build failed"
+ninja -C "$build" src/app/a-chat-server bench/a-chat-load bench/a-chat-nats-latency >/dev/null || die "build failed"
 server=${ACHAT_SERVER:-$build/src/app/a-chat-server}
 [[ -x $server ]] || die "no a-chat-server at $server"
 ulimit -n "$(ulimit -Hn)"
@@ -115,9 +119,26 @@ run_one() {
   return "$status"
 }
 
+# run_anchor REP: writes $work/anchor.REP.json
+run_anchor() {
+  local rep=$1 nats_port
+  nats_port=$(free_port)
+  nats-server -a 127.0.0.1 -p "$nats_port" -js -sd "$work/anchor-store.$rep" >"$work/anchor-nats.log" 2>&1 &
+  pids+=($!)
+  wait_accepting "$nats_port" "$!" || { echo '{"ok": false}' >"$work/anchor.$rep.json"; stop_all; return 1; }
+  "$build/bench/a-chat-nats-latency" --url "nats://127.0.0.1:$nats_port" --json >"$work/anchor.$rep.json"
+  local status=$?
+  stop_all
+  return "$status"
+}
+
 failed=0
 for workload in "${workloads[@]}"; do
   for (( rep = 1; rep <= repeat; ++rep )); do
+    if [[ $workload == latency ]]; then
+      echo "cluster_compare.sh: latency $rep/$repeat: NATS alone (the anchor)" >&2
+      run_anchor "$rep" || failed=1
+    fi
     for nodes in 1 2 3; do
       echo "cluster_compare.sh: $workload $rep/$repeat: $nodes node(s)" >&2
       run_one "$nodes" "$workload" "$rep" || failed=1
@@ -159,5 +180,32 @@ else:
     print(f.format(*cols))
     for r in rows:
         print(f.format(*r))
+if "latency" in workloads:
+    def anchor(r):
+        try:
+            return json.load(open(f"{work}/anchor.{r}.json"))
+        except (OSError, ValueError):
+            return {}
+    anchors = [anchor(r) for r in range(1, repeat + 1)]
+    def median(values):
+        values = [v for v in values if isinstance(v, (int, float))]
+        return statistics.median(values) if values else None
+    nats = {m: median(a.get(f"nats_{m}") for a in anchors) for m in ("p50_us", "p99_us", "p999_us")}
+    ok = sum(a.get("ok") is True for a in anchors)
+    p99 = {n: median(load("latency", n, r).get("latency_p99_us") for r in range(1, repeat + 1)) for n in (1, 2)}
+    print()
+    if nats["p99_us"] is None:
+        print(f"anchor (NATS alone): no run passed ({ok} of {repeat})")
+    else:
+        rate = next((a["rate"] for a in anchors if "rate" in a), "?")
+        print(f"anchor (NATS alone, a-chat-nats-latency, {rate} publications/s over two connections, "
+              f"runs ok {ok} of {repeat}): p50 {nats['p50_us']:.0f} us, p99 {nats['p99_us']:.0f} us, "
+              f"p999 {nats['p999_us']:.0f} us")
+        if p99[1] is not None and p99[2] is not None:
+            added = p99[2] - p99[1]
+            allowed = nats["p99_us"] + 1000
+            verdict = "met" if added <= allowed else "NOT met"
+            print(f"target: 2-node p99 added over 1 node {added:.0f} us <= anchor p99 + 1 ms = "
+                  f"{allowed:.0f} us: {verdict} (ratio {added / allowed:.2f})")
 PY
 exit "$failed"
