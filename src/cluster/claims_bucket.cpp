@@ -64,36 +64,75 @@ bool ClaimsBucket::bind() {
   if (bound()) return true;
   jsStreamInfo* raw_info = nullptr;
   jsErrCode error = static_cast<jsErrCode>(0);
-  const natsStatus status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
+  natsStatus status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
   StreamInfoHandle info(raw_info);
   if (status == NATS_NOT_FOUND || error == kStreamNotFound) {
     if (!create_bucket()) return false;  // or another node made it just now: next time
-  } else if (status != NATS_OK || !info || !info->Config) {
+    // Its shape and epoch as the server has them (the stream another node made first, if so).
+    raw_info = nullptr;
+    error = static_cast<jsErrCode>(0);
+    status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
+    info.reset(raw_info);
+  }
+  if (status != NATS_OK || !info || !info->Config) {
     spdlog::debug("cluster: claims bucket not available yet: {}", last_nats_error(status));
     return false;
-  } else {
-    const BucketShape found = shape_of(*info->Config);
-    switch (judge(found, wanted())) {
-      case ShapeVerdict::same:
-        break;
-      case ShapeVerdict::migrate:
-        if (!migrate(*info->Config)) return false;
-        break;
-      case ShapeVerdict::refuse:
-        if (!refusal_) spdlog::error("{}", describe_mismatch(found, wanted()));
-        refusal_ = describe_mismatch(found, wanted());
-        return false;
-    }
   }
-  kvStore* kv = nullptr;
-  if (js_KeyValue(&kv, js_.get(), kClaimsBucket) != NATS_OK) {
-    spdlog::debug("cluster: claims bucket not available yet: {}", last_nats_error(NATS_ERR));
-    return false;
+  const BucketShape found = shape_of(*info->Config);
+  switch (judge(found, wanted())) {
+    case ShapeVerdict::same:
+      break;
+    case ShapeVerdict::migrate:
+      if (!migrate(*info->Config)) return false;
+      break;
+    case ShapeVerdict::refuse:
+      if (!refusal_) spdlog::error("{}", describe_mismatch(found, wanted()));
+      refusal_ = describe_mismatch(found, wanted());
+      return false;
+  }
+  if (!kv_) {
+    kvStore* kv = nullptr;
+    if (js_KeyValue(&kv, js_.get(), kClaimsBucket) != NATS_OK) {
+      spdlog::debug("cluster: claims bucket not available yet: {}", last_nats_error(NATS_ERR));
+      return false;
+    }
+    kv_.reset(kv);
   }
   refusal_.reset();
-  kv_.reset(kv);
+  epoch_.store(info->Created, std::memory_order_release);
   bound_.store(true, std::memory_order_release);
   return true;
+}
+
+std::optional<std::int64_t> ClaimsBucket::stream_epoch() {
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
+  StreamInfoHandle info(raw_info);
+  if (status != NATS_OK || !info) return std::nullopt;
+  return info->Created;
+}
+
+BucketCheck ClaimsBucket::verify() {
+  if (!bound()) return bind() ? BucketCheck::rebound : BucketCheck::unavailable;
+  jsStreamInfo* raw_info = nullptr;
+  jsErrCode error = static_cast<jsErrCode>(0);
+  const natsStatus status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
+  StreamInfoHandle info(raw_info);
+  const bool gone = status == NATS_NOT_FOUND || error == kStreamNotFound;
+  if (!gone && (status != NATS_OK || !info)) return BucketCheck::unavailable;  // NATS away: no news
+  if (!gone && info->Created == epoch()) return BucketCheck::same;
+  // Every claim in it went with it; revisions restart at 1 in the next one.
+  if (gone) {
+    spdlog::warn("cluster: the claims bucket (stream {}) is gone, deleted under the running node: "
+                 "making it again, watching it afresh and claiming this node's logins again", kClaimsStream);
+  } else {
+    spdlog::warn("cluster: the claims bucket (stream {}) was made again under the running node (created "
+                 "{} ns, was {} ns): watching it afresh and claiming this node's logins again", kClaimsStream,
+                 info->Created, epoch());
+  }
+  bound_.store(false, std::memory_order_release);
+  return bind() ? BucketCheck::rebound : BucketCheck::unavailable;
 }
 
 bool ClaimsBucket::create_bucket() {

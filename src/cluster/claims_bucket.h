@@ -29,11 +29,28 @@ enum class ClaimOutcome {
   unavailable,  // NATS did not answer in time, or refused for another reason
 };
 
-// Bound once (by the node's constructor or else the watcher thread); after bound() any thread
-// may call the operations (cnats serialises them). The bucket's max age is the claim TTL; a claim
-// lives while its holder refreshes it. With several replicas (--claim-replicas) nats-server
+// What ClaimsBucket::verify() found.
+enum class BucketCheck {
+  same,         // the stream bound is still there
+  rebound,      // it was deleted (or deleted and made again): bound again, to a new epoch
+  unavailable,  // NATS did not answer, or the stream is gone and cannot be made again yet
+};
+
+// Bound by the node's constructor or else the watcher thread, and bound again by the watcher
+// (verify()) when the stream was deleted or made again under the running node; after bound() any
+// thread may call the operations (cnats serialises them). The kvStore handle is made once and
+// kept: it names the bucket, not one stream, so a rebind never frees what another thread uses.
+// The bucket's max age is the claim TTL; a
+// claim lives while its holder refreshes it. With several replicas (--claim-replicas) nats-server
 // 2.9.10 may let two creates of one key both succeed (#4320): create() therefore also asks the
 // stream which write came first (claim_arbiter.h) and succeeds only for that one.
+// Epoch: the creation time of the stream bound (jsStreamInfo Created, nanoseconds, by the NATS
+// server's clock), not a counter of this node's rebinds. Every node reads the same value for
+// one stream without talking to the others, so (epoch, revision) stamps compare across nodes
+// (the broker compares its own lease with another node's claim), and a delete followed by a
+// re-creation is seen as a new epoch even if it happened between two checks (a node-local
+// counter would need to have seen the gap). It grows with each re-creation as long as the NATS
+// servers' clocks are not stepped back by more than the time between them.
 class ClaimsBucket {
  public:
   ClaimsBucket(natsConnection* connection, std::chrono::milliseconds ttl,
@@ -42,12 +59,23 @@ class ClaimsBucket {
   ClaimsBucket& operator=(const ClaimsBucket&) = delete;
 
   // Creates the bucket or binds to the one another node created, if it has this node's TTL and
-  // replicas (bucket_shape.h; today's one-replica bucket is migrated in place). False while NATS
-  // cannot answer, or if the bucket is refused; call again later. One thread at a time.
+  // replicas (bucket_shape.h; today's one-replica bucket is migrated in place), and takes its
+  // epoch. False while NATS cannot answer, or if the bucket is refused; call again later. One
+  // thread at a time.
   bool bind();
   // Why bind() refused the existing bucket (for the thread that called it); nullopt if it did not.
   const std::optional<std::string>& refusal() const noexcept { return refusal_; }
   bool bound() const noexcept { return bound_.load(std::memory_order_acquire); }
+  // The epoch of the stream bound (0 before the first bind). Any thread.
+  std::int64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
+  // Asks NATS whether the stream bound is still the one there; if it is gone or was made again
+  // (another creation time), logs one warning and binds again, creating the stream if it is
+  // missing (with this node's TTL, replicas and history). One request when nothing changed.
+  // The thread that binds (the watcher).
+  BucketCheck verify();
+  // The epoch of the stream there now, without binding (one request); nullopt if it is gone or
+  // NATS did not answer. Any thread (the keeper's, when a rewrite finds its claim gone).
+  std::optional<std::int64_t> stream_epoch();
 
   // Writes `value` under `key` if no live claim has it and this write is the first since the
   // key's last delete (a later one that the server let through is refused here, and the first
@@ -97,8 +125,9 @@ class ClaimsBucket {
   const int replicas_;
   std::optional<std::string> refusal_;
   JetStreamHandle js_;
-  KvStoreHandle kv_;  // written once by bind(), before bound_
+  KvStoreHandle kv_;  // written once, by the first bind(), before bound_
   std::atomic<bool> bound_{false};
+  std::atomic<std::int64_t> epoch_{0};  // written by bind(), before bound_
 };
 
 }  // namespace achat::cluster
