@@ -1,6 +1,7 @@
 // What readers and writers tell the broker. Plain values moved through channels.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <future>
 #include <memory>
@@ -14,6 +15,16 @@
 
 namespace achat {
 
+// Where a claim write stands in the cluster's order of claims: the claims stream it was written
+// to (its epoch: the stream's creation time, by the NATS server's clock) and its revision there.
+// A stream deleted and made again starts its revisions at 1, so revisions alone are compared
+// only within one epoch: a later epoch is later whatever its revision. A plain value.
+struct ClaimStamp {
+  std::int64_t epoch = 0;
+  std::uint64_t revision = 0;
+  auto operator<=>(const ClaimStamp&) const = default;
+};
+
 // Held by an online login while its name is taken cluster-wide (see include/achat/cluster.h);
 // destroying it gives the name back. Never blocks; any thread may destroy it.
 class LoginLease {
@@ -21,7 +32,7 @@ class LoginLease {
   virtual ~LoginLease() = default;
   // Where the claim stands in the cluster's order of claims: a later claim of the same name
   // by another node means this one was lost.
-  virtual std::uint64_t revision() const noexcept = 0;
+  virtual ClaimStamp stamp() const noexcept = 0;
 };
 
 // The broker's answer to a login: nullopt if accepted, else the reason it was refused.
@@ -71,12 +82,12 @@ struct RemoteDelivery {
 };
 
 // A change in the cluster's claims: the login whose uniqueness key (LoginName::unique) is `name`
-// taken (or its claim refreshed) by `node`, or released if `node` is empty; `revision` orders the
+// taken (or its claim refreshed) by `node`, or released if `node` is empty; `stamp` orders the
 // changes of all names.
 struct DirectoryChange {
   std::string name;
   std::string node;
-  std::uint64_t revision = 0;
+  ClaimStamp stamp;
   std::string run;  // which run (incarnation) of `node` holds it
 };
 
@@ -90,11 +101,11 @@ struct NodePresence {
   std::string dead_run;
 };
 
-// The cluster could not confirm the claim of `name` made with `revision` (its lease's) in time:
+// The cluster could not confirm the claim of `name` made at `stamp` (its lease's) in time:
 // its session must end before another node can take the name.
 struct ClaimLapsed {
   std::string name;
-  std::uint64_t revision = 0;
+  ClaimStamp stamp;
 };
 
 // monostate first: moodycamel dequeues into default-constructed slots, which must be cheap.

@@ -1,14 +1,15 @@
 #include "claim_book.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace achat::cluster {
 
 ClaimBook::Id ClaimBook::hold(Claim claim, Clock::time_point sent) {
   std::lock_guard lock(mutex_);
   const Id id = next_id_++;
-  const std::uint64_t revision = claim.revision;
-  entries_.emplace(id, Entry{std::move(claim), revision, sent});
+  const ClaimStamp stamp{claim.epoch, claim.revision};
+  entries_.emplace(id, Entry{std::move(claim), stamp, sent});
   return id;
 }
 
@@ -35,10 +36,23 @@ void ClaimBook::stop() {
   wake_.notify_one();
 }
 
+void ClaimBook::rebound() {
+  {
+    std::lock_guard lock(mutex_);
+    rebound_ = true;
+  }
+  wake_.notify_one();
+}
+
+bool ClaimBook::take_rebound() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(rebound_, false);
+}
+
 std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>> ClaimBook::wait_for_releases(
     std::chrono::steady_clock::time_point until) {
   std::unique_lock lock(mutex_);
-  wake_.wait_until(lock, until, [this] { return released_ > 0 || stopping_; });
+  wake_.wait_until(lock, until, [this] { return released_ > 0 || stopping_ || rebound_; });
   std::vector<std::pair<Id, Claim>> released;
   released.reserve(released_);
   for (auto it = entries_.begin(); released_ > 0 && it != entries_.end();) {
@@ -74,16 +88,18 @@ bool ClaimBook::holds(Id id) const {
   return found != entries_.end() && !found->second.lost;
 }
 
-void ClaimBook::revise(Id id, std::uint64_t revision) {
+void ClaimBook::revise(Id id, std::uint64_t revision, std::int64_t epoch) {
   std::lock_guard lock(mutex_);
   if (const auto found = entries_.find(id); found != entries_.end()) {
     found->second.claim.revision = revision;
+    found->second.claim.epoch = epoch;
   }
 }
 
-void ClaimBook::advance(Id id, std::uint64_t from, std::uint64_t to) {
+void ClaimBook::advance(Id id, std::int64_t epoch, std::uint64_t from, std::uint64_t to) {
   std::lock_guard lock(mutex_);
-  if (const auto found = entries_.find(id); found != entries_.end() && found->second.claim.revision == from) {
+  if (const auto found = entries_.find(id); found != entries_.end() && found->second.claim.revision == from &&
+                                              found->second.claim.epoch == epoch) {
     found->second.claim.revision = to;
   }
 }
@@ -117,7 +133,7 @@ std::vector<ClaimBook::Lapsed> ClaimBook::lapsed(Clock::time_point now, Clock::d
     if (entry.released || entry.lapsed) continue;
     if (entry.confirmed <= now - window) {
       entry.lapsed = true;
-      lapsed.push_back(Lapsed{entry.claim.key, entry.lease_revision});
+      lapsed.push_back(Lapsed{entry.claim.key, entry.lease_stamp});
     } else {
       next = std::min(next, entry.confirmed + window);
     }

@@ -20,7 +20,10 @@ namespace achat::cluster {
 // guards the map; it is never held across a call to NATS, so no caller waits on the network.
 // The fence thread reads each claim's confirmation time (see lapsed()).
 // Promises: a claim's revision is updated only by the keeper, which also performs its release,
-// so the guarded delete always carries the claim's latest revision known to this node. A
+// so the guarded delete always carries the claim's latest revision known to this node. Each
+// revision is kept with the epoch of the claims stream it was written to (ClaimsBucket::epoch):
+// a revision of a stream since deleted guards nothing in the next one (whose revisions restart
+// at 1), and the keeper never sends it there. A
 // claim's confirmation time only moves forward, and only to the send time of a write NATS
 // acknowledged (the create or a refresh): NATS applied that write after it was sent, so the key
 // lives at least a TTL from then, by the NATS server's clock.
@@ -31,11 +34,12 @@ class ClaimBook {
   struct Claim {
     std::string key;
     std::uint64_t revision = 0;
+    std::int64_t epoch = 0;  // of the stream `revision` is in
   };
   // A held claim whose confirmation is too old: its session must end.
   struct Lapsed {
     std::string key;
-    std::uint64_t lease_revision;  // the claim's creation revision, as its Lease reports it
+    ClaimStamp lease_stamp;  // the claim's creation, as its Lease reports it
   };
 
   // `sent`: when the create that NATS acknowledged was sent.
@@ -43,19 +47,24 @@ class ClaimBook {
   void release(Id id);
   // Stops the keeper's waits; every claim still held is then the keeper's to release.
   void stop();
+  // The watcher bound the claims stream again (it was deleted or made again): wakes the keeper,
+  // which claims every held login again in the new stream at once. Any thread.
+  void rebound();
 
   // Keeper thread: waits until a claim is released, `until` passes or stop(), and returns the
   // released claims, which leave the book.
   std::vector<std::pair<Id, Claim>> wait_for_releases(std::chrono::steady_clock::time_point until);
   bool stopping() const;
+  // Whether rebound() was called since the last call (which clears it).
+  bool take_rebound();
   std::vector<std::pair<Id, Claim>> held() const;  // not yet released
   bool holds(Id id) const;                         // released too, until returned above
-  void revise(Id id, std::uint64_t revision);
+  void revise(Id id, std::uint64_t revision, std::int64_t epoch);
   // A write of this claim sent at `sent` was acknowledged: it is confirmed until sent + TTL.
   void confirm(Id id, Clock::time_point sent);
-  // A rewrite guarded by `from` succeeded: the claim takes `to` only if `from` is still its
-  // revision, so an outcome never overwrites a newer one.
-  void advance(Id id, std::uint64_t from, std::uint64_t to);
+  // A rewrite guarded by `from` (in `epoch`) succeeded: the claim takes `to` only if `from` is
+  // still its revision in that epoch, so an outcome never overwrites a newer one.
+  void advance(Id id, std::int64_t epoch, std::uint64_t from, std::uint64_t to);
   // The claim is held by someone else now: it is no longer refreshed or deleted, and lapsed()
   // reports it at once so its session ends.
   void lose(Id id);
@@ -72,7 +81,7 @@ class ClaimBook {
  private:
   struct Entry {
     Claim claim;
-    std::uint64_t lease_revision = 0;
+    ClaimStamp lease_stamp;
     Clock::time_point confirmed;
     bool released = false;
     bool lost = false;    // held by someone else now: nothing to refresh or delete
@@ -85,24 +94,24 @@ class ClaimBook {
   std::size_t released_ = 0;               // guarded by mutex_
   Id next_id_ = 1;                         // guarded by mutex_
   bool stopping_ = false;                  // guarded by mutex_
+  bool rebound_ = false;                   // guarded by mutex_
 };
 
 // A login's claim, as the broker holds it: destroying it hands the claim to the keeper for a
 // guarded delete. Must not outlive the ClaimBook (the ClusterNode).
 class Lease final : public LoginLease {
  public:
-  Lease(ClaimBook& book, ClaimBook::Id id, std::uint64_t revision)
-      : book_(book), id_(id), revision_(revision) {}
+  Lease(ClaimBook& book, ClaimBook::Id id, ClaimStamp stamp) : book_(book), id_(id), stamp_(stamp) {}
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   ~Lease() override { book_.release(id_); }
 
-  std::uint64_t revision() const noexcept override { return revision_; }
+  ClaimStamp stamp() const noexcept override { return stamp_; }
 
  private:
   ClaimBook& book_;
   const ClaimBook::Id id_;
-  const std::uint64_t revision_;  // of the claim's creation; refreshes do not change it
+  const ClaimStamp stamp_;  // of the claim's creation; refreshes and re-claims do not change it
 };
 
 }  // namespace achat::cluster

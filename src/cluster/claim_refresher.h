@@ -37,6 +37,7 @@ class ClaimRefresher {
     ClaimBook::Id id;
     std::string key;
     std::uint64_t sent_revision;  // the revision the rewrite was guarded by
+    std::int64_t epoch;           // of the stream that revision is in (a create's: the stream it was sent to)
     ClaimOutcome outcome;
     std::uint64_t revision;       // the claim's new revision, if done
     std::chrono::steady_clock::time_point sent;  // when the rewrite was handed to cnats
@@ -55,8 +56,9 @@ class ClaimRefresher {
   // The same for the claim's guarded delete (its release).
   bool send_delete(ClaimBook::Id id, const ClaimBook::Claim& claim);
   // The same for a create of `key` (done only if no message has it, as kvStore_Create's first
-  // try): taking an expired claim again.
-  bool send_create(ClaimBook::Id id, const std::string& key, const std::string& value);
+  // try): taking an expired claim again, or one whose stream was deleted, into the stream of
+  // `epoch`.
+  bool send_create(ClaimBook::Id id, const std::string& key, const std::string& value, std::int64_t epoch);
   bool in_flight(ClaimBook::Id id) const;
   // Waits until every write sent has its outcome, at most the request timeout.
   void wait();
@@ -72,6 +74,7 @@ class ClaimRefresher {
     ClaimBook::Id id;
     std::string key;
     std::uint64_t revision;
+    std::int64_t epoch;
     std::chrono::steady_clock::time_point at;
     ClaimWrite write;
   };

@@ -3,11 +3,13 @@
 namespace achat::cluster {
 
 bool Directory::apply(const DirectoryChange& change, Clock::time_point now) {
+  const auto found = entries_.find(change.name);
+  if (found != entries_.end() && change.stamp < found->second.stamp) return false;  // stale
   if (change.node.empty() || change.node == self_) {
-    entries_.erase(change.name);
+    if (found != entries_.end()) entries_.erase(found);
     return false;
   }
-  entries_.insert_or_assign(change.name, Entry{change.node, change.run, now});
+  entries_.insert_or_assign(change.name, Entry{change.node, change.run, change.stamp, now});
   return true;
 }
 

@@ -19,13 +19,16 @@ namespace achat::cluster {
 // is treated as gone, the same moment the bucket lets another node take the login.
 // A node the heartbeats say is silent keeps its entries (their claims live on), but node_of()
 // hides them until it is heard again; a run of a node known dead loses its entries at once.
+// Changes are ordered by their (epoch, revision) stamps, never by revision alone: a change older
+// than the entry it would replace is ignored, and one from a claims stream made again after a
+// delete (a later epoch, its revisions restarting at 1) replaces what the old stream said.
 class Directory {
  public:
   using Clock = std::chrono::steady_clock;
 
   Directory(std::string self, std::chrono::milliseconds ttl) : self_(std::move(self)), ttl_(ttl) {}
 
-  // True if the change is a claim by another node.
+  // True if the change is a claim by another node (and not older than what is known of it).
   bool apply(const DirectoryChange& change, Clock::time_point now);
   // The other node that has `name` online, or nullptr (this node's own logins are the
   // broker's to route).
@@ -37,6 +40,7 @@ class Directory {
   struct Entry {
     std::string node;
     std::string run;
+    ClaimStamp stamp;
     Clock::time_point refreshed;
   };
   struct NameHash {

@@ -16,7 +16,7 @@ void Fence::operator()() {
       auto login = login_of_key(claim.key);
       if (!login) continue;
       ClusterStats::add(stats.sessions_fenced);
-      inbox.send(std::make_unique<ClaimLapsed>(ClaimLapsed{std::move(*login), claim.lease_revision}));
+      inbox.send(std::make_unique<ClaimLapsed>(ClaimLapsed{std::move(*login), claim.lease_stamp}));
     }
     if (!lapsed.empty()) {
       // One line per wake-up, not per session: a partition ends them all at about once.

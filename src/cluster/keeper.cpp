@@ -27,6 +27,9 @@ void Keeper::operator()() {
   bool warned = false;
   while (true) {
     auto released = book.wait_for_releases(next_refresh);
+    // The claims stream was made again: every claim held went with the old one, so they are
+    // all claimed again now, before another node can take their names in the new one.
+    if (book.take_rebound()) next_refresh = std::chrono::steady_clock::now();
     if (!released.empty()) {
       settle(released);
       release(released);  // their outcomes are taken with the next ones
@@ -65,7 +68,9 @@ void Keeper::operator()() {
     } else if (outcome.outcome == ClaimOutcome::conflict) {
       // Written since: most likely expired and taken again, not ours to delete; behind a race's
       // loser it is still ours, deleted at its latest revision while the deadline allows.
-      if (std::chrono::steady_clock::now() < deadline) bucket.release(outcome.key, outcome.sent_revision);
+      if (std::chrono::steady_clock::now() < deadline && outcome.epoch == bucket.epoch()) {
+        bucket.release(outcome.key, outcome.sent_revision);
+      }
       ++released;
     }
   }
@@ -90,7 +95,15 @@ bool Keeper::refresh_all() {
   if (!bucket.bound()) return false;
   settle();  // outcomes that came after the last round's wait: their claims can go again
   bool complete = true;
+  const std::int64_t epoch = bucket.epoch();
+  // Held claims written to a stream since deleted: their revisions mean nothing in this one
+  // (it restarted at 1), so they are claimed again with creates, never rewritten.
+  std::vector<ClaimRefresher::Outcome> moved;
   for (const auto& [id, claim] : book.held()) {
+    if (claim.epoch != epoch) {
+      moved.push_back({id, claim.key, 0, claim.epoch, ClaimOutcome::conflict, 0, {}, ClaimWrite::rewrite});
+      continue;
+    }
     // While disconnected cnats would only buffer them; the claims keep until the TTL.
     if (natsConnection_Status(connection) != NATS_CONN_STATUS_CONNECTED ||
         !refresher.send(id, claim, owner_value)) {
@@ -99,7 +112,9 @@ bool Keeper::refresh_all() {
     }
   }
   refresher.wait();
-  return settle() && complete;
+  complete = settle() && complete;
+  if (!moved.empty()) complete = reclaim(moved) && complete;
+  return complete;
 }
 
 bool Keeper::settle() {
@@ -129,9 +144,14 @@ bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point de
     answered = answered && outcome.outcome != ClaimOutcome::unavailable;
     const auto found = released_by_id.find(outcome.id);
     if (found != released_by_id.end()) {
-      // Released meanwhile: its delete must carry the revision this write made.
-      if (outcome.outcome == ClaimOutcome::done && found->second->revision == outcome.sent_revision) {
-        found->second->revision = outcome.revision;
+      // Released meanwhile: its delete must carry the revision this write made (a create's
+      // whatever the claim had: it was taken again, maybe in a new stream).
+      ClaimBook::Claim& claim = *found->second;
+      if (outcome.outcome == ClaimOutcome::done &&
+          (outcome.write == ClaimWrite::create ||
+           (claim.revision == outcome.sent_revision && claim.epoch == outcome.epoch))) {
+        claim.revision = outcome.revision;
+        claim.epoch = outcome.epoch;
       }
     } else if (outcome.write == ClaimWrite::create) {
       reclaimed(outcome, true, 0);
@@ -148,12 +168,19 @@ bool Keeper::settle(Released& released, std::chrono::steady_clock::time_point de
 bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
   const auto deadline = std::chrono::steady_clock::now() + request_timeout;
   bool complete = true;
+  // The stream there now: if it was made again and the watcher has not noticed yet, the creates
+  // go to the new stream and are recorded as its, and no revision of the old one is followed.
+  const std::int64_t epoch = bucket.stream_epoch().value_or(bucket.epoch());
   std::unordered_map<ClaimBook::Id, std::uint64_t> written;  // the revision each rewrite expected
-  for (const auto& outcome : expired) written.emplace(outcome.id, outcome.sent_revision);
+  std::unordered_set<ClaimBook::Id> moved;                    // written to a stream since deleted
+  for (const auto& outcome : expired) {
+    written.emplace(outcome.id, outcome.epoch == epoch ? outcome.sent_revision : 0);
+    if (outcome.epoch != epoch) moved.insert(outcome.id);
+  }
   for (const auto& outcome : expired) {
     const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
     if (!reachable || !refresher.wait_for_room(deadline) ||
-        !refresher.send_create(outcome.id, outcome.key, owner_value)) {
+        !refresher.send_create(outcome.id, outcome.key, owner_value, epoch)) {
       complete = false;  // the next round finds the rest again
       break;
     }
@@ -166,7 +193,9 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
       case ClaimWrite::remove: released_outcome(outcome); break;
       case ClaimWrite::create: {
         const auto found = written.find(outcome.id);
-        again += reclaimed(outcome, false, found == written.end() ? 0 : found->second) ? 1 : 0;
+        again += reclaimed(outcome, false, found == written.end() ? 0 : found->second, moved.contains(outcome.id))
+                     ? 1
+                     : 0;
         break;
       }
       case ClaimWrite::rewrite: apply(outcome); break;  // a late one: one at a time, as before
@@ -176,7 +205,7 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
   return complete;
 }
 
-bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written) {
+bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written, bool moved) {
   switch (outcome.outcome) {
     case ClaimOutcome::done:
       // With several replicas two creates of one key can both succeed (#4320): only the first
@@ -186,7 +215,7 @@ bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::ui
         return false;
       }
       // Taken again; if it was released meanwhile, its delete carries this revision.
-      book.revise(outcome.id, outcome.revision);
+      book.revise(outcome.id, outcome.revision, outcome.epoch);
       book.confirm(outcome.id, outcome.sent);
       if (log) spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(outcome.key));
       return true;
@@ -195,7 +224,7 @@ bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::ui
     case ClaimOutcome::conflict:
       // Some message has the key: this run's own value (a lost acknowledgement), a delete
       // marker, or another holder's claim.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written, outcome.epoch, moved);
       return false;
   }
   return false;
@@ -206,30 +235,42 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
     case ClaimOutcome::done:
       // Whatever the book's revision now, NATS wrote this run's value at or after `sent`.
       book.confirm(outcome.id, outcome.sent);
-      book.advance(outcome.id, outcome.sent_revision, outcome.revision);
+      book.advance(outcome.id, outcome.epoch, outcome.sent_revision, outcome.revision);
       break;
     case ClaimOutcome::unavailable:
       break;  // tried again next period
     case ClaimOutcome::conflict:
       // A claim already released and deleted must not be taken again.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, outcome.sent_revision);
+      if (book.holds(outcome.id)) {
+        // A revision of a stream since made again guards nothing in the new one.
+        const std::int64_t now = bucket.stream_epoch().value_or(bucket.epoch());
+        take_again(outcome.id, outcome.key, now == outcome.epoch ? outcome.sent_revision : 0, now);
+      }
       break;
   }
 }
 
-void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written) {
+void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written, std::int64_t epoch,
+                        bool moved) {
   // Still held by our write at `written` (no delete or expiry since): every later write is an
   // earlier rewrite of ours whose acknowledgement was lost, or a race's loser or its put-back of
   // our record (claim_arbiter.h): rewrite it at the latest revision.
   std::uint64_t revision = 0;
   if (written != 0 && bucket.held_since(key, written, revision) == ClaimOutcome::done) {
-    book.revise(id, revision);
+    book.revise(id, revision, epoch);
+    return;
+  }
+  // Taken for a deleted stream's but written to the one made in its place (a login in the
+  // moment before this node noticed): this run's value, live, is this claim's own record.
+  std::string value;
+  if (moved && bucket.read(key, value, revision) == ClaimOutcome::done && value == owner_value) {
+    book.revise(id, revision, epoch);
     return;
   }
   // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
   const auto sent = std::chrono::steady_clock::now();
   if (bucket.create(key, owner_value, revision) == ClaimOutcome::done) {
-    book.revise(id, revision);
+    book.revise(id, revision, epoch);
     book.confirm(id, sent);
     spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(key));
   } else {
@@ -252,6 +293,7 @@ std::size_t Keeper::release(const Released& released, std::chrono::steady_clock:
       ++unsent;
       continue;
     }
+    if (claim.epoch != bucket.epoch()) continue;  // its record went with a deleted stream
     const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
     // Never past cnats's in-flight limit, where a send would stall for its own timeout.
     if (!reachable || !refresher.wait_for_room(deadline) || !refresher.send_delete(id, claim)) {
@@ -276,8 +318,11 @@ std::size_t Keeper::release(const Released& released) {
 bool Keeper::released_outcome(const ClaimRefresher::Outcome& outcome) {
   ClaimOutcome result = outcome.outcome;
   // Written since: a race's loser (or its put-back) after our write still leaves the claim ours
-  // to delete at its latest revision; one that expired and was taken again is not ours.
-  if (result == ClaimOutcome::conflict) result = bucket.release(outcome.key, outcome.sent_revision);
+  // to delete at its latest revision; one that expired and was taken again is not ours, nor is
+  // anything in a stream made again since the write.
+  if (result == ClaimOutcome::conflict && outcome.epoch == bucket.epoch()) {
+    result = bucket.release(outcome.key, outcome.sent_revision);
+  }
   if (result != ClaimOutcome::unavailable) return true;
   ClusterStats::add(stats.releases_failed);
   spdlog::warn("cluster: could not release {}: it expires after the claim TTL", login_for_log(outcome.key));

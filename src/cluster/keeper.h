@@ -33,6 +33,10 @@ namespace achat::cluster {
 // ClaimBook::stop() it sends the deletes of every claim still held at once and waits for them
 // until one deadline (the request timeout), then returns. Claims it cannot delete (NATS away or
 // not answering by then) expire after the TTL, counted as releases failed.
+// Epochs: when the watcher binds a claims stream made again (ClaimBook::rebound()), a round
+// starts at once and every held claim written to the old stream is claimed again with a create
+// (its revision there guards nothing in the new stream, whose revisions restart at 1); a released
+// claim of the old stream is not deleted (it went with its stream).
 struct Keeper {
   using Released = std::vector<std::pair<ClaimBook::Id, ClaimBook::Claim>>;
 
@@ -61,11 +65,14 @@ struct Keeper {
   bool reclaim(const std::vector<ClaimRefresher::Outcome>& expired);
   // Applies a create's outcome; true if it took the claim again (logged if `log`). `written`:
   // the revision of this run's last known write of it (0: unknown), which may still hold it.
-  bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written);
-  // One claim found taken or gone: kept if this run's write at revision `written` (0: unknown)
-  // still holds it (ClaimsBucket::held_since), else taken with a create if free, else lost
-  // (blocking).
-  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written);
+  // `moved`: the claim was written to a claims stream since deleted.
+  bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written, bool moved = false);
+  // One claim found taken or gone: kept if this run's write at revision `written` (0: unknown,
+  // or in a stream since deleted) still holds it (ClaimsBucket::held_since), else taken with a
+  // create if free, else lost (blocking). `epoch`: the stream the writes go to. `moved`: the
+  // claim was taken for a deleted stream's; a live record of this run's value is then its own.
+  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written, std::int64_t epoch,
+                  bool moved = false);
   // Ends the claim's session (the fence does it at once) and counts it lost.
   void lose(ClaimBook::Id id, const std::string& key);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;

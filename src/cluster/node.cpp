@@ -195,7 +195,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   auto [forwards, forwards_receiver] = make_channel<Forward>();
   forwards_ = std::move(forwards);
   crew_.spawn("cluster watcher",
-              Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_, roster_, ttl, {}, {}});
+              Watcher{claims, *bucket_, self_, inbox, ready_, receiving_stopped_, stats_, roster_, book_, ttl, {}, {}});
   crew_.spawn("cluster presence",
               Presence{lines, beats, roster_, self_, beat_interval, inbox, receiving_stopped_, stats_});
   crew_.spawn("cluster fence", Fence{book_, inbox, receiving_stopped_, ttl, stats_});
@@ -230,14 +230,16 @@ std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& ref
     refusal = "cluster unavailable, try again";
     return nullptr;
   }
-  ClaimBook::Claim claim{claim_key(login.unique), 0};
+  // The epoch as the create is sent: if the stream is made again meanwhile, the claim is taken
+  // for the old stream's, which the keeper claims again (or finds taken: fail closed).
+  ClaimBook::Claim claim{claim_key(login.unique), 0, bucket_->epoch()};
   const auto sent = ClaimBook::Clock::now();  // the claim's life counts from here (fence.h)
   switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
     case ClaimOutcome::done:
       ClusterStats::add(stats_.claims);
     {
-      const std::uint64_t revision = claim.revision;
-      return std::make_unique<Lease>(book_, book_.hold(std::move(claim), sent), revision);
+      const ClaimStamp stamp{claim.epoch, claim.revision};
+      return std::make_unique<Lease>(book_, book_.hold(std::move(claim), sent), stamp);
     }
     case ClaimOutcome::conflict:
       ClusterStats::add(stats_.claims_taken);

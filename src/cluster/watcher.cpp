@@ -13,6 +13,13 @@ constexpr std::int64_t kPollMs = 200;
 // Back-off while the bucket cannot be bound or watched (NATS down, JetStream not ready).
 constexpr std::chrono::milliseconds kRetry{500};
 constexpr std::int64_t kWatchRequestMs = 500;
+// How often the watcher asks whether the claims stream is still the one it watches: one small
+// JetStream request a second per node, and a stream deleted under the nodes is noticed, made
+// again and re-claimed within about that (the watch itself says nothing when its stream goes).
+constexpr std::chrono::milliseconds kBucketCheck{1'000};
+// After binding a stream made again, new logins wait this long: every node checks every
+// kBucketCheck, so by then each one has noticed and sent the creates that claim its logins again.
+constexpr std::chrono::milliseconds kRebindGrace = 3 * kBucketCheck;
 
 }  // namespace
 
@@ -30,10 +37,17 @@ void Watcher::operator()() {
   JetStreamHandle js(raw_js);
   while (!stop.stopped()) {
     kvStore* raw_kv = nullptr;
-    if (!bucket.bind() || js_KeyValue(&raw_kv, js.get(), kClaimsBucket) != NATS_OK) {
+    // Binds the first time, and again if the stream was deleted since the last watch.
+    if (bucket.verify() == BucketCheck::unavailable || js_KeyValue(&raw_kv, js.get(), kClaimsBucket) != NATS_OK) {
       stop.wait_for(kRetry);
       continue;
     }
+    if (epoch != 0 && bucket.epoch() != epoch) {
+      book.rebound();  // the keeper claims this node's logins again in the new stream
+      ready.store(false, std::memory_order_release);
+      refuse_until = std::chrono::steady_clock::now() + kRebindGrace;
+    }
+    epoch = bucket.epoch();
     KvStoreHandle kv(raw_kv);
     kvWatcher* raw_watcher = nullptr;
     if (kvStore_WatchAll(&raw_watcher, kv.get(), nullptr) != NATS_OK) {
@@ -49,7 +63,17 @@ void Watcher::operator()() {
 }
 
 void Watcher::follow(kvWatcher* watcher) {
+  auto next_check = std::chrono::steady_clock::now() + kBucketCheck;
+  bool replayed = false;
   while (!stop.stopped()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_check) {
+      next_check = now + kBucketCheck;
+      if (bucket.verify() == BucketCheck::rebound) return;  // watched again, from a fresh replay
+    }
+    if (replayed && now >= refuse_until && !ready.exchange(true)) {
+      spdlog::info("cluster: ready again, node {}: logins accepted in the new claims bucket", self.node);
+    }
     kvEntry* raw = nullptr;
     release_dead_runs();
     const natsStatus status = kvWatcher_Next(&raw, watcher, kPollMs);
@@ -60,7 +84,10 @@ void Watcher::follow(kvWatcher* watcher) {
       return;
     }
     if (!raw) {  // the replay of current claims is complete
-      if (!ready.exchange(true)) spdlog::info("cluster: ready, node {}", self.node);
+      replayed = true;
+      if (std::chrono::steady_clock::now() >= refuse_until && !ready.exchange(true)) {
+        spdlog::info("cluster: ready, node {}", self.node);
+      }
       continue;
     }
     KvEntryHandle entry(raw);
@@ -75,7 +102,8 @@ void Watcher::handle(kvEntry* entry) {
   if (operation != kvOp_Put) {
     holders.erase(kvEntry_Key(entry));
     others.erase(kvEntry_Key(entry));
-    inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), {}, kvEntry_Revision(entry), {}}));
+    inbox.send(std::make_unique<DirectoryChange>(
+        DirectoryChange{std::move(*login), {}, {epoch, kvEntry_Revision(entry)}, {}}));
     return;
   }
   const auto* value = static_cast<const char*>(kvEntry_Value(entry));
@@ -99,10 +127,10 @@ void Watcher::handle(kvEntry* entry) {
       return;
     }
     roster.expect(owner->node, NodeRoster::Clock::now());
-    others.insert_or_assign(kvEntry_Key(entry), Held{*owner, revision});
+    others.insert_or_assign(kvEntry_Key(entry), Held{*owner, revision, epoch});
   }
-  inbox.send(std::make_unique<DirectoryChange>(
-      DirectoryChange{std::move(*login), std::move(owner->node), revision, std::move(owner->incarnation)}));
+  inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), std::move(owner->node),
+                                                               {epoch, revision}, std::move(owner->incarnation)}));
 }
 
 bool Watcher::lost_race(const std::string& key, std::string_view value, std::int64_t written) {
@@ -120,6 +148,8 @@ void Watcher::release_dead_runs() {
   for (const ClaimOwner& dead : roster.take_retired()) {
     std::vector<std::pair<std::string, std::uint64_t>> doomed;
     for (const auto& [key, held] : others) {
+      // A revision of a stream since deleted guards nothing in the one bound now.
+      if (held.epoch != bucket.epoch()) continue;
       if (held.owner.node == dead.node && held.owner.incarnation == dead.incarnation) {
         doomed.emplace_back(key, held.revision);
       }

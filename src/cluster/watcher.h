@@ -12,6 +12,7 @@
 
 #include "achat/channel.h"
 #include "achat/events.h"
+#include "claim_book.h"
 #include "claim_record.h"
 #include "claims_bucket.h"
 #include "cluster_stats.h"
@@ -36,10 +37,19 @@ namespace achat::cluster {
 // itself and puts the holder's record back (claim_arbiter.h): it is not reported, so no broker
 // ends the holder's session for it. After a replay the last write of each key is taken as its
 // holder.
+// Every kBucketCheck it asks NATS whether the claims stream is still the one it watches
+// (ClaimsBucket::verify): one deleted (`nats stream rm KV_achat_logins`) or deleted and made
+// again under the running node is bound again (made again if missing), the keeper is woken to
+// claim this node's logins again (ClaimBook::rebound), and the watch starts afresh with a
+// fresh replay. Each change it reports carries its stamp, (epoch, revision): revisions restart at
+// 1 in a new stream. For kRebindGrace after such a rebind this node refuses new logins (`ready`
+// false, "cluster unavailable, try again"), so that every other node has noticed too and claimed
+// its logins again before a login here could take one of their names in the new stream.
 struct Watcher {
   struct Held {
     ClaimOwner owner;
     std::uint64_t revision;
+    std::int64_t epoch;
   };
 
   natsConnection* connection;
@@ -50,11 +60,14 @@ struct Watcher {
   StopFlag& stop;
   ClusterStats& stats;
   NodeRoster& roster;
+  ClaimBook& book;  // woken when the stream is bound again
   std::chrono::milliseconds ttl;
   std::unordered_map<std::string, Held> others;  // other nodes' claims by key, as last seen
   // Every live key's holding write, as the watch saw it: the owner's value and when it last
   // wrote (nanoseconds, the server's wall clock).
   std::unordered_map<std::string, std::pair<std::string, std::int64_t>> holders;
+  std::int64_t epoch = 0;  // of the stream watched (0: none yet)
+  std::chrono::steady_clock::time_point refuse_until{};  // logins wait after a rebind
 
   void operator()();
 

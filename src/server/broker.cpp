@@ -253,7 +253,7 @@ void Broker::handle(std::unique_ptr<DirectoryChange>& change) {
   Peer& peer = *local->second;
   // Another node claimed the name after this session did: this node's claim expired while it
   // could not reach NATS. Two sessions must not speak under one name, so this one ends.
-  if (!peer.outbox || !peer.lease || peer.lease->revision() >= change->revision) return;
+  if (!peer.outbox || !peer.lease || peer.lease->stamp() >= change->stamp) return;
   end_claimed_session(peer, "login taken on node " + change->node,
                       "login \"" + peer.login.typed + "\" was taken on another node, disconnecting");
 }
@@ -265,7 +265,7 @@ void Broker::handle(std::unique_ptr<ClaimLapsed>& lapsed) {
   if (local == online_.end()) return;
   Peer& peer = *local->second;
   // Only the session that holds this claim: a later login under the name has its own.
-  if (!peer.outbox || !peer.lease || peer.lease->revision() != lapsed->revision) return;
+  if (!peer.outbox || !peer.lease || peer.lease->stamp() != lapsed->stamp) return;
   end_claimed_session(peer, "cluster claim not confirmed in time", "cluster unavailable, disconnecting");
 }
 

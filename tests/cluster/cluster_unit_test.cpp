@@ -51,14 +51,14 @@ TEST(ClaimBook, AClaimLapsesOnceItsLastConfirmedWriteIsOlderThanTheWindow) {
   EXPECT_TRUE(book.lapsed(t0 + 2s, 3s, next).empty());
   EXPECT_EQ(next, t0 + 3s);
   book.confirm(alice, t0 + 500ms);  // a refresh sent then was acknowledged
-  book.advance(alice, 7, 8);
+  book.advance(alice, 0, 7, 8);
   book.confirm(alice, t0 + 200ms);  // an older one answered late changes nothing
   EXPECT_TRUE(book.lapsed(t0 + 3s + 100ms, 3s, next).empty());
   EXPECT_EQ(next, t0 + 3s + 500ms);
   const auto lapsed = book.lapsed(t0 + 4s + 1ms, 3s, next);
   ASSERT_EQ(lapsed.size(), 2u);
   std::map<std::string, std::uint64_t> revisions;
-  for (const auto& claim : lapsed) revisions[claim.key] = claim.lease_revision;
+  for (const auto& claim : lapsed) revisions[claim.key] = claim.lease_stamp.revision;
   // The lease's revision (the create's), which the broker compares, not the refreshed one.
   EXPECT_EQ(revisions[claim_key("alice")], 7u);
   EXPECT_EQ(revisions[claim_key("bob")], 9u);
@@ -86,7 +86,7 @@ TEST(ClaimBook, ALostClaimLapsesAtOnceAndIsNeitherRefreshedNorDeleted) {
   ClaimBook::Clock::time_point next;
   const auto lapsed = book.lapsed(t0, 3s, next);
   ASSERT_EQ(lapsed.size(), 1u);
-  EXPECT_EQ(lapsed[0].lease_revision, 7u);
+  EXPECT_EQ(lapsed[0].lease_stamp.revision, 7u);
   book.release(id);
   EXPECT_TRUE(book.wait_for_releases(t0).empty());
   EXPECT_TRUE(book.take_all().empty());
@@ -145,15 +145,15 @@ TEST(SequenceCheck, CountsGapsDropsRepeatsAndStartsOverOnARestart) {
 TEST(Directory, KnowsOtherNodesNamesUntilReleasedOrExpired) {
   Directory directory("self", 3000ms);
   const auto t0 = Directory::Clock::now();
-  EXPECT_TRUE(directory.apply({"bob", "b", 1, "rb"}, t0));
-  EXPECT_TRUE(directory.apply({"carol", "c", 2, "rc"}, t0));
-  EXPECT_FALSE(directory.apply({"me", "self", 3, "rs"}, t0));
+  EXPECT_TRUE(directory.apply({"bob", "b", {1, 1}, "rb"}, t0));
+  EXPECT_TRUE(directory.apply({"carol", "c", {1, 2}, "rc"}, t0));
+  EXPECT_FALSE(directory.apply({"me", "self", {1, 3}, "rs"}, t0));
   ASSERT_TRUE(directory.node_of("bob", t0 + 1s));
   EXPECT_EQ(*directory.node_of("bob", t0 + 1s), "b");
   EXPECT_EQ(directory.node_of("me", t0), nullptr);  // this node's names are the broker's
-  EXPECT_FALSE(directory.apply({"bob", "", 4, ""}, t0 + 1s));
+  EXPECT_FALSE(directory.apply({"bob", "", {1, 4}, ""}, t0 + 1s));
   EXPECT_EQ(directory.node_of("bob", t0 + 1s), nullptr);
-  directory.apply({"carol", "c", 5, "rc"}, t0 + 2s);  // a refresh
+  directory.apply({"carol", "c", {1, 5}, "rc"}, t0 + 2s);  // a refresh
   EXPECT_TRUE(directory.node_of("carol", t0 + 4s));
   EXPECT_EQ(directory.node_of("carol", t0 + 6s), nullptr);  // its node stopped refreshing
   EXPECT_EQ(directory.size(), 0u);
@@ -162,19 +162,38 @@ TEST(Directory, KnowsOtherNodesNamesUntilReleasedOrExpired) {
 TEST(Directory, HidesASilentNodesNamesUntilItIsHeardAgainAndDropsADeadRunsAtOnce) {
   Directory directory("self", 10s);
   const auto t0 = Directory::Clock::now();
-  directory.apply({"bob", "b", 1, "r1"}, t0);
-  directory.apply({"carol", "c", 2, "rc"}, t0);
+  directory.apply({"bob", "b", {1, 1}, "r1"}, t0);
+  directory.apply({"carol", "c", {1, 2}, "rc"}, t0);
   directory.apply(NodePresence{"b", false, ""});
   EXPECT_EQ(directory.node_of("bob", t0), nullptr);  // silent: "not online" here
   ASSERT_TRUE(directory.node_of("carol", t0));
   directory.apply(NodePresence{"b", true, ""});
   ASSERT_TRUE(directory.node_of("bob", t0));  // heard again, its claim still live
   EXPECT_EQ(*directory.node_of("bob", t0), "b");
-  directory.apply({"dave", "b", 3, "r2"}, t0);  // a login on b's new run
+  directory.apply({"dave", "b", {1, 3}, "r2"}, t0);  // a login on b's new run
   directory.apply(NodePresence{"b", true, "r1"});  // b restarted: run r1 is dead
   EXPECT_EQ(directory.node_of("bob", t0), nullptr);
   ASSERT_TRUE(directory.node_of("dave", t0));
   EXPECT_EQ(directory.size(), 2u);
+}
+
+// Issue 16, point 5: a claims stream deleted and made again restarts its revisions at 1, so
+// changes are ordered by (epoch, revision): the new stream's low revisions replace the old
+// stream's high ones, and a late change from the old stream is ignored.
+TEST(Directory, OrdersChangesByEpochThenRevision) {
+  Directory directory("self", 10s);
+  const auto t0 = Directory::Clock::now();
+  EXPECT_TRUE(directory.apply({"bob", "b", {100, 57}, "rb"}, t0));
+  EXPECT_TRUE(directory.apply({"bob", "c", {200, 1}, "rc"}, t0));  // the stream made again
+  ASSERT_TRUE(directory.node_of("bob", t0));
+  EXPECT_EQ(*directory.node_of("bob", t0), "c");
+  EXPECT_FALSE(directory.apply({"bob", "", {100, 58}, ""}, t0));  // the old stream's delete: stale
+  ASSERT_TRUE(directory.node_of("bob", t0));
+  EXPECT_FALSE(directory.apply({"bob", "b", {200, 0}, "rb"}, t0));  // older in the same epoch
+  EXPECT_EQ(*directory.node_of("bob", t0), "c");
+  EXPECT_FALSE(directory.apply({"bob", "", {200, 2}, ""}, t0));  // released in the new stream
+  EXPECT_EQ(directory.node_of("bob", t0), nullptr);
+  EXPECT_TRUE(ClaimStamp({200, 1}) > ClaimStamp({100, 57}));
 }
 
 TEST(NodeRoster, ANodeFallsSilentAfterItsWindowAndReturnsWithItsNextBeat) {
@@ -349,7 +368,7 @@ TEST(Routes, LinesBeyondTheBoundToThePublisherAreDroppedAndCounted) {
   const PayloadLimit unknown_limit;
   auto [sender, receiver] = make_channel<Forward>();
   Routes routes(Directory("a", 60s), std::move(sender), unknown_limit, to_publisher, from_subscriber, stats);
-  ASSERT_TRUE(routes.apply(DirectoryChange{"bob", "b", 1, "rb"}));
+  ASSERT_TRUE(routes.apply(DirectoryChange{"bob", "b", {1, 1}, "rb"}));
   for (std::uint64_t message = 1; message <= 5; ++message) ASSERT_EQ(routes.forward("bob", "bob", message, line), Routes::Forwarding::queued);
   routes.flush();
   std::array<Forward, 8> got;

@@ -144,7 +144,7 @@ class KeeperTest : public ::testing::Test {
     std::uint64_t revision = 0;
     const auto sent = ClaimBook::Clock::now();
     if (direct_bucket_->create(key, kOwner, revision) != ClaimOutcome::done) return std::nullopt;
-    return book_.hold({key, revision}, sent);
+    return book_.hold({key, revision, direct_bucket_->epoch()}, sent);
   }
 
   testing::NatsServer server_{"keeper", testing::fresh_directory("achat-keeper")};
