@@ -122,17 +122,24 @@ BucketCheck ClaimsBucket::verify() {
   const bool gone = status == NATS_NOT_FOUND || error == kStreamNotFound;
   if (!gone && (status != NATS_OK || !info)) return BucketCheck::unavailable;  // NATS away: no news
   if (!gone && info->Created == epoch()) return BucketCheck::same;
-  // Every claim in it went with it; revisions restart at 1 in the next one.
+  const std::int64_t was = epoch();
+  const std::int64_t found = gone ? 0 : info->Created;
+  bound_.store(false, std::memory_order_release);
+  const bool rebound = bind();
+  // A server not yet caught up (after a restart, an election) can say "not found" of a stream
+  // that is there: bound again to the same stream, nothing happened.
+  if (rebound && epoch() == was) return BucketCheck::same;
+  // Every claim in it went with it, and revisions restart at 1 in the next one. Logged once:
+  // until bound again, the next calls go through bind() alone.
   if (gone) {
-    spdlog::warn("cluster: the claims bucket (stream {}) is gone, deleted under the running node: "
-                 "making it again, watching it afresh and claiming this node's logins again", kClaimsStream);
+    spdlog::warn("cluster: the claims bucket (stream {}) is gone, deleted under the running node: making it "
+                 "again, watching it afresh and claiming this node's logins again", kClaimsStream);
   } else {
     spdlog::warn("cluster: the claims bucket (stream {}) was made again under the running node (created "
                  "{} ns, was {} ns): watching it afresh and claiming this node's logins again", kClaimsStream,
-                 info->Created, epoch());
+                 found, was);
   }
-  bound_.store(false, std::memory_order_release);
-  return bind() ? BucketCheck::rebound : BucketCheck::unavailable;
+  return rebound ? BucketCheck::rebound : BucketCheck::unavailable;
 }
 
 bool ClaimsBucket::create_bucket() {
