@@ -66,6 +66,35 @@ TEST(ClaimBook, AClaimLapsesOnceItsLastConfirmedWriteIsOlderThanTheWindow) {
   EXPECT_EQ(next, t0 + 13s);
 }
 
+// Issue 16, point 5: each revision is kept with the epoch of the stream it is in, an outcome
+// from another stream never moves it, and a rebind wakes the keeper at once.
+TEST(ClaimBook, KeepsEachRevisionsEpochAndWakesTheKeeperOnARebind) {
+  ClaimBook book;
+  const auto t0 = ClaimBook::Clock::now();
+  const auto id = book.hold({claim_key("alice"), 7, 100}, t0);
+  book.advance(id, 200, 7, 8);  // revision 7 of another stream: not this claim's
+  ASSERT_EQ(book.held().size(), 1u);
+  EXPECT_EQ(book.held()[0].second.revision, 7u);
+  book.advance(id, 100, 7, 8);
+  EXPECT_EQ(book.held()[0].second.revision, 8u);
+  book.revise(id, 1, 200);  // claimed again in the stream made in its place
+  EXPECT_EQ(book.held()[0].second.revision, 1u);
+  EXPECT_EQ(book.held()[0].second.epoch, 200);
+  EXPECT_FALSE(book.take_rebound());
+  book.rebound();
+  // Returns at once, not at the deadline: the keeper's next round starts now.
+  const auto waited_from = ClaimBook::Clock::now();
+  EXPECT_TRUE(book.wait_for_releases(waited_from + 60s).empty());
+  EXPECT_LT(ClaimBook::Clock::now() - waited_from, 30s);
+  EXPECT_TRUE(book.take_rebound());
+  EXPECT_FALSE(book.take_rebound());
+  ClaimBook::Clock::time_point next;
+  book.lose(id);
+  const auto lapsed = book.lapsed(t0, 3s, next);
+  ASSERT_EQ(lapsed.size(), 1u);
+  EXPECT_EQ(lapsed[0].lease_stamp, (ClaimStamp{100, 7}));  // the lease's, as the broker has it
+}
+
 TEST(ClaimBook, AReleasedClaimNeverLapses) {
   ClaimBook book;
   const auto t0 = ClaimBook::Clock::now();
