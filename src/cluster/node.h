@@ -32,7 +32,8 @@ namespace achat::cluster {
 // thread (heartbeats: which nodes are reachable) and the fence (which ends sessions whose claims
 // NATS has not confirmed in time) feed the broker until stop_receiving(); the publisher drains the broker's Forwards until the Routes are destroyed;
 // the keeper refreshes and releases claims until the destructor, which first releases every
-// claim still held. confirming_logins() may be called from any thread.
+// claim still held. The watcher also binds the claims bucket again if its stream is deleted or
+// made again while the node runs, and the keeper then claims every held login again. confirming_logins() may be called from any thread.
 // Destroy it only after the broker that owns its Routes has finished.
 class Node final : public ClusterNode {
  public:
