@@ -31,6 +31,7 @@ class ClaimBook {
   struct Claim {
     std::string key;
     std::uint64_t revision = 0;
+    std::string value{};  // as stored (ClaimValue, with this claim's nonce): every write of it
   };
   // A held claim whose confirmation is too old: its session must end.
   struct Lapsed {

@@ -52,7 +52,7 @@ bool ClaimRefresher::send_delete(ClaimBook::Id id, const ClaimBook::Claim& claim
 }
 
 bool ClaimRefresher::send_create(ClaimBook::Id id, const std::string& key, const std::string& value) {
-  return publish(id, ClaimBook::Claim{key, 0}, value, ClaimWrite::create);
+  return publish(id, ClaimBook::Claim{key, 0, value}, value, ClaimWrite::create);
 }
 
 bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value,
@@ -69,7 +69,7 @@ bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, co
   {
     // Before publishing: the acknowledgement can come before js_PublishMsgAsync returns.
     std::lock_guard lock(mutex_);
-    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now(), write});
+    sent_.emplace(raw, Sent{id, claim.key, claim.revision, std::chrono::steady_clock::now(), write, value});
     in_flight_.insert(id);
   }
   jsPubOptions options;
@@ -138,7 +138,7 @@ void ClaimRefresher::record(const natsMsg* message, ClaimOutcome outcome, std::u
   if (found == sent_.end()) return;
   Sent& sent = found->second;
   outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, outcome, revision, sent.at,
-                              sent.write});
+                              sent.write, std::move(sent.value)});
   sent_.erase(found);
   answered_.notify_all();
 }

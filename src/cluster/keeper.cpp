@@ -93,7 +93,7 @@ bool Keeper::refresh_all() {
   for (const auto& [id, claim] : book.held()) {
     // While disconnected cnats would only buffer them; the claims keep until the TTL.
     if (natsConnection_Status(connection) != NATS_CONN_STATUS_CONNECTED ||
-        !refresher.send(id, claim, owner_value)) {
+        !refresher.send(id, claim, claim.value)) {
       complete = false;  // try the rest soon
       break;
     }
@@ -153,7 +153,7 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
   for (const auto& outcome : expired) {
     const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
     if (!reachable || !refresher.wait_for_room(deadline) ||
-        !refresher.send_create(outcome.id, outcome.key, owner_value)) {
+        !refresher.send_create(outcome.id, outcome.key, outcome.value)) {
       complete = false;  // the next round finds the rest again
       break;
     }
@@ -195,7 +195,7 @@ bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::ui
     case ClaimOutcome::conflict:
       // Some message has the key: this run's own value (a lost acknowledgement), a delete
       // marker, or another holder's claim.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written, outcome.value);
       return false;
   }
   return false;
@@ -212,12 +212,13 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
       break;  // tried again next period
     case ClaimOutcome::conflict:
       // A claim already released and deleted must not be taken again.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, outcome.sent_revision);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, outcome.sent_revision, outcome.value);
       break;
   }
 }
 
-void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written) {
+void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written,
+                        const std::string& value) {
   // Still held by our write at `written` (no delete or expiry since): every later write is an
   // earlier rewrite of ours whose acknowledgement was lost, or a race's loser or its put-back of
   // our record (claim_arbiter.h): rewrite it at the latest revision.
@@ -228,7 +229,7 @@ void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t 
   }
   // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
   const auto sent = std::chrono::steady_clock::now();
-  if (bucket.create(key, owner_value, revision) == ClaimOutcome::done) {
+  if (bucket.create(key, value, revision) == ClaimOutcome::done) {
     book.revise(id, revision);
     book.confirm(id, sent);
     spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(key));

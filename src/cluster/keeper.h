@@ -40,7 +40,6 @@ struct Keeper {
   ClaimsBucket& bucket;
   ClaimRefresher& refresher;
   natsConnection* connection;
-  std::string owner_value;  // this node's ClaimOwner, as stored
   std::chrono::milliseconds ttl;
   std::chrono::milliseconds request_timeout;  // the bound on a release's acknowledgement
   ClusterStats& stats;
@@ -63,9 +62,9 @@ struct Keeper {
   // the revision of this run's last known write of it (0: unknown), which may still hold it.
   bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written);
   // One claim found taken or gone: kept if this run's write at revision `written` (0: unknown)
-  // still holds it (ClaimsBucket::held_since), else taken with a create if free, else lost
-  // (blocking).
-  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written);
+  // still holds it (ClaimsBucket::held_since), else taken with a create of its `value` if free,
+  // else lost (blocking).
+  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written, const std::string& value);
   // Ends the claim's session (the fence does it at once) and counts it lost.
   void lose(ClaimBook::Id id, const std::string& key);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;
