@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace achat::cluster {
 
@@ -41,6 +42,11 @@ class ClaimArbiter {
   // `expected`: the revision the create expected to follow (0: none); `mine`: the create's.
   ClaimArbiter(std::uint64_t expected, std::uint64_t mine, std::int64_t ttl_ns)
       : mine_(mine), ttl_ns_(ttl_ns), next_(expected + 1) {}
+  // The same when the create's revision is unknown (its acknowledgement was lost): its record
+  // is the first write after `expected` that stores `own_value` (which holds the claim's nonce,
+  // claim_record.h) and is not a put-back. Until it is seen, feed() takes every record.
+  ClaimArbiter(std::uint64_t expected, std::string own_value, std::int64_t ttl_ns)
+      : own_value_(std::move(own_value)), ttl_ns_(ttl_ns), next_(expected + 1) {}
 
   // Takes the next record; false once the claimant's own record (or one after it) was seen:
   // then the verdict is known.
@@ -55,9 +61,12 @@ class ClaimArbiter {
   bool reached() const noexcept { return reached_; }
   // The winning write, if it is another's.
   const std::optional<KeyRecord>& winner() const noexcept { return first_; }
+  // The create's revision: given, or found by its value; 0 while unknown.
+  std::uint64_t mine() const noexcept { return mine_; }
 
  private:
-  std::uint64_t mine_;
+  std::uint64_t mine_ = 0;
+  std::string own_value_;  // when mine_ is to be found
   std::int64_t ttl_ns_;
   std::uint64_t next_;
   std::int64_t last_written_ns_ = 0;  // of the holder's last own write (or of the last record)
