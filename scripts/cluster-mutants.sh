@@ -23,6 +23,7 @@ mutants=(
   "twin-not-refused|src/cluster/node.cpp|    throw std::runtime_error(\"cluster: \" + *twin);|    (void)twin;|cluster-presence|Presence.ASecondLiveProcessUnderANodesIdIsRefusedAndTheFirstKeepsItsNames"
   "too-long-line-forwarded|src/cluster/routes.cpp|if (!fits_one_publication(address.size(), delivery->size(), limit)) {|if (false) {|cluster-payload|SmallMaxPayload.*"
   "publication-not-split-at-max-payload|src/cluster/publisher.cpp|if (!destination.payload.empty() && max_bytes_ != 0 &&|if (false &&|cluster-payload|SmallMaxPayload.LinesThatFitAloneButNotTogetherAllArriveInOrder"
+  "read-back-ignores-nonce|src/cluster/claim_arbiter.cpp|!record.put_back && record.value == own_value_) {|!record.put_back && false) {|cluster|TwoNodes.ALoginWhoseCreateLostItsAcknowledgementIsReadBackNotLeftToExpire"
   "stale-run-delete-unguarded|src/cluster/watcher.cpp|bucket.remove(kvEntry_Key(entry), kvEntry_Revision(entry))|bucket.remove(kvEntry_Key(entry), 0)|cluster-guards|Guards.ADeadRunsClaimIsDeletedOnlyAsThatRunLeftIt"
 )
 
