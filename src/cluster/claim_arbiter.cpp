@@ -12,6 +12,7 @@ bool ClaimArbiter::feed(const KeyRecord& record) {
   }
   if (mine_ != 0 && record.revision >= mine_) {
     reached_ = record.revision == mine_;
+    if (reached_) mine_value_ = record.value;
     return false;
   }
   next_ = record.revision + 1;

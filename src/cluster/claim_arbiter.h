@@ -54,8 +54,9 @@ class ClaimArbiter {
   // Where to read next: the first record of the key at or after this revision.
   std::uint64_t next() const noexcept { return next_; }
   // After feed() returned false: true if the claimant's own write is the first since the last
-  // delete.
-  bool won() const noexcept { return reached_ && !first_.has_value(); }
+  // delete, or the first is an earlier write of the same claim (the same value: each claim's
+  // value is its own, claim_record.h).
+  bool won() const noexcept { return reached_ && (!first_.has_value() || first_->value == mine_value_); }
   // Whether the claimant's own record was found (not one after it: then it is gone and the
   // verdict unknown).
   bool reached() const noexcept { return reached_; }
@@ -71,6 +72,7 @@ class ClaimArbiter {
   std::uint64_t next_;
   std::int64_t last_written_ns_ = 0;  // of the holder's last own write (or of the last record)
   bool reached_ = false;
+  std::string mine_value_;  // the value of the record at mine_, once reached
   std::optional<KeyRecord> first_;  // the first write since the last delete before mine
 };
 

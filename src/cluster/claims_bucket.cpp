@@ -151,6 +151,17 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
       // A write older than the TTL by this node's clock has expired (its holder would have
       // rewritten it): free, though nats-server 2.9 may not have removed it yet (#3653).
       const auto age = std::chrono::system_clock::now().time_since_epoch() - std::chrono::nanoseconds(last.written_ns);
+      if (outcome == ClaimOutcome::done && !last.deleted && !last.put_back && last.value == value && age < ttl_) {
+        // Our own record (its nonce): NATS applied a write of ours and reported a conflict (a
+        // publish cnats sent again after a server was lost, the first one applied), or an earlier
+        // attempt's acknowledgement was lost. Settled like any create, from the key's start.
+        spdlog::warn("cluster: claim of {} found written at revision {} though NATS refused it; settling it",
+                     login_for_log(key), last.revision);
+        revision = last.revision;
+        outcome = arbitrate(key, 0, revision);
+        if (outcome == ClaimOutcome::unavailable) return read_back(key, value, 0, revision, revision);
+        return outcome;
+      }
       if (outcome == ClaimOutcome::done && !last.deleted && age < ttl_) return ClaimOutcome::conflict;
       if (outcome == ClaimOutcome::done) {
         expected = last.revision;
@@ -183,8 +194,13 @@ ClaimsBucket::Settled ClaimsBucket::settle(const std::string& key, ClaimArbiter&
     const ClaimOutcome outcome = record(key, arbiter.next(), next);
     answered = answered || outcome != ClaimOutcome::unavailable;
     if (outcome == ClaimOutcome::done) {
-      if (!arbiter.feed(next)) return Settled::decided;
-      continue;
+      if (arbiter.feed(next)) continue;
+      if (!arbiter.reached()) {
+        spdlog::warn("cluster: claim of {} at revision {} is not in the stream: the key's next record is "
+                     "revision {} ({})", login_for_log(key), arbiter.mine(), next.revision,
+                     next.deleted ? "a delete" : next.put_back ? "a put-back" : next.value);
+      }
+      return Settled::decided;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return answered && arbiter.mine() == 0 ? Settled::absent : Settled::undecided;

@@ -482,6 +482,13 @@ TEST(ClaimArbiter, ACreateWhoseRevisionIsUnknownIsFoundByItsNonce) {
   ASSERT_TRUE(second.winner());
   EXPECT_EQ(second.winner()->value, sibling);
 
+  // The first write since the last delete is an earlier one of the same claim (its create, then
+  // a rewrite): the claim holds the name.
+  ClaimArbiter again(0, 9, kTtl);
+  EXPECT_TRUE(again.feed({8, false, me}));
+  EXPECT_FALSE(again.feed({9, false, me}));
+  EXPECT_TRUE(again.won());
+
   // Not there (yet): every record is taken, no verdict.
   ClaimArbiter absent(0, me, kTtl);
   EXPECT_TRUE(absent.feed({4, false, sibling}));
