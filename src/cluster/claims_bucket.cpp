@@ -159,7 +159,7 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
                      login_for_log(key), last.revision);
         revision = last.revision;
         outcome = arbitrate(key, 0, revision);
-        if (outcome == ClaimOutcome::unavailable) return read_back(key, value, 0, revision, revision);
+        if (outcome == ClaimOutcome::unavailable) return read_back(key, value, 0, revision);
         return outcome;
       }
       if (outcome == ClaimOutcome::done && !last.deleted && age < ttl_) return ClaimOutcome::conflict;
@@ -177,11 +177,12 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
         continue;
       }
     }
-    if (unanswered) return read_back(key, value, expected, 0, revision);
+    if (unanswered) return read_back(key, value, expected, revision);
     if (outcome != ClaimOutcome::done) return outcome;
     outcome = arbitrate(key, expected, revision);
-    // Undecided: the order could not be read within the request timeout; once more.
-    if (outcome == ClaimOutcome::unavailable) return read_back(key, value, expected, revision, revision);
+    // Undecided, or our record is not at the revision NATS acknowledged (after a server was
+    // lost, nats-server 2.9.10 was seen to store it at a later one): found again by its value.
+    if (outcome == ClaimOutcome::unavailable) return read_back(key, value, expected, revision);
     return outcome;
   }
 }
@@ -234,11 +235,9 @@ ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expec
 }
 
 ClaimOutcome ClaimsBucket::read_back(const std::string& key, const std::string& value, std::uint64_t expected,
-                                     std::uint64_t mine, std::uint64_t& revision) {
-  ClaimArbiter arbiter = mine != 0 ? ClaimArbiter(expected, mine, wanted().max_age_ns)
-                                   : ClaimArbiter(expected, value, wanted().max_age_ns);
-  spdlog::warn("cluster: claim of {} unconfirmed ({}); reading it back", login_for_log(key),
-               mine != 0 ? "the order of its writes could not be read" : "no acknowledgement from NATS");
+                                     std::uint64_t& revision) {
+  ClaimArbiter arbiter(expected, value, wanted().max_age_ns);
+  spdlog::warn("cluster: claim of {} unconfirmed; reading it back", login_for_log(key));
   switch (settle(key, arbiter, std::chrono::steady_clock::now() + request_timeout_)) {
     case Settled::decided: {
       const ClaimOutcome outcome = verdict(key, arbiter);

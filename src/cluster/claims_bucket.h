@@ -108,10 +108,11 @@ class ClaimsBucket {
   // A decided arbiter's outcome: done if our write came first, else the winner's record is put
   // back over ours and conflict; unavailable if our record was gone.
   ClaimOutcome verdict(const std::string& key, const ClaimArbiter& arbiter);
-  // After a create whose outcome is unknown: finds its record (by `value`, or at `mine` if not
-  // 0) among the key's since `expected` and settles it; sets `revision` if done.
+  // After a create whose outcome is unknown: finds its record by `value` among the key's since
+  // `expected` (not by the acknowledged revision, which a server's loss can make wrong) and
+  // settles it; sets `revision` if done.
   ClaimOutcome read_back(const std::string& key, const std::string& value, std::uint64_t expected,
-                         std::uint64_t mine, std::uint64_t& revision);
+                         std::uint64_t& revision);
   // The key's first record at or after `from`, or (from 0) its last; conflict if none.
   ClaimOutcome record(const std::string& key, std::uint64_t from, KeyRecord& found);
 

@@ -153,7 +153,7 @@ TEST_F(TwoNodes, ALoginWhoseCreateLostItsAcknowledgementIsReadBackNotLeftToExpir
   proxy.pause_answers();
   LoginAttempt on_c;
   std::thread login([&] { on_c = attempt_login(c->port(), "rosa"); });
-  const bool reading_back = c->wait_for_log("claim of rosa unconfirmed", kClusterDeadline);
+  const bool reading_back = c->wait_for_log("claim of rosa unconfirmed; reading it back", kClusterDeadline);
   const std::string meanwhile = attempt_login(b_->port(), "rosa").answer;  // c's record is applied
   proxy.resume();
   login.join();
