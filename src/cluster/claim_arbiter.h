@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace achat::cluster {
 
@@ -41,6 +42,11 @@ class ClaimArbiter {
   // `expected`: the revision the create expected to follow (0: none); `mine`: the create's.
   ClaimArbiter(std::uint64_t expected, std::uint64_t mine, std::int64_t ttl_ns)
       : mine_(mine), ttl_ns_(ttl_ns), next_(expected + 1) {}
+  // The same when the create's revision is unknown (its acknowledgement was lost): its record
+  // is the first write after `expected` that stores `own_value` (which holds the claim's nonce,
+  // claim_record.h) and is not a put-back. Until it is seen, feed() takes every record.
+  ClaimArbiter(std::uint64_t expected, std::string own_value, std::int64_t ttl_ns)
+      : own_value_(std::move(own_value)), ttl_ns_(ttl_ns), next_(expected + 1) {}
 
   // Takes the next record; false once the claimant's own record (or one after it) was seen:
   // then the verdict is known.
@@ -48,20 +54,25 @@ class ClaimArbiter {
   // Where to read next: the first record of the key at or after this revision.
   std::uint64_t next() const noexcept { return next_; }
   // After feed() returned false: true if the claimant's own write is the first since the last
-  // delete.
-  bool won() const noexcept { return reached_ && !first_.has_value(); }
+  // delete, or the first is an earlier write of the same claim (the same value: each claim's
+  // value is its own, claim_record.h).
+  bool won() const noexcept { return reached_ && (!first_.has_value() || first_->value == mine_value_); }
   // Whether the claimant's own record was found (not one after it: then it is gone and the
   // verdict unknown).
   bool reached() const noexcept { return reached_; }
   // The winning write, if it is another's.
   const std::optional<KeyRecord>& winner() const noexcept { return first_; }
+  // The create's revision: given, or found by its value; 0 while unknown.
+  std::uint64_t mine() const noexcept { return mine_; }
 
  private:
-  std::uint64_t mine_;
+  std::uint64_t mine_ = 0;
+  std::string own_value_;  // when mine_ is to be found
   std::int64_t ttl_ns_;
   std::uint64_t next_;
   std::int64_t last_written_ns_ = 0;  // of the holder's last own write (or of the last record)
   bool reached_ = false;
+  std::string mine_value_;  // the value of the record at mine_, once reached
   std::optional<KeyRecord> first_;  // the first write since the last delete before mine
 };
 

@@ -35,6 +35,7 @@ class ClaimBook {
     std::string key;
     std::uint64_t revision = 0;
     std::int64_t epoch = 0;  // of the stream `revision` is in
+    std::string value{};  // as stored (ClaimValue, with this claim's nonce): every write of it
   };
   // A held claim whose confirmation is too old: its session must end.
   struct Lapsed {

@@ -1,5 +1,10 @@
 #include "claim_record.h"
 
+#include <charconv>
+#include <cstdio>
+#include <random>
+#include <vector>
+
 namespace achat::cluster {
 
 namespace {
@@ -44,9 +49,48 @@ std::string ClaimOwner::to_value() const { return node + " " + incarnation; }
 std::optional<ClaimOwner> ClaimOwner::parse(std::string_view value) {
   const auto space = value.find(' ');
   if (space == std::string_view::npos) return std::nullopt;
-  ClaimOwner owner{std::string(value.substr(0, space)), std::string(value.substr(space + 1))};
+  const std::string_view rest = value.substr(space + 1);
+  ClaimOwner owner{std::string(value.substr(0, space)), std::string(rest.substr(0, rest.find(' ')))};
   if (!is_valid_node_id(owner.node) || owner.incarnation.empty()) return std::nullopt;
   return owner;
+}
+
+std::string ClaimValue::to_value() const {
+  return owner.to_value() + " " + std::to_string(kVersion) + " " + nonce + " " + std::to_string(epoch);
+}
+
+std::optional<ClaimValue> ClaimValue::parse(std::string_view value) {
+  std::vector<std::string_view> fields;
+  while (!value.empty()) {
+    const auto space = value.find(' ');
+    fields.push_back(value.substr(0, space));
+    if (space == std::string_view::npos) break;
+    value.remove_prefix(space + 1);
+  }
+  if (fields.size() < 2) return std::nullopt;
+  ClaimValue parsed{ClaimOwner{std::string(fields[0]), std::string(fields[1])}, {}, 0, 1};
+  if (!is_valid_node_id(parsed.owner.node) || parsed.owner.incarnation.empty()) return std::nullopt;
+  if (fields.size() == 2) return parsed;  // version 1: "<node> <run>"
+  const auto number = [](std::string_view text, auto& out) {
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return error == std::errc() && end == text.data() + text.size();
+  };
+  if (!number(fields[2], parsed.version) || parsed.version < 2 || fields.size() < 4 || fields[3].empty()) {
+    return std::nullopt;
+  }
+  parsed.nonce = std::string(fields[3]);
+  if (fields.size() < 5 || !number(fields[4], parsed.epoch)) parsed.epoch = 0;
+  return parsed;
+}
+
+std::string random_nonce() {
+  thread_local std::mt19937_64 generator = [] {
+    std::random_device seed;
+    return std::mt19937_64((static_cast<std::uint64_t>(seed()) << 32) ^ seed());
+  }();
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(generator()));
+  return text;
 }
 
 bool is_valid_node_id(std::string_view id) noexcept {

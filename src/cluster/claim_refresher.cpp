@@ -53,7 +53,7 @@ bool ClaimRefresher::send_delete(ClaimBook::Id id, const ClaimBook::Claim& claim
 
 bool ClaimRefresher::send_create(ClaimBook::Id id, const std::string& key, const std::string& value,
                                  std::int64_t epoch) {
-  return publish(id, ClaimBook::Claim{key, 0, epoch}, value, ClaimWrite::create);
+  return publish(id, ClaimBook::Claim{key, 0, epoch, value}, value, ClaimWrite::create);
 }
 
 bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value,
@@ -70,7 +70,7 @@ bool ClaimRefresher::publish(ClaimBook::Id id, const ClaimBook::Claim& claim, co
   {
     // Before publishing: the acknowledgement can come before js_PublishMsgAsync returns.
     std::lock_guard lock(mutex_);
-    sent_.emplace(raw, Sent{id, claim.key, claim.revision, claim.epoch, std::chrono::steady_clock::now(), write});
+    sent_.emplace(raw, Sent{id, claim.key, claim.revision, claim.epoch, std::chrono::steady_clock::now(), write, value});
     in_flight_.insert(id);
   }
   jsPubOptions options;
@@ -139,7 +139,7 @@ void ClaimRefresher::record(const natsMsg* message, ClaimOutcome outcome, std::u
   if (found == sent_.end()) return;
   Sent& sent = found->second;
   outcomes_.push_back(Outcome{sent.id, std::move(sent.key), sent.revision, sent.epoch, outcome, revision,
-                              sent.at, sent.write});
+                              sent.at, sent.write, std::move(sent.value)});
   sent_.erase(found);
   answered_.notify_all();
 }

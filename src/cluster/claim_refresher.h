@@ -42,6 +42,7 @@ class ClaimRefresher {
     std::uint64_t revision;       // the claim's new revision, if done
     std::chrono::steady_clock::time_point sent;  // when the rewrite was handed to cnats
     ClaimWrite write = ClaimWrite::rewrite;  // which call sent it
+    std::string value;                       // what it wrote (empty for a delete)
   };
 
   ClaimRefresher(natsConnection* connection, std::chrono::milliseconds request_timeout);
@@ -77,6 +78,7 @@ class ClaimRefresher {
     std::int64_t epoch;
     std::chrono::steady_clock::time_point at;
     ClaimWrite write;
+    std::string value;
   };
 
   bool publish(ClaimBook::Id id, const ClaimBook::Claim& claim, const std::string& value, ClaimWrite write);

@@ -187,7 +187,8 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
   const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
   while (true) {
     std::uint64_t expected = 0;
-    ClaimOutcome outcome = write(key, &value, expected, revision);
+    bool unanswered = false;  // the write timed out: NATS may have applied it all the same
+    ClaimOutcome outcome = write(key, &value, expected, revision, false, &unanswered);
     if (outcome == ClaimOutcome::conflict) {
       // A record is there: the key is free only if it is a delete marker (cnats's kvStore_Create
       // does the same; here the expected revision is kept for the arbiter).
@@ -196,10 +197,21 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
       // A write older than the TTL by this node's clock has expired (its holder would have
       // rewritten it): free, though nats-server 2.9 may not have removed it yet (#3653).
       const auto age = std::chrono::system_clock::now().time_since_epoch() - std::chrono::nanoseconds(last.written_ns);
+      if (outcome == ClaimOutcome::done && !last.deleted && !last.put_back && last.value == value && age < ttl_) {
+        // Our own record (its nonce): NATS applied a write of ours and reported a conflict (a
+        // publish cnats sent again after a server was lost, the first one applied), or an earlier
+        // attempt's acknowledgement was lost. Settled like any create, from the key's start.
+        spdlog::warn("cluster: claim of {} found written at revision {} though NATS refused it; settling it",
+                     login_for_log(key), last.revision);
+        revision = last.revision;
+        outcome = arbitrate(key, 0, revision);
+        if (outcome == ClaimOutcome::unavailable) return read_back(key, value, 0, revision);
+        return outcome;
+      }
       if (outcome == ClaimOutcome::done && !last.deleted && age < ttl_) return ClaimOutcome::conflict;
       if (outcome == ClaimOutcome::done) {
         expected = last.revision;
-        outcome = write(key, &value, expected, revision);
+        outcome = write(key, &value, expected, revision, false, &unanswered);
         if (outcome == ClaimOutcome::conflict) {  // written again since: look again
           if (std::chrono::steady_clock::now() >= deadline) return ClaimOutcome::unavailable;
           continue;
@@ -211,30 +223,42 @@ ClaimOutcome ClaimsBucket::create(const std::string& key, const std::string& val
         continue;
       }
     }
+    if (unanswered) return read_back(key, value, expected, revision);
     if (outcome != ClaimOutcome::done) return outcome;
-    return arbitrate(key, expected, revision);
+    outcome = arbitrate(key, expected, revision);
+    // Undecided, or our record is not at the revision NATS acknowledged (after a server was
+    // lost, nats-server 2.9.10 was seen to store it at a later one): found again by its value.
+    if (outcome == ClaimOutcome::unavailable) return read_back(key, value, expected, revision);
+    return outcome;
   }
 }
 
-ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expected, std::uint64_t mine) {
-  ClaimArbiter arbiter(expected, mine, wanted().max_age_ns);
-  const auto deadline = std::chrono::steady_clock::now() + request_timeout_;
+ClaimsBucket::Settled ClaimsBucket::settle(const std::string& key, ClaimArbiter& arbiter,
+                                           std::chrono::steady_clock::time_point deadline) {
+  bool answered = false;  // some read was answered, if only with "no such record"
   while (true) {
     KeyRecord next;
     const ClaimOutcome outcome = record(key, arbiter.next(), next);
+    answered = answered || outcome != ClaimOutcome::unavailable;
     if (outcome == ClaimOutcome::done) {
-      if (!arbiter.feed(next)) break;
-      continue;
+      if (arbiter.feed(next)) continue;
+      if (!arbiter.reached()) {
+        spdlog::warn("cluster: claim of {} at revision {} is not in the stream: the key's next record is "
+                     "revision {} ({})", login_for_log(key), arbiter.mine(), next.revision,
+                     next.deleted ? "a delete" : next.put_back ? "a put-back" : next.value);
+      }
+      return Settled::decided;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      // Undecided: the record stays and expires unrefreshed; deleting it could free a winner's.
-      spdlog::warn("cluster: cannot tell whether the claim of {} came first; refused", login_for_log(key));
-      return ClaimOutcome::unavailable;
+      return answered && arbiter.mine() == 0 ? Settled::absent : Settled::undecided;
     }
-    // The replica has not applied our write yet, or NATS did not answer (a server lost mid-way,
-    // a reconnect): ask again.
+    // The replica has not applied our write yet (or, its revision unknown, it may never have
+    // been applied), or NATS did not answer (a server lost mid-way, a reconnect): ask again.
     std::this_thread::sleep_for(kArbiterRetry);
   }
+}
+
+ClaimOutcome ClaimsBucket::verdict(const std::string& key, const ClaimArbiter& arbiter) {
   if (!arbiter.reached()) return ClaimOutcome::unavailable;  // our record is gone already
   if (arbiter.won()) return ClaimOutcome::done;
   // Another write came first: it holds the name. Its record goes back over ours, guarded by
@@ -242,10 +266,46 @@ ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expec
   // watchers' directories point at it again. Refused if someone wrote since: then that write
   // (a later loser's, which puts it back itself) is the last.
   std::uint64_t restored = 0;
-  write(key, &arbiter.winner()->value, mine, restored, /*put_back=*/true);
+  write(key, &arbiter.winner()->value, arbiter.mine(), restored, /*put_back=*/true);
   spdlog::info("cluster: claim of {} (revision {}) came after revision {}; refused", login_for_log(key),
-               mine, arbiter.winner()->revision);
+               arbiter.mine(), arbiter.winner()->revision);
   return ClaimOutcome::conflict;
+}
+
+ClaimOutcome ClaimsBucket::arbitrate(const std::string& key, std::uint64_t expected, std::uint64_t mine) {
+  ClaimArbiter arbiter(expected, mine, wanted().max_age_ns);
+  if (settle(key, arbiter, std::chrono::steady_clock::now() + request_timeout_) != Settled::decided) {
+    return ClaimOutcome::unavailable;
+  }
+  return verdict(key, arbiter);
+}
+
+ClaimOutcome ClaimsBucket::read_back(const std::string& key, const std::string& value, std::uint64_t expected,
+                                     std::uint64_t& revision) {
+  ClaimArbiter arbiter(expected, value, wanted().max_age_ns);
+  spdlog::warn("cluster: claim of {} unconfirmed; reading it back", login_for_log(key));
+  switch (settle(key, arbiter, std::chrono::steady_clock::now() + request_timeout_)) {
+    case Settled::decided: {
+      const ClaimOutcome outcome = verdict(key, arbiter);
+      if (outcome == ClaimOutcome::done) {
+        revision = arbiter.mine();
+        spdlog::info("cluster: claim of {} read back at revision {}: it came first", login_for_log(key), revision);
+      }
+      return outcome;
+    }
+    case Settled::absent:
+      // Not applied as far as NATS said: nothing of ours stands (should it be applied later
+      // after all, it is unowned and expires after the claim TTL).
+      spdlog::warn("cluster: claim of {} not found when read back; refused", login_for_log(key));
+      return ClaimOutcome::unavailable;
+    case Settled::undecided:
+      break;
+  }
+  // Deleting our record without knowing the order could free a winner's name (claim_arbiter.h):
+  // it stays, unowned, until it expires after the claim TTL.
+  spdlog::warn("cluster: claim of {} could not be read back (NATS not answering); refused, and "
+               "the name stays taken until the claim TTL", login_for_log(key));
+  return ClaimOutcome::unavailable;
 }
 
 ClaimOutcome ClaimsBucket::refresh(const std::string& key, const std::string& value,
@@ -317,7 +377,7 @@ ClaimOutcome ClaimsBucket::held_since(const std::string& key, std::uint64_t revi
 // cnats 3.4.1's kvStore_Delete is unconditional and its kvStore_Create hides the revision it
 // expected; this is their message with the revision guard.
 ClaimOutcome ClaimsBucket::write(const std::string& key, const std::string* value, std::uint64_t expected,
-                                 std::uint64_t& revision, bool put_back) {
+                                 std::uint64_t& revision, bool put_back, bool* unanswered) {
   natsMsg* raw = nullptr;
   if (natsMsg_Create(&raw, claim_subject(key).c_str(), nullptr, value ? value->data() : nullptr,
                      value ? static_cast<int>(value->size()) : 0) != NATS_OK) {
@@ -338,6 +398,7 @@ ClaimOutcome ClaimsBucket::write(const std::string& key, const std::string* valu
     revision = ack->Sequence;
     return ClaimOutcome::done;
   }
+  if (unanswered) *unanswered = status == NATS_TIMEOUT;
   return error == kWrongLastSequence ? ClaimOutcome::conflict : ClaimOutcome::unavailable;
 }
 

@@ -43,7 +43,11 @@ enum class BucketCheck {
 // The bucket's max age is the claim TTL; a
 // claim lives while its holder refreshes it. With several replicas (--claim-replicas) nats-server
 // 2.9.10 may let two creates of one key both succeed (#4320): create() therefore also asks the
-// stream which write came first (claim_arbiter.h) and succeeds only for that one.
+// stream which write came first (claim_arbiter.h) and succeeds only for that one. A create
+// whose outcome is unknown (its acknowledgement lost, or the order unreadable) is read back: a
+// claim value holds a nonce of its own (claim_record.h), so create() finds its record among the
+// key's and settles it like any other (won: done; lost: the winner's record put back), instead
+// of leaving an unowned record to block the name until the TTL.
 // Epoch: the creation time of the stream bound (jsStreamInfo Created, nanoseconds, by the NATS
 // server's clock), not a counter of this node's rebinds. Every node reads the same value for
 // one stream without talking to the others, so (epoch, revision) stamps compare across nodes
@@ -79,7 +83,11 @@ class ClaimsBucket {
 
   // Writes `value` under `key` if no live claim has it and this write is the first since the
   // key's last delete (a later one that the server let through is refused here, and the first
-  // one's record put back over it); sets `revision` on success.
+  // one's record put back over it); sets `revision` on success. `value` must be unique to this
+  // claim (its nonce): if the write's acknowledgement is lost, or the order cannot be read within
+  // the request timeout, the key's records are read back for another request timeout, and the
+  // record holding `value` is settled like an acknowledged one. unavailable if NATS still cannot
+  // tell: a record of ours NATS applied then stays, unowned, until the claim TTL.
   ClaimOutcome create(const std::string& key, const std::string& value, std::uint64_t& revision);
   // Rewrites the claim (restarting its max age) if `revision` is still its latest; updates it.
   ClaimOutcome refresh(const std::string& key, const std::string& value, std::uint64_t& revision);
@@ -115,8 +123,24 @@ class ClaimsBucket {
   // `expected` (0: no record at all); sets `revision`.
   // `put_back`: a race's loser restoring the holder's record (marked, so its time is not taken
   // for the holder's).
+  // `unanswered`, if given, is set when the write timed out (NATS may have applied it).
   ClaimOutcome write(const std::string& key, const std::string* value, std::uint64_t expected,
-                     std::uint64_t& revision, bool put_back = false);
+                     std::uint64_t& revision, bool put_back = false, bool* unanswered = nullptr);
+  enum class Settled {
+    decided,    // the arbiter has its verdict
+    absent,     // the create's revision was unknown and no record of it was found
+    undecided,  // NATS did not answer enough by the deadline
+  };
+  // Feeds `arbiter` the key's records until it has its verdict or `deadline` passes.
+  Settled settle(const std::string& key, ClaimArbiter& arbiter, std::chrono::steady_clock::time_point deadline);
+  // A decided arbiter's outcome: done if our write came first, else the winner's record is put
+  // back over ours and conflict; unavailable if our record was gone.
+  ClaimOutcome verdict(const std::string& key, const ClaimArbiter& arbiter);
+  // After a create whose outcome is unknown: finds its record by `value` among the key's since
+  // `expected` (not by the acknowledged revision, which a server's loss can make wrong) and
+  // settles it; sets `revision` if done.
+  ClaimOutcome read_back(const std::string& key, const std::string& value, std::uint64_t expected,
+                         std::uint64_t& revision);
   // The key's first record at or after `from`, or (from 0) its last; conflict if none.
   ClaimOutcome record(const std::string& key, std::uint64_t from, KeyRecord& found);
 

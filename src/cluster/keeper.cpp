@@ -101,12 +101,12 @@ bool Keeper::refresh_all() {
   std::vector<ClaimRefresher::Outcome> moved;
   for (const auto& [id, claim] : book.held()) {
     if (claim.epoch != epoch) {
-      moved.push_back({id, claim.key, 0, claim.epoch, ClaimOutcome::conflict, 0, {}, ClaimWrite::rewrite});
+      moved.push_back({id, claim.key, 0, claim.epoch, ClaimOutcome::conflict, 0, {}, ClaimWrite::rewrite, claim.value});
       continue;
     }
     // While disconnected cnats would only buffer them; the claims keep until the TTL.
     if (natsConnection_Status(connection) != NATS_CONN_STATUS_CONNECTED ||
-        !refresher.send(id, claim, owner_value)) {
+        !refresher.send(id, claim, claim.value)) {
       complete = false;  // try the rest soon
       break;
     }
@@ -180,7 +180,7 @@ bool Keeper::reclaim(const std::vector<ClaimRefresher::Outcome>& expired) {
   for (const auto& outcome : expired) {
     const bool reachable = bucket.bound() && natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED;
     if (!reachable || !refresher.wait_for_room(deadline) ||
-        !refresher.send_create(outcome.id, outcome.key, owner_value, epoch)) {
+        !refresher.send_create(outcome.id, outcome.key, outcome.value, epoch)) {
       complete = false;  // the next round finds the rest again
       break;
     }
@@ -224,7 +224,7 @@ bool Keeper::reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::ui
     case ClaimOutcome::conflict:
       // Some message has the key: this run's own value (a lost acknowledgement), a delete
       // marker, or another holder's claim.
-      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written, outcome.epoch, moved);
+      if (book.holds(outcome.id)) take_again(outcome.id, outcome.key, written, outcome.value, outcome.epoch, moved);
       return false;
   }
   return false;
@@ -244,14 +244,14 @@ void Keeper::apply(const ClaimRefresher::Outcome& outcome) {
       if (book.holds(outcome.id)) {
         // A revision of a stream since made again guards nothing in the new one.
         const std::int64_t now = bucket.stream_epoch().value_or(bucket.epoch());
-        take_again(outcome.id, outcome.key, now == outcome.epoch ? outcome.sent_revision : 0, now);
+        take_again(outcome.id, outcome.key, now == outcome.epoch ? outcome.sent_revision : 0, outcome.value, now);
       }
       break;
   }
 }
 
-void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written, std::int64_t epoch,
-                        bool moved) {
+void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written,
+                        const std::string& value, std::int64_t epoch, bool moved) {
   // Still held by our write at `written` (no delete or expiry since): every later write is an
   // earlier rewrite of ours whose acknowledgement was lost, or a race's loser or its put-back of
   // our record (claim_arbiter.h): rewrite it at the latest revision.
@@ -262,14 +262,14 @@ void Keeper::take_again(ClaimBook::Id id, const std::string& key, std::uint64_t 
   }
   // Taken for a deleted stream's but written to the one made in its place (a login in the
   // moment before this node noticed): this run's value, live, is this claim's own record.
-  std::string value;
-  if (moved && bucket.read(key, value, revision) == ClaimOutcome::done && value == owner_value) {
+  std::string stored;
+  if (moved && bucket.read(key, stored, revision) == ClaimOutcome::done && stored == value) {
     book.revise(id, revision, epoch);
     return;
   }
   // Expired while NATS was out of reach (or deleted): take it again if nobody else has.
   const auto sent = std::chrono::steady_clock::now();
-  if (bucket.create(key, owner_value, revision) == ClaimOutcome::done) {
+  if (bucket.create(key, value, revision) == ClaimOutcome::done) {
     book.revise(id, revision, epoch);
     book.confirm(id, sent);
     spdlog::warn("cluster: claim of {} had expired; claimed again", login_for_log(key));

@@ -44,7 +44,6 @@ struct Keeper {
   ClaimsBucket& bucket;
   ClaimRefresher& refresher;
   natsConnection* connection;
-  std::string owner_value;  // this node's ClaimOwner, as stored
   std::chrono::milliseconds ttl;
   std::chrono::milliseconds request_timeout;  // the bound on a release's acknowledgement
   ClusterStats& stats;
@@ -69,10 +68,10 @@ struct Keeper {
   bool reclaimed(const ClaimRefresher::Outcome& outcome, bool log, std::uint64_t written, bool moved = false);
   // One claim found taken or gone: kept if this run's write at revision `written` (0: unknown,
   // or in a stream since deleted) still holds it (ClaimsBucket::held_since), else taken with a
-  // create if free, else lost (blocking). `epoch`: the stream the writes go to. `moved`: the
-  // claim was taken for a deleted stream's; a live record of this run's value is then its own.
-  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written, std::int64_t epoch,
-                  bool moved = false);
+  // create of its `value` if free, else lost (blocking). `epoch`: the stream the writes go to.
+  // `moved`: the claim was taken for a deleted stream's; a live record of its value is then its own.
+  void take_again(ClaimBook::Id id, const std::string& key, std::uint64_t written, const std::string& value,
+                  std::int64_t epoch, bool moved = false);
   // Ends the claim's session (the fence does it at once) and counts it lost.
   void lose(ClaimBook::Id id, const std::string& key);
   // Says that claims go unconfirmed, and how long until the fence ends the first sessions;

@@ -145,7 +145,6 @@ NatsConnectionHandle connect(natsOptions* options, bool& reachable) {
 Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
     : config_(std::move(config)),
       self_{config_.node_id, random_incarnation()},
-      owner_value_(self_.to_value()),
       lines_label_(self_.node + " lines"),
       claims_label_(self_.node + " claims"),
       lines_options_(make_options(config_, lines_label_, stats_)),
@@ -202,7 +201,7 @@ Node::Node(ClusterConfig config, Sender<BrokerEvent> inbox)
   crew_.spawn("cluster subscriber", Subscriber{subscription, std::move(inbox), inbound_, receiving_stopped_, stats_});
   crew_.spawn("cluster publisher",
               Publisher{lines, std::move(forwards_receiver), outbound_, self_.node, self_.incarnation, ttl, stats_});
-  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, owner_value_, ttl, kRequestTimeout, stats_});
+  crew_.spawn("cluster keeper", Keeper{book_, *bucket_, *refresher_, claims, ttl, kRequestTimeout, stats_});
   spdlog::info("cluster: node {} (run {}), claim TTL {} ms, {} claim replica(s), silent after {} ms",
                self_.node, self_.incarnation, ttl.count(), config_.replicas(), config_.node_silence_ms);
 }
@@ -231,10 +230,13 @@ std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& ref
     return nullptr;
   }
   // The epoch as the create is sent: if the stream is made again meanwhile, the claim is taken
-  // for the old stream's, which the keeper claims again (or finds taken: fail closed).
-  ClaimBook::Claim claim{claim_key(login.unique), 0, bucket_->epoch()};
+  // for the old stream's, which the keeper claims again (or finds taken: fail closed). A nonce of
+  // its own, so a create whose acknowledgement is lost can be read back (and every write of this
+  // claim stores the same value).
+  ClaimBook::Claim claim{claim_key(login.unique), 0, bucket_->epoch(),
+                         ClaimValue{self_, random_nonce(), 0}.to_value()};
   const auto sent = ClaimBook::Clock::now();  // the claim's life counts from here (fence.h)
-  switch (bucket_->create(claim.key, owner_value_, claim.revision)) {
+  switch (bucket_->create(claim.key, claim.value, claim.revision)) {
     case ClaimOutcome::done:
       ClusterStats::add(stats_.claims);
     {

@@ -57,7 +57,6 @@ class Node final : public ClusterNode {
 
   const ClusterConfig config_;
   const ClaimOwner self_;
-  const std::string owner_value_;
   ClusterStats stats_;
   const std::string lines_label_;   // "<node> lines", for the connection's log lines
   const std::string claims_label_;  // "<node> claims"

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "cluster_support.h"
+#include "delay_proxy.h"
 #include "nats_server.h"
 #include "../metrics/scraper.h"
 
@@ -135,6 +137,44 @@ TEST_F(TwoNodes, ANodeRestartedUnderItsIdReleasesWhatItsPreviousRunHeld) {
   EXPECT_NE(a_->log().find("released erin, held by a previous run"), std::string::npos) << a_->log();
   const auto attempt = attempt_login(b_->port(), "erin");
   EXPECT_TRUE(attempt.client) << attempt.answer;
+}
+
+// A create NATS applied whose acknowledgement was lost (issue 16, point 5): node c reaches NATS
+// through a proxy that holds everything NATS sends from just before the login until c says it
+// reads the claim back (its create timed out after the request timeout, 2 s). The record holds
+// c's nonce, so c finds it, sees it came first and keeps the login. The name is never held
+// twice: b is refused while c waits and while rosa is online; once rosa leaves it is free at
+// once, far within the TTL (60 s). Before the read-back c refused the login as `cluster
+// unavailable` and its record, owned by no session, kept the name taken until the TTL.
+TEST_F(TwoNodes, ALoginWhoseCreateLostItsAcknowledgementIsReadBackNotLeftToExpire) {
+  DelayProxy proxy(nats_.port(), std::chrono::microseconds(0));
+  auto c = start_node("c", proxy.url(), kLongTtlMs);
+  const std::string taken = "error: login \"rosa\" is already online, disconnecting";
+  proxy.pause_answers();
+  LoginAttempt on_c;
+  std::thread login([&] { on_c = attempt_login(c->port(), "rosa"); });
+  const bool reading_back = c->wait_for_log("claim of rosa unconfirmed; reading it back", kClusterDeadline);
+  const std::string meanwhile = attempt_login(b_->port(), "rosa").answer;  // c's record is applied
+  proxy.resume();
+  login.join();
+  ASSERT_TRUE(reading_back) << c->log();
+  EXPECT_EQ(meanwhile, taken);
+  EXPECT_TRUE(on_c.client) << "c's login: " << on_c.answer << "\n" << c->log();  // read back, first
+  if (on_c.client) {
+    EXPECT_NE(c->log().find("claim of rosa read back at revision"), std::string::npos) << c->log();
+    EXPECT_EQ(attempt_login(b_->port(), "rosa").answer, taken);
+    on_c.client->shutdown_write();
+    EXPECT_TRUE(on_c.client->closed_by_server());
+  }
+  // Free again well before the TTL: released by rosa's logout, or never left unowned.
+  const auto left = std::chrono::steady_clock::now();
+  const auto again = login_when_free(b_->port(), "rosa", std::chrono::milliseconds(kLongTtlMs / 4));
+  ASSERT_TRUE(again) << "the name was still taken " << kLongTtlMs / 4 << " ms after c's login "
+                     << (on_c.client ? "ended" : "was refused");
+  std::printf("read back: rosa free on b %lld ms after c's login %s\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - left).count()),
+              on_c.client ? "ended" : "was refused");
 }
 
 TEST_F(TwoNodes, SimultaneousLoginsOfOneNameHaveExactlyOneWinner) {

@@ -133,6 +133,48 @@ TEST(ClaimRecord, OwnerValueNamesNodeAndRun) {
   EXPECT_FALSE(ClaimOwner::parse("node "));
 }
 
+// Version 2 adds a per-claim nonce and an epoch; a value of version 1 ("<node> <run>") still
+// reads, and so does a later version's with more fields.
+TEST(ClaimRecord, ClaimValueIsVersionedAndReadsEveryVersion) {
+  const ClaimValue value{ClaimOwner{"node-1", "00ff"}, "0123456789abcdef", 0};
+  EXPECT_EQ(value.to_value(), "node-1 00ff 2 0123456789abcdef 0");
+  const auto parsed = ClaimValue::parse(value.to_value());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->owner.node, "node-1");
+  EXPECT_EQ(parsed->owner.incarnation, "00ff");
+  EXPECT_EQ(parsed->nonce, "0123456789abcdef");
+  EXPECT_EQ(parsed->epoch, 0u);
+  EXPECT_EQ(parsed->version, 2u);
+  // What the watcher and the refusal read: node and run, whatever the version.
+  const auto owner = ClaimOwner::parse(value.to_value());
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->node, "node-1");
+  EXPECT_EQ(owner->incarnation, "00ff");
+
+  const auto old = ClaimValue::parse("node-1 00ff");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->version, 1u);
+  EXPECT_EQ(old->owner.incarnation, "00ff");
+  EXPECT_TRUE(old->nonce.empty());
+
+  const auto later = ClaimValue::parse("node-1 00ff 3 abcd 7 something-new");
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->version, 3u);
+  EXPECT_EQ(later->nonce, "abcd");
+  EXPECT_EQ(later->epoch, 7u);
+  const auto no_epoch = ClaimValue::parse("node-1 00ff 2 abcd");
+  ASSERT_TRUE(no_epoch);
+  EXPECT_EQ(no_epoch->epoch, 0u);
+
+  EXPECT_FALSE(ClaimValue::parse("node-1"));
+  EXPECT_FALSE(ClaimValue::parse("node-1 00ff 2"));    // a version 2 needs its nonce
+  EXPECT_FALSE(ClaimValue::parse("node-1 00ff x y"));  // not a version
+  EXPECT_FALSE(ClaimValue::parse("bad.node 00ff 2 abcd 0"));
+
+  EXPECT_EQ(random_nonce().size(), 16u);
+  EXPECT_NE(random_nonce(), random_nonce());
+}
+
 TEST(Envelope, CarriesSeveralLinesInOrderAndRejectsMalformedPayloads) {
   std::string payload;
   Envelope::append_header(payload, "a", "run1", 42);
@@ -462,6 +504,47 @@ TEST(ClaimArbiter, TheFirstWriteSinceTheLastDeleteWins) {
   EXPECT_TRUE(after_expiry.feed({11, false, "other", 2'000}));
   EXPECT_FALSE(after_expiry.feed({12, false, "me", 2'000 + kTtl}));
   EXPECT_TRUE(after_expiry.won());
+}
+
+// A create whose acknowledgement was lost: its revision is unknown, and its record is the one
+// with its value (its nonce), not another claim's of the same node nor a put-back of it.
+TEST(ClaimArbiter, ACreateWhoseRevisionIsUnknownIsFoundByItsNonce) {
+  constexpr std::int64_t kTtl = 15'000'000'000;
+  const std::string me = ClaimValue{ClaimOwner{"a", "01"}, "00000000000000aa", 0}.to_value();
+  const std::string sibling = ClaimValue{ClaimOwner{"a", "01"}, "00000000000000bb", 0}.to_value();
+
+  ClaimArbiter alone(0, me, kTtl);
+  EXPECT_EQ(alone.mine(), 0u);
+  EXPECT_FALSE(alone.feed({4, false, me}));
+  EXPECT_TRUE(alone.won());
+  EXPECT_EQ(alone.mine(), 4u);
+
+  // The same node's other login of the name came first: it wins, and ours is found after it.
+  ClaimArbiter second(0, me, kTtl);
+  EXPECT_TRUE(second.feed({4, false, sibling}));
+  EXPECT_EQ(second.mine(), 0u);
+  EXPECT_FALSE(second.feed({6, false, me}));
+  EXPECT_TRUE(second.reached());
+  EXPECT_FALSE(second.won());
+  EXPECT_EQ(second.mine(), 6u);
+  ASSERT_TRUE(second.winner());
+  EXPECT_EQ(second.winner()->value, sibling);
+
+  // The first write since the last delete is an earlier one of the same claim (its create, then
+  // a rewrite): the claim holds the name.
+  ClaimArbiter again(0, 9, kTtl);
+  EXPECT_TRUE(again.feed({8, false, me}));
+  EXPECT_FALSE(again.feed({9, false, me}));
+  EXPECT_TRUE(again.won());
+
+  // Not there (yet): every record is taken, no verdict.
+  ClaimArbiter absent(0, me, kTtl);
+  EXPECT_TRUE(absent.feed({4, false, sibling}));
+  EXPECT_TRUE(absent.feed({5, false, sibling, 0, true}));
+  EXPECT_TRUE(absent.feed({7, true, ""}));
+  EXPECT_EQ(absent.mine(), 0u);
+  EXPECT_EQ(absent.next(), 8u);
+  EXPECT_FALSE(absent.reached());
 }
 
 TEST(BucketShape, TheSameIsUsedTodaysOneReplicaBucketIsMigratedAnythingElseRefused) {

@@ -21,8 +21,8 @@ constexpr std::size_t kChunkBytes = 64 * 1024;
 class Lane {
  public:
   Lane(const Socket& from, const Socket& to, std::chrono::microseconds delay, DelayProxy::Gate& gate,
-       DelayProxy::Gate& reading)
-      : from_(from), to_(to), delay_(delay), gate_(gate), reading_(reading) {}
+       DelayProxy::Gate& reading, DelayProxy::Gate* direction)
+      : from_(from), to_(to), delay_(delay), gate_(gate), reading_(reading), direction_(direction) {}
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
   ~Lane() {
@@ -65,6 +65,7 @@ class Lane {
       chunks_.pop_front();
       lock.unlock();
       gate_.wait_open();
+      if (direction_) direction_->wait_open();
       const bool sent = to_.send_all(chunk.bytes);
       lock.lock();
       if (!sent) {
@@ -73,6 +74,7 @@ class Lane {
       }
     }
     gate_.wait_open();
+    if (direction_) direction_->wait_open();
     to_.shutdown_write();
   }
 
@@ -81,6 +83,7 @@ class Lane {
   const std::chrono::microseconds delay_;
   DelayProxy::Gate& gate_;
   DelayProxy::Gate& reading_;
+  DelayProxy::Gate* const direction_;  // this lane's own gate, if any
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Chunk> chunks_;  // guarded by mutex_
@@ -93,11 +96,12 @@ class Lane {
 
 // One proxied connection. Destroying it cuts both sides, so its lanes end, and joins them.
 struct DelayProxy::Link {
-  Link(Socket client_side, Socket server_side, std::chrono::microseconds delay, Gate& gate, Gate& reading)
+  Link(Socket client_side, Socket server_side, std::chrono::microseconds delay, Gate& gate, Gate& reading,
+       Gate& answers)
       : client(std::move(client_side)),
         server(std::move(server_side)),
-        upstream(client, server, delay, gate, reading),
-        downstream(server, client, delay, gate, reading) {}
+        upstream(client, server, delay, gate, reading, nullptr),
+        downstream(server, client, delay, gate, reading, &answers) {}
   ~Link() {
     client.shutdown_both();
     server.shutdown_both();
@@ -134,7 +138,9 @@ void DelayProxy::stall() {
   gate_.set_open(false);
   reading_.set_open(false);
 }
+void DelayProxy::pause_answers() { answers_.set_open(false); }
 void DelayProxy::resume() {
+  answers_.set_open(true);
   reading_.set_open(true);
   gate_.set_open(true);
 }
@@ -165,7 +171,7 @@ void DelayProxy::accept_links() {
     }
     std::lock_guard lock(mutex_);
     if (stopping_) return;
-    links_.push_back(std::make_unique<Link>(std::move(client), std::move(server), delay_, gate_, reading_));
+    links_.push_back(std::make_unique<Link>(std::move(client), std::move(server), delay_, gate_, reading_, answers_));
   }
 }
 

@@ -22,7 +22,9 @@ namespace achat::testing {
 // nothing more is passed on, either way, on any connection (bytes are still read and held, as a
 // network's buffers and retransmissions would) until resume(). stall() pauses and also stops
 // reading, as a peer that stopped reading: the kernel's buffers fill and a sender's writes
-// block. The destructor cuts every connection and joins every thread.
+// block. pause_answers() pauses only what the server sends (a request arrives, its answer is
+// held: an acknowledgement lost, as far as a client's timeout can tell), until resume(). The
+// destructor cuts every connection and joins every thread.
 class DelayProxy {
  public:
   DelayProxy(std::uint16_t target, std::chrono::microseconds delay);
@@ -33,6 +35,7 @@ class DelayProxy {
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   void pause();
   void stall();
+  void pause_answers();
   void resume();
 
   // Shared by every lane's writer: it waits while the gate is shut.
@@ -56,6 +59,7 @@ class DelayProxy {
   const std::chrono::microseconds delay_;
   Gate gate_;
   Gate reading_;  // shut by stall()
+  Gate answers_;  // shut by pause_answers(): the server-to-client lanes only
   Socket listener_;
   std::uint16_t port_;
   std::mutex mutex_;

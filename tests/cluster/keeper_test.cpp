@@ -136,7 +136,7 @@ class KeeperTest : public ::testing::Test {
   }
 
   void start_keeper(std::chrono::milliseconds ttl) {
-    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), kOwner, ttl, kRequestTimeout, stats_});
+    keeper_ = std::thread(Keeper{book_, *bucket_, *refresher_, delayed_.get(), ttl, kRequestTimeout, stats_});
   }
 
   // As a login does: creates the claim, then holds it.
@@ -144,7 +144,7 @@ class KeeperTest : public ::testing::Test {
     std::uint64_t revision = 0;
     const auto sent = ClaimBook::Clock::now();
     if (direct_bucket_->create(key, kOwner, revision) != ClaimOutcome::done) return std::nullopt;
-    return book_.hold({key, revision, direct_bucket_->epoch()}, sent);
+    return book_.hold({key, revision, direct_bucket_->epoch(), kOwner}, sent);
   }
 
   testing::NatsServer server_{"keeper", testing::fresh_directory("achat-keeper")};
