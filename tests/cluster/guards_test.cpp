@@ -15,6 +15,7 @@
 #include "cluster/claims_bucket.h"
 #include "cluster/envelope.h"
 #include "cluster/nats_handles.h"
+#include "claims_bucket_client.h"
 #include "cluster_support.h"
 #include "delay_proxy.h"
 #include "nats_server.h"
@@ -36,21 +37,13 @@ class Guards : public ::testing::Test {
     nats_.start();
     proxy_.emplace(nats_.port(), 25ms);
     a_ = start_node("a", proxy_->url(), kTtlMs, {"--metrics-listen=127.0.0.1:0"});
-    natsConnection* connection = nullptr;
-    ASSERT_EQ(natsConnection_ConnectTo(&connection, nats_.url().c_str()), NATS_OK);
-    connection_.reset(connection);
-    jsCtx* js = nullptr;
-    ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
-    js_.reset(js);
-    kvStore* kv = nullptr;
-    ASSERT_EQ(js_KeyValue(&kv, js, cluster::kClaimsBucket), NATS_OK);
-    kv_.reset(kv);
+    ASSERT_TRUE(bucket_.open(nats_.url()));
   }
 
   // The value and revision of `login`'s claim; nullopt if there is none.
   std::optional<std::pair<std::string, std::uint64_t>> claim_of(const std::string& login) {
     kvEntry* raw = nullptr;
-    if (kvStore_Get(&raw, kv_.get(), claim_key(login).c_str()) != NATS_OK) return std::nullopt;
+    if (kvStore_Get(&raw, bucket_.kv.get(), claim_key(login).c_str()) != NATS_OK) return std::nullopt;
     const cluster::KvEntryHandle entry(raw);
     return std::make_pair(std::string(static_cast<const char*>(kvEntry_Value(entry.get())),
                                       static_cast<std::size_t>(kvEntry_ValueLen(entry.get()))),
@@ -59,16 +52,14 @@ class Guards : public ::testing::Test {
 
   std::uint64_t put(const std::string& login, const std::string& value) {
     std::uint64_t revision = 0;
-    EXPECT_EQ(kvStore_PutString(&revision, kv_.get(), claim_key(login).c_str(), value.c_str()), NATS_OK);
+    EXPECT_EQ(kvStore_PutString(&revision, bucket_.kv.get(), claim_key(login).c_str(), value.c_str()), NATS_OK);
     return revision;
   }
 
   NatsServer nats_{"solo", fresh_directory("achat-nats")};
   std::optional<DelayProxy> proxy_;
   std::unique_ptr<ServerProcess> a_;
-  cluster::NatsConnectionHandle connection_;
-  cluster::JetStreamHandle js_;
-  cluster::KvStoreHandle kv_;
+  ClaimsBucketClient bucket_;
 };
 
 // Node a's session of alice ends because another node wrote her claim; a's release (a delete
@@ -80,8 +71,8 @@ TEST_F(Guards, AReleaseNeverDeletesAClaimAnotherNodeWroteSince) {
   // Deleted (as a watcher does with a dead run's claim) and taken by node b: with no delete in
   // between, a later write would be a race's loser that a's claim outranks (claim_arbiter.h).
   std::uint64_t revision = 0;
-  ASSERT_EQ(kvStore_Delete(kv_.get(), claim_key("alice").c_str()), NATS_OK);
-  ASSERT_EQ(kvStore_CreateString(&revision, kv_.get(), claim_key("alice").c_str(), kOtherNode.c_str()), NATS_OK);
+  ASSERT_EQ(kvStore_Delete(bucket_.kv.get(), claim_key("alice").c_str()), NATS_OK);
+  ASSERT_EQ(kvStore_CreateString(&revision, bucket_.kv.get(), claim_key("alice").c_str(), kOtherNode.c_str()), NATS_OK);
   EXPECT_EQ(alice.read_line(), "error: login \"alice\" was taken on another node, disconnecting");
   // a's releases are deleted in order: once a later one is gone, alice's delete has been tried.
   { auto marker = TestClient::online(a_->port(), "marker"); }
@@ -96,7 +87,7 @@ TEST_F(Guards, AReleaseNeverDeletesAClaimAnotherNodeWroteSince) {
 TEST_F(Guards, ADeadRunsClaimIsDeletedOnlyAsThatRunLeftIt) {
   const std::uint64_t stale = put("erin", kDeadRunOfA);
   std::uint64_t revision = 0;
-  ASSERT_EQ(kvStore_UpdateString(&revision, kv_.get(), claim_key("erin").c_str(), kOtherNode.c_str(), stale), NATS_OK);
+  ASSERT_EQ(kvStore_UpdateString(&revision, bucket_.kv.get(), claim_key("erin").c_str(), kOtherNode.c_str(), stale), NATS_OK);
   put("marker", kDeadRunOfA);  // a's watcher handles claims in order: once this is gone, erin's was tried
   ASSERT_TRUE(eventually([&] { return !claim_of("marker"); }, kClusterDeadline));
   const auto now = claim_of("erin");
@@ -129,10 +120,10 @@ TEST_F(Guards, APublicationLostOnTheWayIsCountedAsAGap) {
     std::string payload;
     cluster::Envelope::append_header(payload, "x", "00000000000000cc", sequence);
     cluster::Envelope::append_entry(payload, "bob", "from zed: " + std::to_string(sequence) + "\n");
-    ASSERT_EQ(natsConnection_Publish(connection_.get(), subject.c_str(), payload.data(), static_cast<int>(payload.size())),
+    ASSERT_EQ(natsConnection_Publish(bucket_.connection.get(), subject.c_str(), payload.data(), static_cast<int>(payload.size())),
               NATS_OK);
   }
-  natsConnection_Flush(connection_.get());
+  natsConnection_Flush(bucket_.connection.get());
   EXPECT_EQ(bob.read_line(), "from zed: 1");
   EXPECT_EQ(bob.read_line(), "from zed: 3");
   const std::string body = http_request(metrics_port(a_->log()), "/metrics").body;

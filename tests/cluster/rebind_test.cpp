@@ -16,6 +16,7 @@
 #include "cluster/claim_record.h"
 #include "cluster/claims_bucket.h"
 #include "cluster/nats_handles.h"
+#include "claims_bucket_client.h"
 #include "cluster_support.h"
 #include "nats_server.h"
 
@@ -43,20 +44,12 @@ class Rebind : public ::testing::Test {
     nats_.start();
     a_ = start_node("a", nats_.url(), kTtlMs);
     b_ = start_node("b", nats_.url(), kTtlMs);
-    natsConnection* connection = nullptr;
-    ASSERT_EQ(natsConnection_ConnectTo(&connection, nats_.url().c_str()), NATS_OK);
-    connection_.reset(connection);
-    jsCtx* js = nullptr;
-    ASSERT_EQ(natsConnection_JetStream(&js, connection, nullptr), NATS_OK);
-    js_.reset(js);
-    kvStore* kv = nullptr;
-    ASSERT_EQ(js_KeyValue(&kv, js, cluster::kClaimsBucket), NATS_OK);
-    kv_.reset(kv);  // names the bucket, not one stream: it reads the one made again too
+    ASSERT_TRUE(bucket_.open(nats_.url()));
   }
 
   void delete_stream() {
     jsErrCode error = static_cast<jsErrCode>(0);
-    ASSERT_EQ(js_DeleteStream(js_.get(), cluster::kClaimsStream, nullptr, &error), NATS_OK) << error;
+    ASSERT_EQ(js_DeleteStream(bucket_.js.get(), cluster::kClaimsStream, nullptr, &error), NATS_OK) << error;
   }
 
   // What an operator (or an old a-chat) would make in its place: the same bucket, empty.
@@ -69,14 +62,14 @@ class Rebind : public ::testing::Test {
     config.Replicas = 1;
     config.StorageType = js_FileStorage;
     kvStore* kv = nullptr;
-    ASSERT_EQ(js_CreateKeyValue(&kv, js_.get(), &config), NATS_OK);
+    ASSERT_EQ(js_CreateKeyValue(&kv, bucket_.js.get(), &config), NATS_OK);
     cluster::KvStoreHandle made(kv);
   }
 
   // Node `node`'s claim of `login` is in the stream there now.
   bool claimed_by(const std::string& login, const std::string& node) {
     kvEntry* raw = nullptr;
-    if (kvStore_Get(&raw, kv_.get(), claim_key(login).c_str()) != NATS_OK) return false;
+    if (kvStore_Get(&raw, bucket_.kv.get(), claim_key(login).c_str()) != NATS_OK) return false;
     const cluster::KvEntryHandle entry(raw);
     const auto owner = cluster::ClaimOwner::parse(std::string(
         static_cast<const char*>(kvEntry_Value(entry.get())), static_cast<std::size_t>(kvEntry_ValueLen(entry.get()))));
@@ -146,9 +139,7 @@ class Rebind : public ::testing::Test {
   NatsServer nats_{"solo", fresh_directory("achat-nats")};
   std::unique_ptr<ServerProcess> a_;
   std::unique_ptr<ServerProcess> b_;
-  cluster::NatsConnectionHandle connection_;
-  cluster::JetStreamHandle js_;
-  cluster::KvStoreHandle kv_;
+  ClaimsBucketClient bucket_;
 };
 
 TEST_F(Rebind, ADeletedClaimsStreamIsMadeAgainAndEveryHeldLoginClaimedAgain) { run(false); }
