@@ -17,6 +17,10 @@ namespace achat {
 
 using ConnectionId = std::uint64_t;
 
+// How a client reaches the server: the chat port's line protocol, or a WebSocket on the
+// --web-listen port.
+enum class Transport : std::uint8_t { tcp, web };
+
 // What a queued line costs in memory, as the caps count it: its bytes, plus its slot in the
 // writer's queue and its share of the shared_ptr control block and string header. A line
 // shared by several recipients is counted in full for each, which over-counts and so keeps
@@ -38,9 +42,10 @@ inline std::int64_t queued_cost(const std::string& line) noexcept {
 // online).
 class Connection {
  public:
-  Connection(ConnectionId id, Socket socket, std::string address, QueueBudget& budget)
+  Connection(ConnectionId id, Socket socket, std::string address, QueueBudget& budget,
+             Transport transport = Transport::tcp)
       : id_(id), socket_(std::move(socket)), address_(std::move(address)),
-        connected_at_(std::chrono::system_clock::now()), budget_(budget) {}
+        connected_at_(std::chrono::system_clock::now()), budget_(budget), transport_(transport) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -48,6 +53,7 @@ class Connection {
   const Socket& socket() const noexcept { return socket_; }
   const std::string& address() const noexcept { return address_; }
   std::chrono::system_clock::time_point connected_at() const noexcept { return connected_at_; }
+  Transport transport() const noexcept { return transport_; }
 
   // Set once by the reader when the broker accepts the login.
   void set_login(std::string login) {
@@ -108,6 +114,7 @@ class Connection {
   const std::string address_;
   const std::chrono::system_clock::time_point connected_at_;
   QueueBudget& budget_;
+  const Transport transport_;
   std::atomic<std::int64_t> queued_{0};
   std::atomic<std::int64_t> queued_errors_{0};
   std::atomic<std::int32_t> unrouted_{0};

@@ -26,8 +26,15 @@ class Registry {
 
   // nullptr if `limit` connections are already open (the socket is then returned untouched
   // in `socket`, so the caller can still tell the client why).
-  std::shared_ptr<Connection> open(Socket& socket, std::string address, std::size_t limit);
+  std::shared_ptr<Connection> open(Socket& socket, std::string address, std::size_t limit,
+                                   Transport transport = Transport::tcp);
   std::size_t size() const;
+  // Connections open now by transport (`limit` counts them together).
+  struct OpenCounts {
+    std::size_t tcp = 0;
+    std::size_t web = 0;
+  };
+  OpenCounts open_counts() const;
   const QueueBudget& budget() const noexcept { return budget_; }
   void shutdown_reads();  // every reader then sees end of stream
   void cut_all();         // every blocked read and write then fails
@@ -41,6 +48,7 @@ class Registry {
   mutable std::mutex mutex_;
   ConnectionId next_id_ = 1;
   std::unordered_map<ConnectionId, std::weak_ptr<Connection>> connections_;
+  OpenCounts open_;  // of connections_, by transport
 };
 
 }  // namespace achat

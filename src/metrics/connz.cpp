@@ -76,6 +76,7 @@ std::string connz_json(std::vector<std::shared_ptr<const Connection>> connection
     json += "{\"cid\": " + std::to_string(connection.id()) +
             ", \"login\": " + json_string(connection.login()) +
             ", \"address\": " + json_string(connection.address()) +
+            ", \"transport\": " + (connection.transport() == Transport::web ? "\"ws\"" : "\"tcp\"") +
             ", \"start\": " + json_string(iso8601_utc(connection.connected_at())) +
             ", \"pending_bytes\": " + std::to_string(connection.queued()) + "}";
   }

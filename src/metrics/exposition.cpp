@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "achat/cluster.h"
+#include "achat/registry.h"
 #include "process_sample.h"
 
 namespace achat::metrics {
@@ -132,8 +133,10 @@ std::string exposition(const Server& server) {
   std::string text;
   append_family(text, "achat_build_info", "gauge", "Always 1; the version is a label.",
                 {{"version=\"" ACHAT_VERSION "\"", 1}});
-  append_family(text, "achat_connections_open", "gauge", "Connections open now, logged in or not.",
-                {{"", server.connections()}});
+  const Registry::OpenCounts open = server.registry().open_counts();
+  append_family(text, "achat_connections_open", "gauge",
+                "Connections open now, logged in or not, by transport (as accepted_total).",
+                {{"transport=\"tcp\"", open.tcp}, {"transport=\"ws\"", open.web}});
   append_family(text, "achat_users_logged_in", "gauge", "Users logged in now (on this node).",
                 {{"", count(&Stats::logged_in)}});
   const ThreadCounts threads = server.thread_counts();

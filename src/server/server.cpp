@@ -180,7 +180,7 @@ void Server::Impl::serve(Socket socket, Transport transport,
   socket.set_no_delay();
   socket.set_send_timeout_ms(limits.write_stall_ms);
   socket.set_keep_alive(limits.keepalive_idle_s, limits.keepalive_interval_s, limits.keepalive_probes);
-  auto connection = registry_.open(socket, *address, limits.max_clients);
+  auto connection = registry_.open(socket, *address, limits.max_clients, transport);
   if (!connection) {
     Stats::add(stats_.connections_refused);
     // A browser gets no chat line before its upgrade: its connection just closes.

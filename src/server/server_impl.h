@@ -45,7 +45,6 @@ class Server::Impl {
   const ClusterNode* cluster() const { return cluster_.get(); }
 
  private:
-  enum class Transport { tcp, web };
   void accept_loop(const Socket& listener, Transport transport, Sender<BrokerEvent> inbox,
                    Sender<WriterDone> reaper);
   void serve(Socket socket, Transport transport, std::chrono::steady_clock::time_point accepted_at,

@@ -77,7 +77,8 @@ TEST(Metrics, CountersAfterAKnownLoad) {
   EXPECT_EQ(reply.content_type, "text/plain; version=0.0.4; charset=utf-8");
   const std::string& text = reply.body;
   EXPECT_EQ(sample(text, "achat_build_info{version=\"0.1.0\"}"), 1u);
-  EXPECT_EQ(sample(text, "achat_connections_open"), 2u);
+  EXPECT_EQ(sample(text, "achat_connections_open{transport=\"tcp\"}"), 2u);
+  EXPECT_EQ(sample(text, "achat_connections_open{transport=\"ws\"}"), 0u);
   EXPECT_EQ(sample(text, "achat_users_logged_in"), 2u);
   EXPECT_EQ(sample(text, "achat_client_threads"), 4u);
   EXPECT_EQ(sample(text, "achat_client_threads_parked"), 2u);
@@ -221,6 +222,7 @@ TEST(Metrics, ConnzListsEveryConnectionWithLoginAddressAndStart) {
     const std::string entry = "connections." + std::to_string(i) + ".";
     EXPECT_EQ(json[entry + "login"], expected[i].second);
     EXPECT_EQ(json[entry + "address"], "\"" + local_address(*expected[i].first) + "\"");
+    EXPECT_EQ(json[entry + "transport"], "\"tcp\"");
     EXPECT_TRUE(std::regex_match(json[entry + "start"], iso8601)) << json[entry + "start"];
     EXPECT_LE(json[entry + "start"], json["now"]);
     EXPECT_EQ(json[entry + "pending_bytes"], "0");

@@ -275,6 +275,8 @@ class MetricsTest(ServerCase):
             text = reply.read().decode()
         self.assertIn('achat_connections_accepted_total{transport="ws"} 2\n', text)
         self.assertIn('achat_connections_accepted_total{transport="tcp"} 1\n', text)
+        self.assertIn('achat_connections_open{transport="ws"} 2\n', text)
+        self.assertIn('achat_connections_open{transport="tcp"} 1\n', text)
 
 
 class StallTest(ServerCase):
