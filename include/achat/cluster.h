@@ -61,6 +61,9 @@ class ClusterRoutes {
   virtual bool apply(const DirectoryChange& change) = 0;
   // Records whether a node's users are reachable (and drops the names of a dead run of it).
   virtual void apply(const NodePresence& presence) = 0;
+  // Appends the logins online on other nodes, as their holders typed them (for "/who"), in no
+  // particular order; the views are valid until the next apply().
+  virtual void online_names(std::vector<std::string_view>& names) = 0;
 };
 
 // One of a node's counters (since it joined), for /metrics: `name` is a Prometheus name part

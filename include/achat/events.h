@@ -89,6 +89,9 @@ struct DirectoryChange {
   std::string node;
   ClaimStamp stamp;
   std::string run;  // which run (incarnation) of `node` holds it
+  // `name` as its holder typed it, for "/who"; empty if unknown (a claim by an earlier version,
+  // or one whose typed form is not a login with uniqueness key `name`).
+  std::string typed = {};
 };
 
 // What the heartbeats say about another node: `reachable` false once it has been silent too

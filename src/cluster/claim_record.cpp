@@ -56,7 +56,8 @@ std::optional<ClaimOwner> ClaimOwner::parse(std::string_view value) {
 }
 
 std::string ClaimValue::to_value() const {
-  return owner.to_value() + " " + std::to_string(kVersion) + " " + nonce + " " + std::to_string(epoch);
+  return owner.to_value() + " " + std::to_string(kVersion) + " " + nonce + " " + std::to_string(epoch) +
+         (typed.empty() ? "" : " " + typed);
 }
 
 std::optional<ClaimValue> ClaimValue::parse(std::string_view value) {
@@ -80,6 +81,7 @@ std::optional<ClaimValue> ClaimValue::parse(std::string_view value) {
   }
   parsed.nonce = std::string(fields[3]);
   if (fields.size() < 5 || !number(fields[4], parsed.epoch)) parsed.epoch = 0;
+  if (fields.size() >= 6) parsed.typed = std::string(fields[5]);
   return parsed;
 }
 

@@ -37,8 +37,10 @@ struct ClaimOwner {
 // is "<node> <run>": it still parses (empty nonce, epoch 0). Parsing is tolerant for later
 // versions: a missing or unreadable epoch reads as 0 and fields after it are ignored. Every
 // write of one claim (its create, rewrites, a re-take after expiry) stores the same value, so
-// a holder's rewrites are recognised by comparing values (claim_arbiter.h, the watcher). A
-// plain value.
+// a holder's rewrites are recognised by comparing values (claim_arbiter.h, the watcher). After
+// the epoch, a claim written since "/who" became cluster-wide holds the login as its holder typed
+// it (`Bob`; it has no spaces, check_login refuses them), so other nodes can list it: nodes of
+// earlier versions ignore it, as they ignore any later field. A plain value.
 struct ClaimValue {
   static constexpr unsigned kVersion = 2;
 
@@ -46,6 +48,7 @@ struct ClaimValue {
   std::string nonce;        // 16 hex digits; empty in a version-1 value
   std::uint64_t epoch = 0;  // reserved (bucket re-creation): 0
   unsigned version = kVersion;
+  std::string typed = {};  // the login as typed; empty when written by an earlier version
 
   std::string to_value() const;
   static std::optional<ClaimValue> parse(std::string_view value);

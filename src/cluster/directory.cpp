@@ -9,7 +9,7 @@ bool Directory::apply(const DirectoryChange& change, Clock::time_point now) {
     if (found != entries_.end()) entries_.erase(found);
     return false;
   }
-  entries_.insert_or_assign(change.name, Entry{change.node, change.run, change.stamp, now});
+  entries_.insert_or_assign(change.name, Entry{change.node, change.run, change.typed, change.stamp, now});
   return true;
 }
 
@@ -22,6 +22,13 @@ const std::string* Directory::node_of(std::string_view name, Clock::time_point n
   }
   if (silent_.contains(found->second.node)) return nullptr;
   return &found->second.node;
+}
+
+void Directory::online_names(Clock::time_point now, std::vector<std::string_view>& names) const {
+  for (const auto& [name, entry] : entries_) {
+    if (entry.typed.empty() || now - entry.refreshed > ttl_ || silent_.contains(entry.node)) continue;
+    names.push_back(entry.typed);
+  }
 }
 
 void Directory::apply(const NodePresence& presence) {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "achat/events.h"
 
@@ -35,11 +36,16 @@ class Directory {
   const std::string* node_of(std::string_view name, Clock::time_point now);
   void apply(const NodePresence& presence);
   std::size_t size() const noexcept { return entries_.size(); }
+  // Appends the logins (as typed) online on other nodes now, as node_of() would find them; a
+  // claim that does not say how its login was typed is left out. The views are valid until the
+  // next change.
+  void online_names(Clock::time_point now, std::vector<std::string_view>& names) const;
 
  private:
   struct Entry {
     std::string node;
     std::string run;
+    std::string typed;
     ClaimStamp stamp;
     Clock::time_point refreshed;
   };

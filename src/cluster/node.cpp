@@ -234,7 +234,7 @@ std::unique_ptr<LoginLease> Node::claim(const LoginName& login, std::string& ref
   // its own, so a create whose acknowledgement is lost can be read back (and every write of this
   // claim stores the same value).
   ClaimBook::Claim claim{claim_key(login.unique), 0, bucket_->epoch(),
-                         ClaimValue{self_, random_nonce(), 0}.to_value()};
+                         ClaimValue{self_, random_nonce(), 0, ClaimValue::kVersion, login.typed}.to_value()};
   const auto sent = ClaimBook::Clock::now();  // the claim's life counts from here (fence.h)
   switch (bucket_->create(claim.key, claim.value, claim.revision)) {
     case ClaimOutcome::done:

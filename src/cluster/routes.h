@@ -54,6 +54,9 @@ class Routes final : public ClusterRoutes {
   void handled_remote(std::int64_t bytes) override { from_subscriber_.give_back(bytes); }
   bool apply(const DirectoryChange& change) override;
   void apply(const NodePresence& presence) override { directory_.apply(presence); }
+  void online_names(std::vector<std::string_view>& names) override {
+    directory_.online_names(Directory::Clock::now(), names);
+  }
 
  private:
   Directory directory_;

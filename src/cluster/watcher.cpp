@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "achat/login_name.h"
+
 namespace achat::cluster {
 
 namespace {
@@ -20,6 +22,18 @@ constexpr std::chrono::milliseconds kBucketCheck{1'000};
 // After binding a stream made again, new logins wait this long: every node checks every
 // kBucketCheck, so by then each one has noticed and sent the creates that claim its logins again.
 constexpr std::chrono::milliseconds kRebindGrace = 3 * kBucketCheck;
+
+// The login a claim value says its holder typed, if it is a login whose uniqueness key is
+// `unique` (the claim's key): a value is data from the network, and this one ends up in other
+// users' "/who" replies. Empty otherwise.
+std::string typed_login(std::string_view value, const std::string& unique) {
+  auto parsed = ClaimValue::parse(value);
+  if (!parsed || parsed->typed.empty()) return {};
+  std::string problem;
+  const auto name = check_login(parsed->typed, parsed->typed.size(), problem);
+  if (!name || name->unique != unique) return {};
+  return std::move(parsed->typed);
+}
 
 }  // namespace
 
@@ -129,8 +143,10 @@ void Watcher::handle(kvEntry* entry) {
     roster.expect(owner->node, NodeRoster::Clock::now());
     others.insert_or_assign(kvEntry_Key(entry), Held{*owner, revision, epoch});
   }
+  std::string typed = typed_login(text, *login);
   inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), std::move(owner->node),
-                                                               {epoch, revision}, std::move(owner->incarnation)}));
+                                                               {epoch, revision}, std::move(owner->incarnation),
+                                                               std::move(typed)}));
 }
 
 bool Watcher::lost_race(const std::string& key, std::string_view value, std::int64_t written) {

@@ -27,6 +27,10 @@ constexpr std::size_t kKeptPendingCapacity = 64;
 // A client's "/who" is answered at most this often; sooner gets an error line. Each answer is
 // shared until the names change, so the broker's cost is one line per asker and interval.
 constexpr std::chrono::seconds kWhoInterval{1};
+// In a cluster the reply also lists other nodes' logins, which change with no event the broker
+// could count cheaply: it is rebuilt once a second old, and after a local login or departure at
+// most this often, so a login storm under many askers costs a few rebuilds of the list a second.
+constexpr std::chrono::milliseconds kWhoRebuildGap{100};
 
 // Per-line errors are logged at debug level, at most this many a second.
 constexpr std::uint32_t kBadLineLogsPerSecond = 10;
@@ -137,7 +141,7 @@ void Broker::forget_if_done(std::unordered_map<ConnectionId, Peer>::iterator fou
   online_.erase(peer.login.unique);
   addressed_.erase(peer.login.address);
   sorted_names_.erase(peer.login.typed);
-  who_reply_.reset();
+  who_changed_ = true;
   peers_.erase(found);
 }
 
@@ -171,7 +175,7 @@ void Broker::handle(std::unique_ptr<LoginRequest>& boxed) {
   online_.emplace(online.login.unique, &online);
   addressed_.emplace(online.login.address, &online);
   sorted_names_.insert(online.login.typed);
-  who_reply_.reset();
+  who_changed_ = true;
   Stats::add(stats_.logged_in);
   request.verdict.set_value(std::nullopt);
 }
@@ -308,20 +312,29 @@ void Broker::handle(WhoRequest& who) {
     return;
   }
   sender->next_who = now + kWhoInterval;
-  if (!who_reply_) {
-    std::string line(kOnlinePrefix);
-    std::size_t listed = 0;
-    for (const std::string_view name : sorted_names_) {
-      if (listed == limits_.who_max) break;
-      line.append(listed++ == 0 ? "" : ", ").append(name);
-    }
-    if (listed < sorted_names_.size()) {
-      line.append(", ... and ").append(std::to_string(sorted_names_.size() - listed)).append(" more");
-    }
-    line.push_back('\n');
-    who_reply_ = std::make_shared<const std::string>(std::move(line));
-  }
+  const auto age = now - who_built_;
+  const bool stale = who_changed_ || (cluster_ && age >= kWhoInterval);
+  if (!who_reply_ || (stale && (!cluster_ || age >= kWhoRebuildGap))) build_who_reply(now);
   deliver(*sender, who_reply_);
+}
+
+void Broker::build_who_reply(std::chrono::steady_clock::time_point now) {
+  std::vector<std::string_view> names(sorted_names_.begin(), sorted_names_.end());
+  if (cluster_) {
+    cluster_->online_names(names);
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+  }
+  std::string line(kOnlinePrefix);
+  const std::size_t listed = std::min(names.size(), limits_.who_max);
+  for (std::size_t i = 0; i < listed; ++i) line.append(i == 0 ? "" : ", ").append(names[i]);
+  if (listed < names.size()) {
+    line.append(", ... and ").append(std::to_string(names.size() - listed)).append(" more");
+  }
+  line.push_back('\n');
+  who_reply_ = std::make_shared<const std::string>(std::move(line));
+  who_built_ = now;
+  who_changed_ = false;
 }
 
 void Broker::handle(ReaderGone& gone) {

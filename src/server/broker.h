@@ -43,8 +43,8 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 //   budget the one with the largest backlog), with the reason recorded on its connection;
 // - each reader is released from flow control as its events are handled, and the cluster's
 //   subscriber (ClusterRoutes::handled_remote) once a round has handled its lines;
-// - "/who" gets one "online:" line (this node's logins, sorted, at most limits.who_max), counted
-//   against the asker's outbound cap; a client asking more than once a second gets an error
+// - "/who" gets one "online:" line (the logins of this node and, in a cluster, of the others,
+//   sorted, at most limits.who_max), counted against the asker's outbound cap; a client asking more than once a second gets an error
 //   line instead, so ten thousand askers cost the broker a bounded share of its time;
 // - a login stays taken until that connection's reader stream has ended and its writer has
 //   finished (WriterDone), so a reconnect can never be confused with the session it replaces,
@@ -103,6 +103,7 @@ class Broker {
   void handle(ChatMessage& message);
   void handle(BadLine& bad);
   void handle(WhoRequest& who);
+  void build_who_reply(std::chrono::steady_clock::time_point now);
   void handle(ReaderGone& gone);
   Peer* sender_of(ConnectionId id, std::int32_t routed_cost);
   void handle(RemoteDelivery& remote);
@@ -137,10 +138,13 @@ class Broker {
   // its peer are erased together, in forget_if_done().
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> online_;
   std::unordered_map<std::string, Peer*, NameHash, std::equal_to<>> addressed_;
-  // The same names, sorted (views of each Peer's name), and the "online:" reply built from them,
-  // shared by every asker until a login or a departure changes them (null: to be built).
+  // The same names, sorted (views of each Peer's name), and the "online:" reply built from them
+  // (with other nodes' logins, in a cluster), shared by every asker until it is rebuilt: see
+  // kWhoRebuildGap (null: to be built).
   std::set<std::string_view> sorted_names_;
   OutboundLine who_reply_;
+  std::chrono::steady_clock::time_point who_built_{};
+  bool who_changed_ = false;  // a local login or departure since who_reply_ was built
   std::vector<Peer*> touched_;         // peers with pending lines or routed cost this round
   std::int64_t round_pending_cost_ = 0; // queued this round, not yet in budget_
   // budget_.used() at the round's start plus what the round has handed to writers since: an

@@ -58,6 +58,20 @@ TEST_F(TwoNodes, AnotherCaseOfALoginOnAnotherNodeIsRefusedAndAnyCaseReachesIt) {
   EXPECT_EQ(bob.read_line(), "from alice: hi");
 }
 
+// "/who" lists the logins of every node, each as its holder typed it.
+TEST_F(TwoNodes, WhoListsTheLoginsOfEveryNodeAsTyped) {
+  auto alice = TestClient::online(a_->port(), "alice");
+  auto bob = TestClient::online(b_->port(), "Bob");
+  auto carol = TestClient::online(b_->port(), "carol");
+  ASSERT_TRUE(wait_until_routable(alice, "alice", bob, "Bob"));
+  ASSERT_TRUE(wait_until_routable(alice, "alice", carol, "carol"));
+  alice.send("/who\n");
+  EXPECT_EQ(alice.read_line(), "online: Bob, alice, carol");
+  ASSERT_TRUE(wait_until_routable(bob, "Bob", alice, "alice"));
+  bob.send("/who\n");
+  EXPECT_EQ(bob.read_line(), "online: Bob, alice, carol");
+}
+
 TEST_F(TwoNodes, LinesReachAnotherNodeInOrderOnceEach) {
   auto alice = TestClient::online(a_->port(), "alice");
   auto bob = TestClient::online(b_->port(), "bob");

@@ -3,6 +3,7 @@
 // options.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 
@@ -151,6 +152,19 @@ TEST(ClaimRecord, ClaimValueIsVersionedAndReadsEveryVersion) {
   EXPECT_EQ(owner->node, "node-1");
   EXPECT_EQ(owner->incarnation, "00ff");
 
+  EXPECT_TRUE(parsed->typed.empty());
+
+  // Since "/who" is cluster-wide, the login as typed follows the epoch; a node that predates it
+  // reads node and run as before.
+  const ClaimValue typed{ClaimOwner{"node-1", "00ff"}, "0123456789abcdef", 0, ClaimValue::kVersion, "Bob"};
+  EXPECT_EQ(typed.to_value(), "node-1 00ff 2 0123456789abcdef 0 Bob");
+  const auto with_login = ClaimValue::parse(typed.to_value());
+  ASSERT_TRUE(with_login);
+  EXPECT_EQ(with_login->typed, "Bob");
+  EXPECT_EQ(with_login->nonce, "0123456789abcdef");
+  ASSERT_TRUE(ClaimOwner::parse(typed.to_value()));
+  EXPECT_EQ(ClaimOwner::parse(typed.to_value())->incarnation, "00ff");
+
   const auto old = ClaimValue::parse("node-1 00ff");
   ASSERT_TRUE(old);
   EXPECT_EQ(old->version, 1u);
@@ -265,6 +279,30 @@ TEST(Directory, OrdersChangesByEpochThenRevision) {
   EXPECT_FALSE(directory.apply({"bob", "", {200, 2}, ""}, t0));  // released in the new stream
   EXPECT_EQ(directory.node_of("bob", t0), nullptr);
   EXPECT_TRUE(ClaimStamp({200, 1}) > ClaimStamp({100, 57}));
+}
+
+// "/who" lists other nodes' logins as typed, as node_of() would find them: not a silent node's,
+// not an expired claim's, and not one whose claim does not say how it was typed.
+TEST(Directory, ListsOtherNodesLoginsAsTypedForWho) {
+  Directory directory("self", 10s);
+  const auto t0 = Directory::Clock::now();
+  directory.apply({"bob", "b", {1, 1}, "rb", "Bob"}, t0);
+  directory.apply({"carol", "c", {1, 2}, "rc", "carol"}, t0);
+  directory.apply({"dave", "c", {1, 3}, "rc"}, t0);  // written by an earlier version
+  directory.apply({"me", "self", {1, 4}, "rs", "me"}, t0);  // the broker's own
+  directory.apply(NodePresence{"b", false, ""});
+  const auto names = [&](Directory::Clock::time_point now) {
+    std::vector<std::string_view> listed;
+    directory.online_names(now, listed);
+    std::sort(listed.begin(), listed.end());
+    return std::vector<std::string>(listed.begin(), listed.end());
+  };
+  EXPECT_EQ(names(t0), std::vector<std::string>{"carol"});
+  directory.apply(NodePresence{"b", true, ""});
+  EXPECT_EQ(names(t0), (std::vector<std::string>{"Bob", "carol"}));
+  directory.apply({"carol", "", {1, 5}, ""}, t0);  // released
+  EXPECT_EQ(names(t0), std::vector<std::string>{"Bob"});
+  EXPECT_TRUE(names(t0 + 11s).empty());  // b stopped refreshing
 }
 
 TEST(NodeRoster, ANodeFallsSilentAfterItsWindowAndReturnsWithItsNextBeat) {
