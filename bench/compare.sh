@@ -3,6 +3,7 @@
 # on the same machine, and prints each metric for both with the ratio a-chat / relay.
 #
 #   bench/compare.sh [BUILD_DIR] [workloads...] [--repeat N] [--markdown] [--transport ws]
+#                    [--with-floor]
 #
 # Workloads: fanout fanout-next group latency crowd crowd-active storm (all by default, in that
 # order); fanout-next is fanout with --pattern next, the old best case. BUILD_DIR is the first
@@ -19,6 +20,12 @@
 #   --transport ws  compares a-chat's WebSocket clients (--web-listen, a-chat-load --transport
 #                ws) with its TCP clients instead of a-chat with the relay: columns "ws" and
 #                "tcp", ratio ws / tcp; each repetition runs TCP, then WebSocket.
+#   --with-floor also runs a-chat-floor (bench/floor_server.cpp: a-chat's design without its
+#                limits, accounting, stats or logging) in each repetition, between the relay and
+#                a-chat; the table then shows a-chat, floor and relay with the ratios
+#                a-chat/relay, floor/relay (the design's price) and a-chat/floor (ours to close).
+# Every run's generator CPU (load_cpu_pct, % of one core) is listed under the table, and a run
+# where it exceeded 80% is marked: there the generator, not the server, may have set the pace.
 # The raw JSON of every run is kept in BUILD_DIR/compare/ as WORKLOAD.SERVER.REP.json. For
 # a-chat, wakeups_per_line and broker_batch come from the summary its log ends with. If the
 # a-chat server does not exist or does not build yet, only the relay runs.
@@ -34,7 +41,7 @@ readonly STOP_TIMEOUT_S=30    # server must exit this long after SIGTERM, or it 
                               # 20,000 parked threads took 11 s on the loaded 2-vCPU VM)
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
-usage() { sed -n '5,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 readonly ALL_WORKLOADS=(fanout fanout-next group latency crowd crowd-active storm)
 is_workload() { [[ " ${ALL_WORKLOADS[*]} " == *" $1 "* ]]; }
@@ -45,12 +52,14 @@ command_line=${command_line% }
 repeat=       # empty: per-workload default
 markdown=0
 transport=tcp
+with_floor=0
 positional=()
 while (( $# > 0 )); do
   case $1 in
     --repeat)    (( $# >= 2 )) || die "--repeat needs a number"; repeat=$2; shift 2 ;;
     --repeat=*)  repeat=${1#--repeat=}; shift ;;
     --markdown)  markdown=1; shift ;;
+    --with-floor) with_floor=1; shift ;;
     --transport) (( $# >= 2 )) || die "--transport needs tcp or ws"; transport=$2; shift 2 ;;
     --transport=*) transport=${1#--transport=}; shift ;;
     -h|--help)   usage; exit 0 ;;
@@ -63,6 +72,7 @@ if [[ -n $repeat ]] && ! [[ $repeat =~ ^[1-9][0-9]*$ ]]; then
   die "--repeat wants a positive integer, not '$repeat'"
 fi
 [[ $transport == tcp || $transport == ws ]] || die "--transport is tcp or ws, not '$transport'"
+[[ $transport == tcp ]] || (( ! with_floor )) || die "--with-floor compares servers over TCP"
 command -v python3 >/dev/null || die "python3 is needed for the statistics"
 
 build=
@@ -114,6 +124,12 @@ ninja -C "$build" bench/a-chat-load bench/relay >"$build_log" 2>&1 ||
 
 load=$build/bench/a-chat-load
 relay=$build/bench/relay
+floor=
+if (( with_floor )); then
+  ninja -C "$build" bench/a-chat-floor >>"$build_log" 2>&1 ||
+    die "building a-chat-floor failed (see $build_log)"
+  floor=$build/bench/a-chat-floor
+fi
 achat=$build/src/app/a-chat-server
 # (grep without -q: reading all input keeps ninja from a SIGPIPE that pipefail would report)
 if [[ -n ${ACHAT_SERVER:-} ]]; then
@@ -239,7 +255,7 @@ metrics_of() {
            "$server_work" load_cpu_pct ;;
     latency)
       echo latency_p50_us latency_p99_us latency_p999_us latency_max_us delivered_per_s \
-           send_lag_p99_us send_lag_max_us "$server_work" ;;
+           send_lag_p99_us send_lag_max_us "$server_work" load_cpu_pct ;;
     crowd)
       echo login_ms connect_ms server_rss_per_connection_bytes server_rss_ready_kb \
            server_threads_ready server_idle_cpu_pct server_rss_end_kb server_threads_end ;;
@@ -248,23 +264,27 @@ metrics_of() {
            server_idle_cpu_pct server_rss_end_kb server_threads_end ;;
     crowd-active)
       echo latency_p50_us latency_p99_us latency_p999_us latency_max_us send_lag_p99_us \
-           send_lag_max_us delivered_per_s login_ms "$server_work" server_rss_end_kb \
-           server_threads_end ;;
+           send_lag_max_us delivered_per_s login_ms "$server_work" load_cpu_pct \
+           server_rss_end_kb server_threads_end ;;
   esac
 }
 
 # report SPEC...: the table, from the JSON files. Each SPEC is WORKLOAD:REPS:HAVE_ACHAT:METRICS
 # (METRICS comma-separated). Medians over the repetitions that produced a value; the ratio
-# columns compare a-chat with the relay within each repetition where both have a value.
+# columns compare the servers within each repetition where both have a value. $servers names
+# the columns: subject[,floor],baseline.
 report() {
-  python3 - "$results" "$markdown" "$header" "$subject" "$baseline" "$@" <<'PY'
+  python3 - "$results" "$markdown" "$header" "$servers" "$@" <<'PY'
 import json, re, statistics, sys
 
 results, markdown, header = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
-subject, baseline, specs = sys.argv[4], sys.argv[5], sys.argv[6:]
+servers, specs = sys.argv[4].split(","), sys.argv[5:]
+subject, baseline = servers[0], servers[-1]
+floor = servers[1] if len(servers) == 3 else None
+LOAD_SATURATED_PCT = 80  # issue 18, point 4: above this, the generator may have set the pace
 
-# From the summary the a-chat server logs last on SIGTERM ("... stopped: ..."). The relay logs
-# nothing, so it has neither.
+# From the summary the a-chat server logs last on SIGTERM ("... stopped: ..."). The relay and
+# the floor log nothing, so they have neither.
 SUMMARY_NUMBERS = {
     "wakeups_per_line": re.compile(r"writer wake-ups \d+ \(([0-9.]+) per line written\)"),
     "broker_batch": re.compile(r"broker rounds \d+ \(average batch ([0-9.]+)\)"),
@@ -306,31 +326,68 @@ def ratio(a, r):
 def rfmt(x):
     return "-" if x is None else f"{x:.2f}"
 
-cols = ["workload", "metric", subject, baseline, "ratio", "r.min", "r.max"]
+def med(xs):
+    v = [x for x in xs if x is not None]
+    return statistics.median(v) if v else None
+
+# Ratio columns: (numerator, denominator); each gets the ratio of the medians and, for the
+# first, the smallest and largest ratio of a single repetition.
+pairs = [(subject, baseline)] if floor is None else [(subject, baseline), (floor, baseline), (subject, floor)]
+if floor is None:
+    cols = ["workload", "metric", subject, baseline, "ratio", "r.min", "r.max"]
+else:
+    cols = ["workload", "metric", subject, floor, baseline, f"{subject}/{baseline}",
+            f"{floor}/{baseline}", f"{subject}/{floor}", "a/f min", "a/f max"]
 rows = []
+cpu_notes = []
 for spec in specs:
     workload, reps, have_achat, metrics = spec.split(":")
     reps = int(reps)
-    relay = [load(workload, baseline, i) for i in range(1, reps + 1)]
-    achat = [load(workload, subject, i) for i in range(1, reps + 1)] if have_achat == "1" else None
-    passed = lambda runs: f"{sum(r.get('ok') is True for r in runs)}/{reps}"
-    rows.append([workload, f"ok (of {reps})", passed(achat) if achat else "-", passed(relay),
-                 "-", "-", "-"])
+    present = [s for s in servers if s != subject or have_achat == "1"]
+    runs = {s: [load(workload, s, i) for i in range(1, reps + 1)] if s in present else None
+            for s in servers}
+    passed = lambda rs: f"{sum(r.get('ok') is True for r in rs)}/{reps}" if rs else "-"
+    rows.append([workload, f"ok (of {reps})"] + [passed(runs[s]) for s in servers] +
+                ["-"] * (len(cols) - 2 - len(servers)))
     for metric in metrics.split(","):
-        theirs = [num(r.get(metric)) for r in relay]
-        ours = [num(r.get(metric)) for r in achat] if achat else [None] * reps
-        med = lambda xs: statistics.median(v) if (v := [x for x in xs if x is not None]) else None
-        m_ours, m_theirs = med(ours), med(theirs)
-        per_rep = [x for x in map(ratio, ours, theirs) if x is not None]
-        rows.append([workload, metric, fmt(m_ours), fmt(m_theirs), rfmt(ratio(m_ours, m_theirs)),
-                     rfmt(min(per_rep)) if per_rep else "-", rfmt(max(per_rep)) if per_rep else "-"])
+        values = {s: [num(r.get(metric)) for r in runs[s]] if runs[s] else [None] * reps
+                  for s in servers}
+        medians = {s: med(values[s]) for s in servers}
+        row = [workload, metric] + [fmt(medians[s]) for s in servers]
+        row += [rfmt(ratio(medians[a], medians[b])) for a, b in pairs]
+        a, b = pairs[-1]
+        per_rep = [x for x in map(ratio, values[a], values[b]) if x is not None]
+        row += [rfmt(min(per_rep)) if per_rep else "-", rfmt(max(per_rep)) if per_rep else "-"]
+        rows.append(row)
+    # The generator's CPU of every run, marked where it neared saturation (issue 18, point 4).
+    per_server = []
+    for s in present:
+        shown = []
+        for r in runs[s]:
+            pct = num(r.get("load_cpu_pct"))
+            shown.append("-" if pct is None else
+                         f"{pct:.0f}%" + (" (SATURATED)" if pct > LOAD_SATURATED_PCT else ""))
+        per_server.append(f"{s} " + ", ".join(shown))
+    cpu_notes.append(f"{workload}: " + "; ".join(per_server))
 
-legend = (f"{subject}, {baseline}: the medians over the repetitions; ratio = {subject} / {baseline} of the medians;\n"
-          f"r.min, r.max: smallest and largest {subject} / {baseline} of a single repetition\n"
-          "(throughput: higher is better; latency, time, memory: lower is better)")
+last = f"{pairs[-1][0]} / {pairs[-1][1]}"
+if floor is None:
+    legend = (f"{subject}, {baseline}: the medians over the repetitions; ratio = {subject} / {baseline} of the medians;\n"
+              f"r.min, r.max: smallest and largest {last} of a single repetition\n"
+              "(throughput: higher is better; latency, time, memory: lower is better)")
+else:
+    legend = (f"{subject}, {floor}, {baseline}: the medians over the repetitions; the ratio columns divide the medians;\n"
+              f"{subject}/{floor} is the gap ours to close, {floor}/{baseline} the design's price;\n"
+              f"a/f min, a/f max: smallest and largest {last} of a single repetition\n"
+              "(throughput: higher is better; latency, time, memory: lower is better)")
+cpu_legend = (f"The generator's CPU per run (load_cpu_pct, % of one core over the timed phase), in order "
+              f"of repetition; SATURATED: above {LOAD_SATURATED_PCT}%, so that run's throughput may "
+              "be the generator's, not the server's:")
 if markdown:
-    cols = cols[:5] + ["min ratio", "max ratio"]
-    legend = legend.replace("r.min, r.max", "min ratio, max ratio").replace("\n", " ")
+    if floor is None:
+        cols = cols[:5] + ["min ratio", "max ratio"]
+        legend = legend.replace("r.min, r.max", "min ratio, max ratio")
+    legend = legend.replace("\n", " ")
     print(header)
     print()
     print("| " + " | ".join(cols) + " |")
@@ -340,13 +397,25 @@ if markdown:
         print("| " + " | ".join(r) + " |")
     print()
     print(legend + ".")
+    print()
+    print(cpu_legend)
+    print()
+    for note in cpu_notes:
+        print(f"- {note}")
 else:
     print()
     print(legend)
-    fmt_row = "{:<12} {:<32} {:>14} {:>14} {:>7} {:>7} {:>7}"
+    width = [12, 32] + [14] * len(servers) + [7] * (len(cols) - 2 - len(servers))
+    if floor is not None:
+        width = [12, 32] + [12] * 3 + [12] * 3 + [7, 7]
+    fmt_row = " ".join(("{:<%d}" if i < 2 else "{:>%d}") % w for i, w in enumerate(width))
     print(fmt_row.format(*cols))
     for r in rows:
         print(fmt_row.format(*r))
+    print()
+    print(cpu_legend)
+    for note in cpu_notes:
+        print(f"  {note}")
 PY
 }
 
@@ -364,15 +433,20 @@ if [[ $transport == ws ]]; then
 else
   subject=a-chat baseline=relay
 fi
+servers=$subject${floor:+,floor},$baseline
 for workload in "${workloads[@]}"; do
   reps=$(repeats_of "$workload")
-  rm -f "$results/$workload".{"$baseline","$subject"}.*   # this workload's earlier results
+  rm -f "$results/$workload".{"$baseline","$subject",floor}.*   # this workload's earlier results
   for (( rep = 1; rep <= reps; ++rep )); do
     echo "compare.sh: $workload $rep/$reps: $baseline" >&2
     if [[ $transport == ws ]]; then
       run_one tcp "$achat" "$workload" "$rep" || failed=1
     else
       run_one relay "$relay" "$workload" "$rep" || failed=1
+    fi
+    if [[ -n $floor ]]; then
+      echo "compare.sh: $workload $rep/$reps: floor" >&2
+      run_one floor "$floor" "$workload" "$rep" || failed=1
     fi
     if [[ -n $achat ]]; then
       echo "compare.sh: $workload $rep/$reps: $subject" >&2
