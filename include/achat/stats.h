@@ -39,6 +39,9 @@ struct Stats {
   Counter writer_wakeups{0};          // times a writer found its queue empty and had to wait
   Counter broker_rounds{0};           // broker receive rounds that handled at least one event
   Counter broker_events{0};           // events handled in those rounds (average batch = / rounds)
+  // Socket writes on --web-listen connections: a batch of WebSocket frames (up to 64 lines), a
+  // control frame of Beast's, an HTTP response.
+  Counter web_socket_writes{0};
 
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);

@@ -119,6 +119,10 @@ const CounterFamily kCounters[] = {
      &Stats::broker_rounds},
     {"achat_broker_events_total", "Events the broker handled; / rounds = average batch.",
      &Stats::broker_events},
+    {"achat_web_socket_writes_total",
+     "Socket writes on --web-listen connections: a batch of WebSocket frames (up to 64 lines), "
+     "a control frame, an HTTP response.",
+     &Stats::web_socket_writes},
     {"achat_log_lines_dropped_total", "Log lines dropped because the log could not keep up.",
      &Stats::log_lines_dropped},
 };

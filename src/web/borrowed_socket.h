@@ -9,17 +9,20 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/role.hpp>
+#include <cassert>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <utility>
 #include <spdlog/spdlog.h>
 
+#include "achat/stats.h"
+
 namespace achat::web {
 
 // The next layer of the session's websocket::stream: an Asio socket on the session's io_context
 // over the Connection's fd. Used only inside that io_context, i.e. on the session's reader
-// thread. It promises three things Beast's own tcp::socket layer cannot:
+// thread. It promises four things Beast's own tcp::socket layer cannot:
 //
 // 1. The fd is never closed here. Beast closes its socket after a close handshake (teardown) and
 //    on a timeout (close_socket); the Connection then closed the same number a second time,
@@ -33,15 +36,27 @@ namespace achat::web {
 //    Beast does not fail the stream and cancel a write in flight; read_parked() tells the
 //    reader that reading has ended. complete_parked() hands the read its end later, when the
 //    writer is done.
-// 3. It counts the socket writes in flight. Each frame Beast sends is one composed write whose
-//    next write_some starts inside the previous one's completion, so when none is in flight the
-//    bytes on the wire end at a frame boundary: when_writes_idle() runs a function then.
+// 3. It counts the socket writes in flight, Beast's and ours. Each frame Beast sends is one
+//    composed write whose next write_some starts inside the previous one's completion, so when
+//    none is in flight the bytes on the wire end at a frame boundary: when_writes_idle() runs a
+//    function then. (Beast 1.74, server role, as the session uses it: its pongs and close
+//    replies (impl/read.hpp), its close (impl/close.hpp) and its keep-alive pings (idle_ping_op,
+//    impl/ping.hpp) are each one net::async_write of a whole frame from its own buffer, and its
+//    wr_block lets one of them write at a time. The session never calls Beast's write, whose
+//    masking and fragmenting paths are the only ones that split a frame over several writes.)
+// 4. A batch of whole frames of ours goes out with socket writes of our own (write_batch): it
+//    starts only from when_writes_idle(), so after a whole frame of Beast's; while it is in
+//    flight a write Beast starts (a pong, a ping, a close frame) is held, not started, and
+//    started as soon as the batch has been written or has failed, so Beast's frame goes whole
+//    after ours and its close frame, and then its teardown, after everything we wrote.
+// Every socket write it starts is counted in `writes` (the server's web_socket_writes).
 class BorrowedSocket {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using error_code = boost::system::error_code;
 
-  BorrowedSocket(boost::asio::io_context& ioc, int fd) : socket_(ioc) {
+  BorrowedSocket(boost::asio::io_context& ioc, int fd, Stats::Counter& writes)
+      : socket_(ioc), writes_(writes) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -71,8 +86,15 @@ class BorrowedSocket {
   auto async_write_some(const Buffers& buffers, Handler&& handler) {
     return boost::asio::async_initiate<Handler, void(error_code, std::size_t)>(
         [this](auto&& done, const Buffers& from) {
+          using Done = WriteDone<std::decay_t<decltype(done)>>;
           ++writes_in_flight_;
-          socket_.async_write_some(from, WriteDone<std::decay_t<decltype(done)>>{this, std::move(done)});
+          if (batch_in_flight_) {
+            // Beast's write_some calls are serialised by its wr_block: never two held at once.
+            assert(!held_write_);
+            held_write_ = std::make_unique<HeldWrite<Buffers, Done>>(*this, from, Done{this, std::move(done)});
+            return;
+          }
+          start_write(from, Done{this, std::move(done)});
         },
         handler, buffers);
   }
@@ -89,6 +111,16 @@ class BorrowedSocket {
   void when_writes_idle(std::function<void()> then) {
     idle_waiter_ = std::move(then);
     post_idle_check();
+  }
+  // Writes `bytes`, whole frames of ours, with write_somes of its own (see 4). Call it only
+  // from the function when_writes_idle() ran, at once. `progress(n)` is called for each part
+  // written, then `done(error)` once all is written or a write failed (a shut-down socket makes
+  // it fail); `bytes` must stay valid until then.
+  void write_batch(boost::asio::const_buffer bytes, std::function<void(std::size_t)> progress,
+                   std::function<void(error_code)> done) {
+    assert(writes_in_flight_ == 0 && !batch_in_flight_);
+    batch_in_flight_ = true;
+    write_batch_part(bytes, std::move(progress), std::move(done));
   }
   void shutdown_write() noexcept {
     error_code ignored;
@@ -129,6 +161,18 @@ class BorrowedSocket {
     void complete(error_code error) override { handler(error, std::size_t{0}); }
     Handler handler;
   };
+  struct Held {
+    virtual ~Held() = default;
+    virtual void start() = 0;
+  };
+  template <class Buffers, class Done>
+  struct HeldWrite final : Held {
+    HeldWrite(BorrowedSocket& s, const Buffers& b, Done&& d) : socket(s), buffers(b), done(std::move(d)) {}
+    void start() override { socket.start_write(buffers, std::move(done)); }
+    BorrowedSocket& socket;
+    Buffers buffers;
+    Done done;
+  };
   template <class Handler>
   struct ReadDone {
     BorrowedSocket* self;
@@ -152,18 +196,41 @@ class BorrowedSocket {
     }
   };
 
+  template <class Buffers, class Done>
+  void start_write(const Buffers& from, Done&& done) {
+    Stats::add(writes_);
+    socket_.async_write_some(from, std::move(done));
+  }
+  void write_batch_part(boost::asio::const_buffer rest, std::function<void(std::size_t)> progress,
+                        std::function<void(error_code)> done) {
+    Stats::add(writes_);
+    socket_.async_write_some(rest, [this, rest, progress = std::move(progress),
+                                    done = std::move(done)](error_code error, std::size_t n) mutable {
+      if (n > 0) progress(n);
+      if (!error && n < rest.size()) return write_batch_part(rest + n, std::move(progress), std::move(done));
+      batch_in_flight_ = false;
+      if (auto held = std::move(held_write_)) held->start();
+      done(error);
+      if (writes_in_flight_ == 0 && idle_waiter_) post_idle_check();
+    });
+  }
+
   void post_idle_check() {
     boost::asio::post(socket_.get_executor(), [this] {
-      if (writes_in_flight_ != 0 || !idle_waiter_) return;  // a later completion checks again
+      // A later completion checks again.
+      if (writes_in_flight_ != 0 || batch_in_flight_ || !idle_waiter_) return;
       std::exchange(idle_waiter_, {})();
     });
   }
 
   boost::asio::ip::tcp::socket socket_;
+  Stats::Counter& writes_;
   bool park_at_eof_ = false;
   std::unique_ptr<Parked> parked_;
   std::size_t writes_in_flight_ = 0;
   std::function<void()> idle_waiter_;
+  bool batch_in_flight_ = false;
+  std::unique_ptr<Held> held_write_;  // Beast's write, held while a batch is in flight
 };
 
 }  // namespace achat::web

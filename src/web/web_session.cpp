@@ -18,6 +18,7 @@
 #include "borrowed_socket.h"
 #include "origin.h"
 #include "page.h"
+#include "text_frames.h"
 #include "writer.h"
 
 namespace achat::web {
@@ -38,27 +39,41 @@ constexpr std::chrono::seconds kIdleTimeout{60};
 
 constexpr std::string_view kServerName = "a-chat";
 
+// A batch buffer larger than this is freed once written (a burst's), a smaller one kept.
+constexpr std::size_t kKeptBatchBytes = 4 * 1024;
+
 // WebSession on Beast: owns the io_context, its work guard (released by finish()), the
-// websocket::stream over a BorrowedSocket (the Connection's fd, never closed here) and the
-// reader's buffers. Promises one frame per line, in order; a write is never started before the
-// upgrade or after a close; everything a send() returned true for went out whole, a server stop
-// included.
+// websocket::stream over a BorrowedSocket (the Connection's fd, never closed here), the
+// reader's buffers and the writer's batch of frames. Promises one frame per line, in order; a
+// write is never started before the upgrade or after a close; everything a send() returned true
+// for went out whole, a server stop included.
 //
 // Which thread touches the stream, and when (why frames cannot be corrupted or lost):
 // - Only the reader thread runs ioc_, and the stream, its socket and every member marked
 //   "reader thread" are used only inside ioc_. The writer thread never touches them: it posts
-//   its writes (send: a batch, one async_write per line, in order) and its close (finish) into
-//   ioc_ and waits on mutex_/written_ for them to complete. So reads, our writes, and the pongs,
-//   pings and close frames Beast sends are all started by one thread, and Beast's asynchronous
-//   interface orders them (one frame at a time, a pong or close reply never inside ours).
+//   its writes (send: a batch of lines) and its close (finish) into ioc_ and waits on
+//   mutex_/written_ for them to complete. So reads, our writes, and the pongs, pings and close
+//   frames Beast sends are all started by one thread.
+// - A batch goes out in one go, not one Beast write (one write_some, one io_context completion)
+//   per line: the batch's frames are built here (text_frames.h: unmasked text frames, simple
+//   for a server) into one buffer, and written with the socket's write_batch (BorrowedSocket, 4)
+//   once no frame of Beast's is on its way (BorrowedSocket, 3); Beast's pongs, pings and close
+//   frames wait at the socket while ours are written, and go whole after them. So a pong or a
+//   close never lands inside or between the bytes of our frames, and the stream is checked
+//   open right before the batch starts: after Beast has started closing, nothing of ours goes.
+//   Why this and not a cork under Beast's own writes: those would still cost one composed
+//   operation and one completion per line; here the batch costs one post, one encoding pass and
+//   (socket buffer permitting) one send(). The buffer (batch_) holds the batch's lines plus at
+//   most 10 bytes of header each: bounded by the batch the writer already holds (64 lines), and
+//   freed after a batch over kKeptBatchBytes, so an idle browser keeps no large buffer.
 // - Until the writer has finished, the reader thread runs ioc_: inside next() while reading, and
 //   in serve_writes() once reading has ended; so a posted write always runs and completes.
 // - The end of reading never cancels a write. A close frame from the client, a protocol error
-//   or a timeout end the stream (Beast sends the close frame, after a write in flight, and writes
-//   nothing more); a write then fails and the writer ends the connection, as for TCP. End of
-//   stream without a close frame (the client half-closed, or the server stopping shut reading
-//   down) does not fail the stream: the socket holds that read (BorrowedSocket, 2), next()
-//   returns end_of_stream, and the writer goes on delivering through Beast. When it finishes,
+//   or a timeout end the stream (Beast sends the close frame, after a batch in flight, and
+//   writes nothing more); the next batch then fails and the writer ends the connection, as for
+//   TCP. End of stream without a close frame (the client half-closed, or the server stopping
+//   shut reading down) does not fail the stream: the socket holds that read (BorrowedSocket, 2),
+//   next() returns end_of_stream, and the writer goes on delivering. When it finishes,
 //   once no socket write is in flight (BorrowedSocket, 3), the held read is completed (Beast
 //   then fails the stream and starts nothing more) and the close frame, 1001, is written here.
 // - The fd is the Connection's alone to close (BorrowedSocket, 1): other threads shut it down
@@ -66,9 +81,10 @@ constexpr std::string_view kServerName = "a-chat";
 class BeastSession final : public WebSession {
  public:
   BeastSession(std::shared_ptr<Connection> connection, const WebConfig& config,
-               const Limits& limits)
+               const Limits& limits, Stats& stats)
       : connection_(std::move(connection)), config_(config), limits_(limits),
-        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket().fd()), timer_(ioc_) {}
+        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket().fd(), stats.web_socket_writes),
+        timer_(ioc_) {}
 
   // --- LineSource: the reader thread ---
 
@@ -133,15 +149,15 @@ class BeastSession final : public WebSession {
       write_done_ = false;
       write_error_ = {};
     }
-    net::post(ioc_, [this, lines] { write_from(lines, 0); });
+    net::post(ioc_, [this, lines] { write_batch(lines); });
     std::unique_lock lock(mutex_);
     const auto stall = std::chrono::milliseconds(limits_.write_stall_ms);
     while (!write_done_) {
-      const std::uint64_t before = frames_written_;
+      const std::uint64_t before = bytes_written_;
       if (!written_.wait_for(lock, stall, [&] { return write_done_; }) &&
-          frames_written_ == before) {
-        // Not one frame went out for the stall deadline: cut, then wait for the writes (which
-        // fail now) to let go of `lines`. The reason is recorded first: the cut also ends the
+          bytes_written_ == before) {
+        // Not one byte went out for the stall deadline: cut, then wait for the write (which
+        // fails now) to let go of `lines`. The reason is recorded first: the cut also ends the
         // reader, whose own reason (a cancelled read) would otherwise be the one logged.
         connection_->end_with(stall_reason(limits_.write_stall_ms, connection_->queued()));
         connection_->socket().shutdown_both();
@@ -347,21 +363,24 @@ class BeastSession final : public WebSession {
     run_until([&] { return done; });
   }
 
-  // Writer side, on the reader thread: one frame per line, in order, each without its "\n".
-  void write_from(std::span<const OutboundLine> lines, std::size_t i) {
-    if (i == lines.size()) return write_finished({});
-    if (!ws_.is_open()) return write_finished(websocket::error::closed);
-    std::string_view payload = *lines[i];
-    if (payload.ends_with('\n')) payload.remove_suffix(1);
-    ws_.async_write(net::buffer(payload.data(), payload.size()),
-                    [this, lines, i](error_code error, std::size_t) {
-                      if (error) return write_finished(error);
-                      {
-                        std::lock_guard lock(mutex_);
-                        ++frames_written_;
-                      }
-                      write_from(lines, i + 1);
-                    });
+  // Writer side, on the reader thread: one frame per line, in order, each without its "\n",
+  // all in one buffer written in one go once no frame of Beast's is on its way (see the class
+  // comment). Progress, for the stall deadline, is counted in bytes.
+  void write_batch(std::span<const OutboundLine> lines) {
+    ws_.next_layer().when_writes_idle([this, lines] {
+      if (!ws_.is_open()) return write_finished(websocket::error::closed);
+      encode_text_frames(lines, batch_);
+      ws_.next_layer().write_batch(
+          net::buffer(batch_),
+          [this](std::size_t n) {
+            std::lock_guard lock(mutex_);
+            bytes_written_ += n;
+          },
+          [this](error_code error) {
+            if (batch_.capacity() > kKeptBatchBytes) std::string().swap(batch_);
+            write_finished(error);
+          });
+    });
   }
 
   // finish(), healthy, on the reader thread: the close frame, our FIN, then the linger.
@@ -413,6 +432,7 @@ class BeastSession final : public WebSession {
   net::steady_timer timer_;            // the reader's deadline
   beast::flat_buffer http_buffer_;
   beast::flat_buffer read_buffer_;
+  std::string batch_;  // the frames of the batch being written, reader thread only
   // Reader thread only.
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   bool waiting_ = false;
@@ -431,14 +451,15 @@ class BeastSession final : public WebSession {
   std::condition_variable written_;
   bool write_done_ = false;        // guarded by mutex_
   error_code write_error_;         // guarded by mutex_
-  std::uint64_t frames_written_ = 0;  // guarded by mutex_
+  std::uint64_t bytes_written_ = 0;  // guarded by mutex_
 };
 
 }  // namespace
 
 std::shared_ptr<WebSession> WebSession::open(std::shared_ptr<Connection> connection,
-                                             const WebConfig& config, const Limits& limits) {
-  return std::make_shared<BeastSession>(std::move(connection), config, limits);
+                                             const WebConfig& config, const Limits& limits,
+                                             Stats& stats) {
+  return std::make_shared<BeastSession>(std::move(connection), config, limits, stats);
 }
 
 }  // namespace achat::web

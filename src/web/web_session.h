@@ -8,6 +8,7 @@
 
 #include "achat/limits.h"
 #include "achat/connection.h"
+#include "achat/stats.h"
 #include "achat/web_config.h"
 #include "reader.h"
 #include "transport.h"
@@ -19,9 +20,10 @@ namespace achat::web {
 // reader thread runs, and the Beast stream on the connection's socket (whose fd stays owned by
 // the Connection). Every operation on the stream runs on the reader thread, inside that
 // io_context: the reader's reads (LineSource, including the HTTP exchange and the upgrade,
-// within the login deadline), and the writes the writer thread posts (LineSink: it posts the
-// writes of a whole batch, one frame per line, and blocks until they complete), so Beast orders
-// its pongs and close replies with our frames and no two threads ever touch the stream.
+// within the login deadline), and the writes the writer thread posts (LineSink: it posts a whole
+// batch, one frame per line, all written in one go, and blocks until it is written), so no two
+// threads ever touch the stream, and Beast's pongs and close frames go between our batches,
+// never inside one.
 // Promises: until the writer has finished (LineSink::finish) the reader thread keeps running
 // the io_context (see serve_writes), so a posted write always completes; the end of reading
 // never cancels a write; the fd is closed only by the Connection (Beast never closes it). Why
@@ -29,9 +31,11 @@ namespace achat::web {
 class WebSession : public LineSource, public LineSink {
  public:
   // On `connection`'s socket, which it keeps open while it lives. `config` and `limits` must
-  // outlive it. Throws boost::system::system_error if the io_context cannot be set up (fds).
+  // outlive it, as `stats` (its socket writes are counted in web_socket_writes). Throws
+  // boost::system::system_error if the io_context cannot be set up (fds).
   static std::shared_ptr<WebSession> open(std::shared_ptr<Connection> connection,
-                                          const WebConfig& config, const Limits& limits);
+                                          const WebConfig& config, const Limits& limits,
+                                          Stats& stats);
   // Reader thread, after its reading has ended: runs the io_context until the writer has
   // finished, then returns.
   virtual void serve_writes() noexcept = 0;
