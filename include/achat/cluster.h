@@ -84,6 +84,18 @@ struct ClusterPeerLosses {
   std::uint64_t dropped_for = 0;
 };
 
+// Which NATS server leads the claims stream, as this node last asked (about once a second):
+// `server` is that server's server_name (a server outside any JetStream cluster names itself in
+// no reply: then the host:port this node reaches it at), cut to 128 bytes, every byte outside printable ASCII
+// written as \xNN (it comes from the network); empty while unknown (NATS did not answer, or an
+// election is under way). `replicas`: the stream's copies; `current`: how many of them, the
+// leader's included, have caught up with the leader; both 0 while unknown.
+struct ClusterClaimsLeader {
+  std::string server;
+  unsigned replicas = 0;
+  unsigned current = 0;
+};
+
 // This process's membership in the cluster: its NATS connection and the threads that talk to
 // NATS. Created and destroyed by the thread that controls the Server. The destructor releases
 // every login this node still holds, then closes the connection.
@@ -111,6 +123,8 @@ class ClusterNode {
   virtual std::size_t live_nodes() const = 0;
   // Any thread: losses per peer node that lost any, by node id.
   virtual std::vector<ClusterPeerLosses> peer_losses() const = 0;
+  // Any thread: which NATS server leads the claims stream (/metrics and the stats line).
+  virtual ClusterClaimsLeader claims_leader() const = 0;
 };
 
 // Connects in the background: a NATS that is down now only delays the first login. Events for

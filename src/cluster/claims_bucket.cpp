@@ -45,7 +45,7 @@ ClaimOutcome classify(natsStatus status) {
 
 ClaimsBucket::ClaimsBucket(natsConnection* connection, std::chrono::milliseconds ttl,
                            std::chrono::milliseconds request_timeout, int replicas)
-    : ttl_(ttl), request_timeout_(request_timeout), replicas_(replicas) {
+    : connection_(connection), ttl_(ttl), request_timeout_(request_timeout), replicas_(replicas) {
   jsOptions options;
   jsOptions_Init(&options);
   options.Wait = request_timeout.count();
@@ -62,6 +62,7 @@ BucketShape ClaimsBucket::wanted() const {
 
 bool ClaimsBucket::bind() {
   if (bound()) return true;
+  placement_ = {};
   jsStreamInfo* raw_info = nullptr;
   jsErrCode error = static_cast<jsErrCode>(0);
   natsStatus status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
@@ -78,6 +79,7 @@ bool ClaimsBucket::bind() {
     spdlog::debug("cluster: claims bucket not available yet: {}", last_nats_error(status));
     return false;
   }
+  placement_ = placement_of(info.get(), connected_server(connection_));
   const BucketShape found = shape_of(*info->Config);
   switch (judge(found, wanted())) {
     case ShapeVerdict::same:
@@ -120,6 +122,7 @@ BucketCheck ClaimsBucket::verify() {
   const natsStatus status = js_GetStreamInfo(&raw_info, js_.get(), kClaimsStream, nullptr, &error);
   StreamInfoHandle info(raw_info);
   const bool gone = status == NATS_NOT_FOUND || error == kStreamNotFound;
+  placement_ = gone || status != NATS_OK ? ClusterClaimsLeader{} : placement_of(info.get(), connected_server(connection_));
   if (!gone && (status != NATS_OK || !info)) return BucketCheck::unavailable;  // NATS away: no news
   if (!gone && info->Created == epoch()) return BucketCheck::same;
   const std::int64_t was = epoch();

@@ -10,6 +10,7 @@
 
 #include "bucket_shape.h"
 #include "claim_arbiter.h"
+#include "claims_leader.h"
 
 #include "nats_handles.h"
 
@@ -114,6 +115,9 @@ class ClaimsBucket {
   // (the keeper's pipelined re-claims) asks here.
   ClaimOutcome arbitrate(const std::string& key, std::uint64_t expected, std::uint64_t mine);
   int replicas() const noexcept { return replicas_; }
+  // Where the stream lives (claims_leader.h), as the last bind() or verify() read it; unknown if
+  // NATS did not answer it. The thread that binds.
+  const ClusterClaimsLeader& placement() const noexcept { return placement_; }
 
  private:
   BucketShape wanted() const;
@@ -144,6 +148,7 @@ class ClaimsBucket {
   // The key's first record at or after `from`, or (from 0) its last; conflict if none.
   ClaimOutcome record(const std::string& key, std::uint64_t from, KeyRecord& found);
 
+  natsConnection* const connection_;  // for the server's address, in placement()
   const std::chrono::milliseconds ttl_;
   const std::chrono::milliseconds request_timeout_;
   const int replicas_;
@@ -152,6 +157,7 @@ class ClaimsBucket {
   KvStoreHandle kv_;  // written once, by the first bind(), before bound_
   std::atomic<bool> bound_{false};
   std::atomic<std::int64_t> epoch_{0};  // written by bind(), before bound_
+  ClusterClaimsLeader placement_;       // by the thread that binds
 };
 
 }  // namespace achat::cluster

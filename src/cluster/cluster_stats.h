@@ -1,6 +1,7 @@
 // The cluster's counters. Any cluster thread increments them (relaxed atomics, read only for
 // the log and /metrics; the per-peer losses behind their own mutex); one instance lives as long
-// as the node.
+// as the node. Also the claims stream's leader, written by the watcher thread and read by the
+// metrics server's and main's (the stats line), behind its own mutex (claims_leader.h).
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "achat/cluster.h"
+#include "claims_leader.h"
 #include "peer_losses.h"
 
 namespace achat::cluster {
@@ -40,6 +42,7 @@ struct ClusterStats {
   Counter malformed{0};            // publications that could not be decoded
   Counter slow_consumer{0};        // slow-consumer episodes cnats reported (pending limits)
   PeerLosses per_peer;             // gaps and drops again, per peer node
+  ClaimsLeader claims_leader;      // which NATS server leads the claims stream
 
   static void add(Counter& counter, std::uint64_t n = 1) noexcept {
     counter.fetch_add(n, std::memory_order_relaxed);

@@ -276,8 +276,12 @@ std::string Node::taken_refusal(const LoginName& login, const std::string& key) 
 }
 
 std::string Node::summary() const {
+  const ClusterClaimsLeader leader = stats_.claims_leader.get();
   return stats_.summary() + ", slow consumer dropped " + std::to_string(slow_consumer_dropped()) +
-         ", live nodes " + std::to_string(roster_.live());
+         ", live nodes " + std::to_string(roster_.live()) + ", claims leader " +
+         (leader.server.empty() ? std::string("unknown")
+                                : leader.server + " (" + std::to_string(leader.current) + "/" +
+                                      std::to_string(leader.replicas) + " current)");
 }
 
 std::vector<ClusterCounter> Node::counters() const {

@@ -50,6 +50,7 @@ class Node final : public ClusterNode {
   bool confirming_logins() const override;
   std::size_t live_nodes() const override { return roster_.live(); }
   std::vector<ClusterPeerLosses> peer_losses() const override { return stats_.per_peer.snapshot(); }
+  ClusterClaimsLeader claims_leader() const override { return stats_.claims_leader.get(); }
 
  private:
   std::string taken_refusal(const LoginName& login, const std::string& key);

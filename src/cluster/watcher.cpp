@@ -52,7 +52,7 @@ void Watcher::operator()() {
   while (!stop.stopped()) {
     kvStore* raw_kv = nullptr;
     // Binds the first time, and again if the stream was deleted since the last watch.
-    if (bucket.verify() == BucketCheck::unavailable || js_KeyValue(&raw_kv, js.get(), kClaimsBucket) != NATS_OK) {
+    if (verify() == BucketCheck::unavailable || js_KeyValue(&raw_kv, js.get(), kClaimsBucket) != NATS_OK) {
       stop.wait_for(kRetry);
       continue;
     }
@@ -83,7 +83,7 @@ void Watcher::follow(kvWatcher* watcher) {
     const auto now = std::chrono::steady_clock::now();
     if (now >= next_check) {
       next_check = now + kBucketCheck;
-      if (bucket.verify() == BucketCheck::rebound) return;  // watched again, from a fresh replay
+      if (verify() == BucketCheck::rebound) return;  // watched again, from a fresh replay
     }
     if (replayed && now >= refuse_until && !ready.exchange(true)) {
       spdlog::info("cluster: ready again, node {}: logins accepted in the new claims bucket", self.node);
@@ -147,6 +147,12 @@ void Watcher::handle(kvEntry* entry) {
   inbox.send(std::make_unique<DirectoryChange>(DirectoryChange{std::move(*login), std::move(owner->node),
                                                                {epoch, revision}, std::move(owner->incarnation),
                                                                std::move(typed)}));
+}
+
+BucketCheck Watcher::verify() {
+  const BucketCheck check = bucket.verify();
+  stats.claims_leader.observe(bucket.placement());
+  return check;
 }
 
 bool Watcher::lost_race(const std::string& key, std::string_view value, std::int64_t written) {

@@ -45,6 +45,8 @@ namespace achat::cluster {
 // 1 in a new stream. For kRebindGrace after such a rebind this node refuses new logins (`ready`
 // false, "cluster unavailable, try again"), so that every other node has noticed too and claimed
 // its logins again before a login here could take one of their names in the new stream.
+// Each look at the stream also tells which NATS server leads it: kept in stats.claims_leader
+// (for /metrics and the stats line), and logged when it changes.
 struct Watcher {
   struct Held {
     ClaimOwner owner;
@@ -73,6 +75,7 @@ struct Watcher {
 
  private:
   void follow(kvWatcher* watcher);
+  BucketCheck verify();  // bucket.verify(), and records the stream's leader
   void handle(kvEntry* entry);
   bool lost_race(const std::string& key, std::string_view value, std::int64_t written);
   void release_dead_runs();

@@ -84,6 +84,39 @@ void append_peer_losses(std::string& text, const std::vector<ClusterPeerLosses>&
          [](const ClusterPeerLosses& peer) { return peer.dropped_for; });
 }
 
+}  // namespace
+
+std::string label_value(std::string_view value) {
+  std::string text;
+  for (const char c : value) {
+    if (c == '\\' || c == '"') {
+      text.push_back('\\');
+      text.push_back(c);
+    } else if (c == '\n') {
+      text.append("\\n");
+    } else {
+      text.push_back(c);
+    }
+  }
+  return text;
+}
+
+namespace {
+
+// Which NATS server leads the claims stream: an info metric, one series, server="" while unknown.
+void append_claims_leader(std::string& text, const ClusterClaimsLeader& leader) {
+  const std::string labels = "server=\"" + label_value(leader.server) + "\"";
+  append_family(text, "achat_cluster_claims_leader_info", "gauge",
+                "Always 1; the label is the server_name of the NATS server leading the claims stream "
+                "as this node last read it (about once a second), empty while unknown.",
+                {{labels, 1}});
+  append_family(text, "achat_cluster_claims_replicas", "gauge",
+                "Copies of the claims stream (0 while its leader is unknown).", {{"", leader.replicas}});
+  append_family(text, "achat_cluster_claims_replicas_current", "gauge",
+                "Copies of the claims stream caught up with its leader, the leader's included (0 while unknown).",
+                {{"", leader.current}});
+}
+
 struct CounterFamily {
   std::string_view name;
   std::string_view help;
@@ -177,6 +210,7 @@ std::string exposition(const Server& server) {
                   "Other nodes heard from lately (their users reachable from here).",
                   {{"", static_cast<std::uint64_t>(cluster->live_nodes())}});
     append_peer_losses(text, cluster->peer_losses());
+    append_claims_leader(text, cluster->claims_leader());
     for (const ClusterCounter& counter : cluster->counters()) {
       append_family(text, "achat_cluster_" + std::string(counter.name) + "_total", "counter",
                     counter.help, {{"", counter.value}});

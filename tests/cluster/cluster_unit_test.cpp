@@ -13,6 +13,7 @@
 #include "cluster/claim_arbiter.h"
 #include "cluster/claim_book.h"
 #include "cluster/claim_record.h"
+#include "cluster/claims_leader.h"
 #include "cluster/fence.h"
 #include "cluster/directory.h"
 #include "cluster/envelope.h"
@@ -394,6 +395,44 @@ TEST(PeerLosses, CountsLossesPerPeerNodeInBothDirections) {
   EXPECT_EQ(peers[0].missing_from, 0u);
   EXPECT_EQ(peers[1].node, "c");
   EXPECT_EQ(peers[1].missing_from, 5u);
+}
+
+// What cnats hands over for a stream on three servers, one replica behind, one offline.
+TEST(ClaimsLeader, TheLeaderAndHowManyCopiesAreCurrentComeFromTheStreamInfo) {
+  EXPECT_EQ(placement_of(nullptr, "n").server, "");
+  jsStreamInfo info{};
+  EXPECT_EQ(placement_of(&info, "").replicas, 0u);  // no Cluster part: unknown
+  EXPECT_EQ(placement_of(&info, "127.0.0.1:4222").server, "127.0.0.1:4222");  // a server alone
+  EXPECT_EQ(placement_of(&info, "127.0.0.1:4222").current, 1u);
+  jsPeerInfo behind{const_cast<char*>("nats-c"), false, false, 0, 12};
+  jsPeerInfo offline{const_cast<char*>("nats-a"), true, true, 0, 0};
+  jsPeerInfo* replicas[] = {&behind, &offline};
+  jsClusterInfo cluster{const_cast<char*>("c1"), const_cast<char*>(""), replicas, 2};
+  info.Cluster = &cluster;
+  EXPECT_EQ(placement_of(&info, "").server, "");  // an election under way: unknown
+  EXPECT_EQ(placement_of(&info, "").replicas, 0u);
+  cluster.Leader = const_cast<char*>("nats-b");
+  ClusterClaimsLeader placement = placement_of(&info, "");
+  EXPECT_EQ(placement.server, "nats-b");
+  EXPECT_EQ(placement.replicas, 3u);
+  EXPECT_EQ(placement.current, 1u);
+  behind.Current = true;
+  EXPECT_EQ(placement_of(&info, "").current, 2u);
+}
+
+// The name comes from the network: it must not break a log line or a label.
+TEST(ClaimsLeader, ServerNamesStayOnOneLineAndAreBounded) {
+  EXPECT_EQ(printable_server_name("nats-b"), "nats-b");
+  EXPECT_EQ(printable_server_name("a\nb\x01\xc3\xa9"), "a\\x0ab\\x01\\xc3\\xa9");
+  EXPECT_EQ(printable_server_name("q\"s\\"), "q\"s\\");  // the label's writer escapes these
+  EXPECT_EQ(printable_server_name(std::string(1000, 'x')).size(), kMaxServerNameBytes);
+  ClaimsLeader leader;
+  EXPECT_EQ(leader.get().server, "");
+  leader.observe({"nats-a", 3, 3});
+  leader.observe({"nats-a", 3, 2});
+  EXPECT_EQ(leader.get().current, 2u);
+  leader.observe({"nats-b", 3, 3});
+  EXPECT_EQ(leader.get().server, "nats-b");
 }
 
 TEST(Presence, TheRefusalSaysWhoHoldsTheNameAndWhenItIsFree) {

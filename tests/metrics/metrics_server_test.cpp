@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "achat/unique_fd.h"
+#include "exposition.h"
 #include "metrics_server.h"
 #include "scraper.h"
 #include "test_client.h"
@@ -246,6 +247,12 @@ TEST(Metrics, ConnzPagesWithLimitAndOffset) {
   EXPECT_EQ(past_the_end["connections"], "[]");
 
   EXPECT_EQ(http_request(metrics.port(), "/connz?limit=ten").status, 400);
+}
+
+// A label value from the network (a NATS server's name) cannot end its series or add one.
+TEST(Metrics, LabelValuesEscapeBackslashQuoteAndNewline) {
+  EXPECT_EQ(metrics::label_value("nats-b"), "nats-b");
+  EXPECT_EQ(metrics::label_value("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
 }
 
 TEST(Metrics, HealthzIsOkForAStandaloneServer) {
