@@ -4,29 +4,16 @@
 // Arguments: the floor binary (binary_test_main.cpp); ACHAT_LOAD_BINARY names a-chat-load.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "load_json.h"
 #include "server_process.h"
 #include "test_client.h"
 
 namespace achat::testing {
 namespace {
-
-std::string load_binary() {
-  const char* path = std::getenv("ACHAT_LOAD_BINARY");
-  return path != nullptr ? path : "";
-}
-
-// The number after "key": in a-chat-load's one-line JSON, if it is there.
-std::optional<double> json_number(const std::string& json, const std::string& key) {
-  const std::string quoted = "\"" + key + "\": ";
-  const auto at = json.find(quoted);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtod(json.c_str() + at + quoted.size(), nullptr);
-}
 
 Finished run_load(const ServerProcess& floor, std::vector<std::string> args) {
   args.insert(args.end(), {"--server", "127.0.0.1:" + std::to_string(floor.port()), "--json",

@@ -5,29 +5,16 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <future>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "load_json.h"
 #include "server_process.h"
 
 namespace achat::testing {
 namespace {
-
-std::string load_binary() {
-  const char* path = std::getenv("ACHAT_LOAD_BINARY");
-  return path != nullptr ? path : "";
-}
-
-// The number after "key": in a-chat-load's one-line JSON, if it is there.
-std::optional<double> json_number(const std::string& json, const std::string& key) {
-  const std::string quoted = "\"" + key + "\": ";
-  const auto at = json.find(quoted);
-  if (at == std::string::npos) return std::nullopt;
-  return std::strtod(json.c_str() + at + quoted.size(), nullptr);
-}
 
 // The port of the server's --web-listen 127.0.0.1:0, from the line it logs.
 std::uint16_t web_port(ServerProcess& server) {
