@@ -68,6 +68,7 @@ class BrokerHarness {
   void bad_line(const Client& from, std::string reply) {
     inbox_->send(BadLine{from.connection->id(), std::move(reply)});
   }
+  void who(const Client& from) { inbox_->send(WhoRequest{from.connection->id()}); }
   void reader_gone(const Client& client, bool server_stopping = false) {
     inbox_->send(ReaderGone{client.connection->id(), server_stopping});
   }
@@ -336,6 +337,24 @@ TEST(Broker, LinesOfAPeerThatLeavesMidRoundStillCountAgainstTheBudgetThatRound) 
   broker.finish();
   EXPECT_EQ(BrokerHarness::lines_for(carol), (Lines{line, line, line, line, kGoodbye}));
   EXPECT_EQ(carol.connection->end_reason(), "");
+}
+
+TEST(Broker, AWhoReplyIsNeverLongerThanTheLongestLineAClientCanBeSent) {
+  Limits limits;
+  limits.max_line_bytes = 64;  // longest delivery: "from " + 32-byte login + ": " + 64 + "\n" = 104
+  BrokerHarness broker(limits);
+  std::vector<BrokerHarness::Client> members;
+  for (ConnectionId id = 1; id <= 10; ++id) {
+    members.push_back(broker.connect(id));
+    ASSERT_EQ(broker.login(members.back(), "member_number_0" + std::to_string(id - 1)), std::nullopt);
+  }
+  broker.who(members[0]);
+  broker.finish();
+  const Lines received = BrokerHarness::lines_for(members[0]);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0], "online: member_number_00, member_number_01, member_number_02, "
+                         "member_number_03, ... and 6 more\n");
+  EXPECT_LE(received[0].size(), 104u);
 }
 
 }  // namespace

@@ -25,7 +25,8 @@ inline bool is_error_reply(std::string_view line) noexcept {
 }
 
 // The line that asks who is online, and the prefix of its one-line answer:
-// `online: alice, bob` (sorted), ending in `, ... and N more` past the server's --who-max.
+// `online: alice, bob` (sorted), ending in `, ... and N more` past the server's --who-max or
+// past the longest line the server may send (then `online: ... and N more` if none fits).
 inline constexpr std::string_view kWhoLine = "/who";
 inline constexpr std::string_view kOnlinePrefix = "online: ";
 

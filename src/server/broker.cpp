@@ -9,6 +9,7 @@
 
 #include "achat/login_name.h"
 #include "achat/protocol.h"
+#include "limit_conflicts.h"
 
 namespace achat {
 
@@ -325,12 +326,21 @@ void Broker::build_who_reply(std::chrono::steady_clock::time_point now) {
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
   }
+  // At most who_max names, and never longer than the longest delivery (so a reply cannot cut its
+  // asker where a chat line would not, whatever other nodes' login limits are), room kept for
+  // the tail that counts the rest.
+  const std::size_t most_bytes = longest_delivered_line(limits_);
+  const auto tail = [&](std::size_t unlisted) { return "... and " + std::to_string(unlisted) + " more"; };
   std::string line(kOnlinePrefix);
-  const std::size_t listed = std::min(names.size(), limits_.who_max);
-  for (std::size_t i = 0; i < listed; ++i) line.append(i == 0 ? "" : ", ").append(names[i]);
-  if (listed < names.size()) {
-    line.append(", ... and ").append(std::to_string(names.size() - listed)).append(" more");
+  std::size_t listed = 0;
+  for (; listed < names.size() && listed < limits_.who_max; ++listed) {
+    const std::size_t separator = listed == 0 ? 0 : 2;
+    const std::size_t after = line.size() + separator + names[listed].size();
+    const std::size_t rest = names.size() - listed - 1;
+    if (after + (rest == 0 ? 0 : 2 + tail(rest).size()) + 1 > most_bytes) break;
+    line.append(separator == 0 ? "" : ", ").append(names[listed]);
   }
+  if (listed < names.size()) line.append(listed == 0 ? "" : ", ").append(tail(names.size() - listed));
   line.push_back('\n');
   who_reply_ = std::make_shared<const std::string>(std::move(line));
   who_built_ = now;

@@ -44,7 +44,8 @@ ChannelOptions inbox_options(std::chrono::nanoseconds spin);
 // - each reader is released from flow control as its events are handled, and the cluster's
 //   subscriber (ClusterRoutes::handled_remote) once a round has handled its lines;
 // - "/who" gets one "online:" line (the logins of this node and, in a cluster, of the others,
-//   sorted, at most limits.who_max), counted against the asker's outbound cap; a client asking more than once a second gets an error
+//   sorted, at most limits.who_max and never longer than longest_delivered_line), counted
+//   against the asker's outbound cap; a client asking more than once a second gets an error
 //   line instead, so ten thousand askers cost the broker a bounded share of its time;
 // - a login stays taken until that connection's reader stream has ended and its writer has
 //   finished (WriterDone), so a reconnect can never be confused with the session it replaces,

@@ -4,12 +4,15 @@
 
 namespace achat {
 
-std::int64_t longest_delivery_cost(const Limits& limits) {
+std::size_t longest_delivered_line(const Limits& limits) {
   // "from " + login + ": " + text + "\n", where the text is at most a whole line (a bound: the
   // recipient list and its ": " take some of it).
-  constexpr std::int64_t kFraming = 5 + 2 + 1;
-  return static_cast<std::int64_t>(limits.max_line_bytes + limits.max_login_bytes) + kFraming +
-         kQueuedLineOverhead;
+  constexpr std::size_t kFraming = 5 + 2 + 1;
+  return limits.max_line_bytes + limits.max_login_bytes + kFraming;
+}
+
+std::int64_t longest_delivery_cost(const Limits& limits) {
+  return static_cast<std::int64_t>(longest_delivered_line(limits)) + kQueuedLineOverhead;
 }
 
 std::optional<std::string> limit_conflict(const Limits& limits) {

@@ -1,6 +1,7 @@
 // Limits that are each in range but cannot work together.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -8,6 +9,11 @@
 #include "achat/limits.h"
 
 namespace achat {
+
+// The longest line a client may be sent, in bytes: a delivery "from LOGIN: TEXT\n" of the
+// longest login and the longest text a line can carry. Server lines that list names (the answer
+// to "/who") are cut to it, so no reply can cost more than a delivery.
+std::size_t longest_delivered_line(const Limits& limits);
 
 // What the longest line a client may be sent costs in a writer's queue (queued_cost): a
 // delivery "from LOGIN: TEXT\n" of the longest login and the longest text a line can carry.
