@@ -1,7 +1,8 @@
 // The guards that keep one name to one session, each created for real against one nats-server
 // and one node (issue 16, point 9: scripts/cluster-mutants.sh checks that each test here fails
 // when its guard is removed): a release never deletes a claim another node wrote since; a
-// previous run's claim is deleted only as that run left it; a lost publication is counted.
+// previous run's claim is deleted only as that run left it; a lost publication is counted; a
+// claim's typed login is listed by "/who" only if it is a login of that claim's key.
 // The node reaches NATS through a DelayProxy (25 ms each way), so each of its deletes arrives
 // well after the test's writes that make it stale.
 #include <gtest/gtest.h>
@@ -11,6 +12,8 @@
 #include <optional>
 #include <string>
 
+#include "achat/limits.h"
+#include "achat/login_name.h"
 #include "cluster/claim_record.h"
 #include "cluster/claims_bucket.h"
 #include "cluster/envelope.h"
@@ -130,6 +133,42 @@ TEST_F(Guards, APublicationLostOnTheWayIsCountedAsAGap) {
   EXPECT_EQ(sample(body, "achat_cluster_gaps_total"), 1u) << body;
   EXPECT_EQ(sample(body, "achat_cluster_publications_missing_total"), 1u) << body;
   EXPECT_EQ(sample(body, "achat_cluster_peer_publications_missing_total{node=\"x\"}"), 1u) << body;
+}
+
+// A claim's value carries the login as its holder typed it, which every node lists in "/who":
+// data from the network, so it is listed only if it passes the login rule and its uniqueness
+// key is the claim's key. Node b is made up; node c calls it silent only after 12 s (and takes
+// one and a half beats, 6 s, to start).
+TEST_F(Guards, WhoListsAClaimsTypedLoginOnlyIfItIsALoginOfThatKey) {
+  auto c = start_node("c", nats_.url(), kTtlMs, {"--node-silence-ms=12000"});
+  auto alice = TestClient::online(c->port(), "alice");
+  const auto claim = [&](const std::string& login, const std::string& typed) {
+    std::string problem;
+    const auto name = check_login(login, Limits{}.max_login_bytes, problem);
+    ASSERT_TRUE(name) << problem;
+    const std::string value =
+        cluster::ClaimValue{cluster::ClaimOwner{"b", "00000000000000bb"}, "0123456789abcdef", 0,
+                            cluster::ClaimValue::kVersion, typed}.to_value();
+    std::uint64_t revision = 0;
+    ASSERT_EQ(kvStore_PutString(&revision, bucket_.kv.get(), claim_key(name->unique).c_str(), value.c_str()), NATS_OK);
+  };
+  claim("Mallory", "Mallory");     // genuine: listed as typed
+  claim("eve", "Trent");           // another login's name: not listed
+  claim("zed", "zed\u202e");       // not a login (a bidi control): not listed
+  // Each claim is in c's directory once a line to it gets no "not online" (the marker after it,
+  // in order from one sender, comes back first).
+  for (const std::string name : {"Mallory", "eve", "zed"}) {
+    ASSERT_TRUE(eventually([&] {
+      alice.send(name + ": probe\nalice: marker\n");
+      const auto first = alice.read_line();
+      if (first == "from alice: marker") return true;
+      EXPECT_EQ(first, "error: not online: " + name);
+      EXPECT_EQ(alice.read_line(), "from alice: marker");
+      return false;
+    }, kClusterDeadline)) << name << " never reached c's directory\n" << c->log();
+  }
+  alice.send("/who\n");
+  EXPECT_EQ(alice.read_line(), "online: Mallory, alice");
 }
 
 }  // namespace
