@@ -1,6 +1,7 @@
 #include "web_session.h"
 
 #include <array>
+#include <memory>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -41,6 +42,8 @@ constexpr std::string_view kServerName = "a-chat";
 
 // A batch buffer larger than this is freed once written (a burst's), a smaller one kept.
 constexpr std::size_t kKeptBatchBytes = 4 * 1024;
+// What the linger reads (and discards) at a time.
+constexpr std::size_t kLingerChunk = 4 * 1024;
 
 // WebSession on Beast: owns the io_context, its work guard (released by finish()), the
 // websocket::stream over a BorrowedSocket (the Connection's fd, never closed here), the
@@ -327,6 +330,9 @@ class BeastSession final : public WebSession {
     ws_.read_message_max(limits_.max_line_bytes);
     ws_.auto_fragment(false);
     ws_.text(true);
+    // The request's bytes were consumed by the upgrade; the stream reads into its own buffer from
+    // now on, so an idle browser does not keep the headers' buffer.
+    if (http_buffer_.size() == 0) http_buffer_.shrink_to_fit();
     upgraded_.store(true, std::memory_order_release);
     return std::nullopt;
   }
@@ -409,7 +415,8 @@ class BeastSession final : public WebSession {
   void linger() {
     BorrowedSocket& socket = ws_.next_layer();
     socket.shutdown_write();
-    socket.async_read_some(net::buffer(linger_buffer_), [this](error_code error, std::size_t n) {
+    if (!linger_buffer_) linger_buffer_ = std::make_unique<std::array<char, kLingerChunk>>();
+    socket.async_read_some(net::buffer(*linger_buffer_), [this](error_code error, std::size_t n) {
       lingered_ += n;
       if (error || lingered_ >= kLingerBytes) return write_finished({});
       linger();
@@ -440,7 +447,9 @@ class BeastSession final : public WebSession {
   bool timed_out_ = false;
   bool read_done_ = false;  // the reader's current read, whose handler may outlive next()
   error_code read_error_;
-  std::array<char, 4096> linger_buffer_{};
+  // Allocated when the connection lingers, not before: 4 KiB in every idle session was a tenth
+  // of what an idle WebSocket client costs.
+  std::unique_ptr<std::array<char, kLingerChunk>> linger_buffer_;
   std::size_t lingered_ = 0;
   std::string failure_;
   // Set by the reader thread once the upgrade is done; read by the writer.
