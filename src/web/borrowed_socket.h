@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <utility>
 #include <spdlog/spdlog.h>
 
@@ -78,6 +79,13 @@ class BorrowedSocket {
   auto async_read_some(const Buffers& buffers, Handler&& handler) {
     return boost::asio::async_initiate<Handler, void(error_code, std::size_t)>(
         [this](auto&& done, const Buffers& into) {
+          if (!unread_.empty()) {  // bytes the HTTP read took past the request, first
+            const std::size_t n = boost::asio::buffer_copy(into, boost::asio::buffer(unread_));
+            unread_.erase(0, n);
+            boost::asio::post(socket_.get_executor(),
+                              boost::beast::bind_front_handler(std::move(done), error_code{}, n));
+            return;
+          }
           socket_.async_read_some(into, ReadDone<std::decay_t<decltype(done)>>{this, std::move(done)});
         },
         handler, buffers);
@@ -97,6 +105,13 @@ class BorrowedSocket {
           start_write(from, Done{this, std::move(done)});
         },
         handler, buffers);
+  }
+
+  // Bytes read from the socket before the stream took it over: the HTTP read of the upgrade
+  // request may take frames a client sent right behind it (RFC 6455 asks clients to wait for the
+  // 101; not every one does). The next reads return them first, so they are not lost.
+  void unread(boost::asio::const_buffer bytes) {
+    unread_.append(static_cast<const char*>(bytes.data()), bytes.size());
   }
 
   // While on, a read that meets end of stream is held instead of completed (see 2 above).
@@ -231,6 +246,7 @@ class BorrowedSocket {
   std::function<void()> idle_waiter_;
   bool batch_in_flight_ = false;
   std::unique_ptr<Held> held_write_;  // Beast's write, held while a batch is in flight
+  std::string unread_;                // see unread()
 };
 
 }  // namespace achat::web

@@ -330,9 +330,11 @@ class BeastSession final : public WebSession {
     ws_.read_message_max(limits_.max_line_bytes);
     ws_.auto_fragment(false);
     ws_.text(true);
-    // The request's bytes were consumed by the upgrade; the stream reads into its own buffer from
-    // now on, so an idle browser does not keep the headers' buffer.
-    if (http_buffer_.size() == 0) http_buffer_.shrink_to_fit();
+    // Whatever the HTTP read took past the request is the stream's to read first; the stream
+    // reads into its own buffer from now on, so an idle browser does not keep the headers' one.
+    ws_.next_layer().unread(http_buffer_.data());
+    http_buffer_.consume(http_buffer_.size());
+    http_buffer_.shrink_to_fit();
     upgraded_.store(true, std::memory_order_release);
     return std::nullopt;
   }

@@ -120,6 +120,14 @@ class WebTest(ServerCase):
 
     # --- the HTTP handshake ---
 
+    def test_frames_sent_with_the_upgrade_request_are_not_lost(self):
+        # RFC 6455 asks a client to wait for the 101 before it sends frames; one that does not
+        # (its login and first line in the same segment as its request) loses nothing.
+        client = Client(self.server.web_port, early=frame(0x1, b'eager') + frame(0x1, b'eager: first'))
+        self.addCleanup(client.close)
+        self.assertEqual(client.status, 101)
+        self.assertEqual(client.recv(), 'from eager: first')
+
     def test_version_other_than_13_gets_426(self):
         client = Client(self.server.web_port, version='8')
         self.addCleanup(client.close)

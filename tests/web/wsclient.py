@@ -94,7 +94,7 @@ def frame(opcode, payload=b'', fin=True, mask=True, rsv=0, length=None):
 
 
 class Client:
-    def __init__(self, port, origin=None, host=None, version='13', path='/ws', timeout=10):
+    def __init__(self, port, origin=None, host=None, version='13', path='/ws', timeout=10, early=b''):
         self.sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
         self.buffer = b''
         host = host or '127.0.0.1:%d' % port
@@ -103,7 +103,7 @@ class Client:
                    'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: %s\r\n' % (path, host, key, version))
         if origin:
             request += 'Origin: %s\r\n' % origin
-        self.sock.sendall((request + '\r\n').encode())
+        self.sock.sendall((request + '\r\n').encode() + early)  # `early`: frames not waiting for the 101
         head = self._read_until(b'\r\n\r\n').decode()
         self.status = int(head.split(' ', 2)[1])
         self.headers = head
