@@ -26,6 +26,7 @@ mutants=(
   "rebind-disabled|src/cluster/claims_bucket.cpp|  if (!gone && info->Created == epoch()) return BucketCheck::same;|  if (true) return BucketCheck::same;|cluster-rebind|"
   "read-back-ignores-nonce|src/cluster/claim_arbiter.cpp|!record.put_back && record.value == own_value_) {|!record.put_back && false) {|cluster|TwoNodes.ALoginWhoseCreateLostItsAcknowledgementIsReadBackNotLeftToExpire"
   "typed-login-of-another-key-listed|src/cluster/watcher.cpp|name->unique != unique) return {};|unique.empty()) return {};|cluster-guards|Guards.WhoListsAClaimsTypedLoginOnlyIfItIsALoginOfThatKey"
+  "release-gives-up-behind-a-loser|src/cluster/keeper.cpp|  if (result == ClaimOutcome::conflict && outcome.epoch == bucket.epoch()) {|  if (false) {|cluster-guards|Guards.AReleaseBehindARacesLoserStillFreesTheName"
   "stale-run-delete-unguarded|src/cluster/watcher.cpp|bucket.remove(kvEntry_Key(entry), kvEntry_Revision(entry))|bucket.remove(kvEntry_Key(entry), 0)|cluster-guards|Guards.ADeadRunsClaimIsDeletedOnlyAsThatRunLeftIt"
 )
 

@@ -1,5 +1,7 @@
 #include "keeper.h"
 
+#include <optional>
+
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,6 +19,10 @@ std::string login_for_log(const std::string& key) { return login_of_key(key).val
 // next one comes this soon instead of a third of the TTL later: each claim's fence deadline
 // counts from its last confirmed rewrite, and a skipped round must not use up its margin.
 constexpr std::chrono::milliseconds kRetry{250};
+// How soon after sending deletes the keeper takes their outcomes: a delete that meets a race's
+// loser is retried at the claim's latest revision then, so the name is free a round trip later,
+// not a refresh round (a third of the TTL) later.
+constexpr std::chrono::milliseconds kSettleReleases{100};
 
 }  // namespace
 
@@ -25,14 +31,18 @@ void Keeper::operator()() {
   auto next_refresh = std::chrono::steady_clock::now() + period;
   auto next_warning = std::chrono::steady_clock::now();  // while claims go unconfirmed
   bool warned = false;
+  std::optional<std::chrono::steady_clock::time_point> settle_releases;  // deletes sent, not yet settled
   while (true) {
-    auto released = book.wait_for_releases(next_refresh);
+    auto released = book.wait_for_releases(settle_releases ? std::min(next_refresh, *settle_releases) : next_refresh);
     // The claims stream was made again: every claim held went with the old one, so they are
     // all claimed again now, before another node can take their names in the new one.
     if (book.take_rebound()) next_refresh = std::chrono::steady_clock::now();
     if (!released.empty()) {
       settle(released);
-      release(released);  // their outcomes are taken with the next ones
+      if (release(released) > 0) settle_releases = std::chrono::steady_clock::now() + kSettleReleases;
+    } else if (settle_releases && std::chrono::steady_clock::now() >= *settle_releases) {
+      settle_releases.reset();
+      settle();  // those answered by now; later ones with the next round's
     }
     if (book.stopping()) break;
     if (std::chrono::steady_clock::now() >= next_refresh) {

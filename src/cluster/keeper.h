@@ -29,7 +29,9 @@ namespace achat::cluster {
 // long until the first sessions are ended, and says when claims are confirmed again. Outcomes that come later are applied when it
 // next wakes. A released claim is deleted, guarded by its latest revision: a rewrite of it still
 // in flight is waited for first; the deletes of all claims released together go out at once
-// through the refresher, like refreshes, and their outcomes are taken with the next ones. On
+// through the refresher, like refreshes, and their outcomes are taken kSettleReleases later (or
+// with the next ones): one that found the claim written since by a race's loser is deleted
+// again at the latest revision then, so the name is free about a round trip after the release. On
 // ClaimBook::stop() it sends the deletes of every claim still held at once and waits for them
 // until one deadline (the request timeout), then returns. Claims it cannot delete (NATS away or
 // not answering by then) expire after the TTL, counted as releases failed.

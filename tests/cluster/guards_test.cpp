@@ -1,7 +1,8 @@
 // The guards that keep one name to one session, each created for real against one nats-server
 // and one node (issue 16, point 9: scripts/cluster-mutants.sh checks that each test here fails
 // when its guard is removed): a release never deletes a claim another node wrote since; a
-// previous run's claim is deleted only as that run left it; a lost publication is counted; a
+// previous run's claim is deleted only as that run left it; a release behind a race's loser still
+// frees the name; a lost publication is counted; a
 // claim's typed login is listed by "/who" only if it is a login of that claim's key.
 // The node reaches NATS through a DelayProxy (25 ms each way), so each of its deletes arrives
 // well after the test's writes that make it stale.
@@ -83,6 +84,21 @@ TEST_F(Guards, AReleaseNeverDeletesAClaimAnotherNodeWroteSince) {
   const auto now = claim_of("alice");
   ASSERT_TRUE(now) << "a's release deleted the claim node b wrote";
   EXPECT_EQ(now->first, kOtherNode);
+}
+
+// A race's loser may write a claim after its holder (another owner's write, no delete between:
+// claim_arbiter.h); the holder's release, which expected its own revision, then finds it
+// changed, and must still delete the claim at its latest revision, or the name would stay
+// taken, by nobody, until the TTL. Promptly: not a refresh round (20 s here) later.
+TEST_F(Guards, AReleaseBehindARacesLoserStillFreesTheName) {
+  {
+    auto alice = TestClient::online(a_->port(), "alice");
+    ASSERT_TRUE(claim_of("alice"));
+    put("alice", kOtherNode);
+  }
+  EXPECT_TRUE(eventually([&] { return !claim_of("alice"); }, 8s))
+      << "the claim was left behind the loser's write: "
+      << claim_of("alice").value_or(std::make_pair(std::string(), std::uint64_t{0})).first;
 }
 
 // A claim of a's dead run, rewritten by another node before a's watcher acts on it, stays;
