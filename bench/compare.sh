@@ -5,16 +5,16 @@
 #   bench/compare.sh [BUILD_DIR] [workloads...] [--repeat N] [--markdown] [--transport ws]
 #                    [--with-floor]
 #
-# Workloads: fanout fanout-next group latency crowd crowd-active storm (all by default, in that
-# order); fanout-next is fanout with --pattern next, the old best case. BUILD_DIR is the first
-# argument that is not a workload name; it defaults to build-release (relative to the project
-# root; set up in release mode if missing). So `bench/compare.sh crowd-active` runs one workload.
-# Options may come anywhere.
+# Workloads: fanout fanout-next group latency crowd crowd-active storm churn (all by default, in
+# that order); fanout-next is fanout with --pattern next, the old best case. BUILD_DIR is the
+# first argument that is not a workload name; it defaults to build-release (relative to the
+# project root; set up in release mode if missing). So `bench/compare.sh crowd-active` runs one
+# workload. Options may come anywhere.
 #   --repeat N   repetitions per workload (default 5 for fanout, fanout-next and group, which
-#                take well under a second, 1 for the others). Each repetition runs the relay and
-#                then a-chat, so both see the same background load. The table shows the median
-#                of each metric over the repetitions, the ratio of the medians, and the min and
-#                max of the per-repetition ratio.
+#                take well under a second, 1 for the others, churn's 10 s among them). Each
+#                repetition runs the relay and then a-chat, so both see the same background
+#                load. The table shows the median of each metric over the repetitions, the ratio
+#                of the medians, and the min and max of the per-repetition ratio.
 #   --markdown   print the table as Markdown (for bench/RESULTS.md), headed by the command, the
 #                date, nproc and the CPU model.
 #   --transport ws  compares a-chat's WebSocket clients (--web-listen, a-chat-load --transport
@@ -43,7 +43,7 @@ readonly STOP_TIMEOUT_S=30    # server must exit this long after SIGTERM, or it 
 die() { echo "compare.sh: $*" >&2; exit 2; }
 usage() { sed -n '5,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-readonly ALL_WORKLOADS=(fanout fanout-next group latency crowd crowd-active storm)
+readonly ALL_WORKLOADS=(fanout fanout-next group latency crowd crowd-active storm churn)
 is_workload() { [[ " ${ALL_WORKLOADS[*]} " == *" $1 "* ]]; }
 
 command_line=$(printf '%q ' "$0" "$@")
@@ -266,6 +266,10 @@ metrics_of() {
     storm)
       echo login_ms first_login_ms connect_ms server_rss_ready_kb server_threads_ready \
            server_idle_cpu_pct server_rss_end_kb server_threads_end ;;
+    churn)
+      echo connections_per_s connections failures cycle_p50_ms cycle_p99_ms cycle_max_ms \
+           server_cpu_us_per_connection server_switches_per_connection load_cpu_pct \
+           server_rss_end_kb server_threads_end ;;
     crowd-active)
       echo latency_p50_us latency_p99_us latency_p999_us latency_max_us send_lag_p99_us \
            send_lag_max_us delivered_per_s login_ms "$server_work" load_cpu_pct \

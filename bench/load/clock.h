@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include <cmath>
 #include <cstdint>
 
 namespace achat::load {
@@ -23,6 +24,11 @@ inline Nanos now_ns() noexcept { return read_clock(CLOCK_MONOTONIC); }
 
 // CPU time this process (every thread) has used.
 inline Nanos own_cpu_ns() noexcept { return read_clock(CLOCK_PROCESS_CPUTIME_ID); }
+
+// A duration given in seconds (options), rounded to the nanosecond.
+inline Nanos seconds_to_ns(double seconds) noexcept {
+  return static_cast<Nanos>(std::llround(seconds * static_cast<double>(kNanosPerSecond)));
+}
 
 inline double to_ms(Nanos ns) noexcept { return static_cast<double>(ns) / 1e6; }
 inline double to_seconds(Nanos ns) noexcept { return static_cast<double>(ns) / 1e9; }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "excerpt.h"
 #include "payload.h"
 
 namespace achat::load {
@@ -33,20 +34,6 @@ struct RunFailure : std::runtime_error {
 
 [[noreturn]] void fail(const std::string& message) { throw RunFailure(message); }
 
-// A received line, quoted and cut short for an error message.
-std::string excerpt(std::string_view line) {
-  constexpr std::size_t kMax = 160;
-  std::string text;
-  text.reserve(kMax + 5);
-  text.append(1, '\'').append(line.substr(0, kMax)).append(1, '\'');
-  if (line.size() > kMax) text.append("...");
-  return text;
-}
-
-Nanos seconds_to_ns(double seconds) {
-  return static_cast<Nanos>(std::llround(seconds * static_cast<double>(kNanosPerSecond)));
-}
-
 // The end of "c00001 -> c00002: " for a delivery the ledger refused.
 std::string rejection(DeliveryLedger::Verdict verdict, std::uint64_t seq) {
   const std::string message = "message " + std::to_string(seq);
@@ -65,12 +52,6 @@ std::string rejection(DeliveryLedger::Verdict verdict, std::uint64_t seq) {
       return "got " + message + " after a later one (reordered)";
   }
   return "accepted " + message;
-}
-
-Percentiles percentiles_of(const LatencyHistogram& histogram) {
-  auto us = [](Nanos ns) { return static_cast<double>(ns) / 1e3; };
-  return {us(histogram.quantile(0.5)), us(histogram.quantile(0.99)), us(histogram.quantile(0.999)),
-          us(histogram.max())};
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "churn_run.h"
 #include "fd_limit.h"
 #include "load_run.h"
 #include "options.h"
@@ -39,8 +40,7 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 
   try {
-    LoadRun run(options);
-    const Results results = run.run();
+    const Results results = options.churn ? ChurnRun(options).run() : LoadRun(options).run();
     if (options.json) {
       print_json(stdout, options, results);
     } else {

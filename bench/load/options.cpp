@@ -38,9 +38,13 @@ constexpr std::array kPresets{
     // storm: crowd's clients log in, all leave, and all reconnect at once (a warm server after
     // its users' network blip); then crowd's one message each around the ring.
     Preset{"storm", 10000, 1, Pattern::kNext, 1, 1, 64, 0, 0},
+    // churn: 1,000 slots for 10 s, each connecting, logging in, sending one line to itself,
+    // waiting for its echo and leaving, again and again (users coming and going).
+    Preset{"churn", 1000, 1, Pattern::kNext, 1, 1, 64, 0, 10},
 };
 
-constexpr std::string_view kWorkloadNames = "fanout, group, latency, crowd, crowd-active, storm";
+constexpr std::string_view kWorkloadNames =
+    "fanout, group, latency, crowd, crowd-active, storm, churn";
 
 // Explicit values from the command line; unset ones come from the preset.
 struct Overrides {
@@ -99,6 +103,22 @@ Pattern parse_pattern(std::string_view text) {
   throw UsageError("--pattern: expected random or next, not '" + std::string(text) + "'");
 }
 
+// churn's clients each send one line to themselves per connection, closed loop: the options
+// that shape messages would be silently ignored, so they are refused.
+void refuse_for_churn(const Overrides& overrides) {
+  const auto refuse = [](bool given, std::string_view option) {
+    if (given) {
+      throw UsageError(std::string(option) +
+                       " does not apply to churn (one line to itself per connection)");
+    }
+  };
+  refuse(overrides.recipients.has_value(), "--recipients");
+  refuse(overrides.pattern.has_value(), "--pattern");
+  refuse(overrides.window.has_value(), "--window");
+  refuse(overrides.messages.has_value(), "--messages");
+  refuse(overrides.rate.has_value(), "--rate");
+}
+
 void validate(const Options& options) {
   if (options.clients < 2) throw UsageError("--clients must be at least 2");
   if (options.include_self && options.pattern != Pattern::kRandom) {
@@ -115,6 +135,10 @@ void validate(const Options& options) {
   }
   if (options.connect_concurrency < 1) throw UsageError("--connect-concurrency must be at least 1");
   if (options.deadline_s <= 0) throw UsageError("--deadline must be positive");
+  if (options.churn && options.duration_s <= 0) throw UsageError("churn needs --duration above 0");
+  if (options.churn && options.deadline_s <= options.duration_s) {
+    throw UsageError("churn needs --deadline above --duration (the last cycles finish in between)");
+  }
 }
 
 }  // namespace
@@ -125,7 +149,7 @@ const char* pattern_name(Pattern pattern) noexcept {
 
 const char* usage_text() noexcept {
   return "usage: a-chat-load --server HOST:PORT[,HOST:PORT...]\n"
-         "         --workload fanout|group|latency|crowd|crowd-active|storm\n"
+         "         --workload fanout|group|latency|crowd|crowd-active|storm|churn\n"
          "         [--clients N] [--recipients K] [--pattern random|next] [--seed N]\n"
          "         [--include-self] [--window W] [--messages M] [--size BYTES]\n"
          "         [--rate R] [--duration S] [--deadline S] [--connect-concurrency C]\n"
@@ -139,7 +163,10 @@ const char* usage_text() noexcept {
          "  Several servers (nodes of one cluster) share the clients: client i uses the\n"
          "  (i mod n)-th; --server-pid then names the first one's process.\n"
          "  --transport ws: every client is a WebSocket client of GET /ws on the given\n"
-         "  servers (their --web-listen addresses), one text frame per line.\n";
+         "  servers (their --web-listen addresses), one text frame per line.\n"
+         "  churn: --clients slots, each connecting, logging in with a fresh login, sending\n"
+         "  one line to itself, waiting for its echo and closing, again until --duration\n"
+         "  (default 10 s) is over.\n";
 }
 
 Options parse_options(int argc, char** argv) {
@@ -221,6 +248,8 @@ Options parse_options(int argc, char** argv) {
   const Preset& preset = find_preset(*workload);
   options.workload = *workload;
   options.rejoin = *workload == "storm";
+  options.churn = *workload == "churn";
+  if (options.churn) refuse_for_churn(overrides);
   options.clients = overrides.clients.value_or(preset.clients);
   options.recipients = overrides.recipients.value_or(preset.recipients);
   options.pattern = overrides.pattern.value_or(preset.pattern);

@@ -49,6 +49,9 @@ struct Options {
   // storm: once every client is ready, all leave, and after kRejoinPause all connect and log
   // in again with the same logins; login_ms and connect_ms are then the second storm's.
   bool rejoin = false;
+  // churn: each of `clients` slots loops for `duration_s`: connect, log in with a fresh login,
+  // send one line to itself, wait for its echo, close (ChurnRun).
+  bool churn = false;
   bool json = false;
   std::optional<pid_t> server_pid;
 

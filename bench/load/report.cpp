@@ -26,10 +26,10 @@ double load_cpu_pct(const Results& results) {
   return results.timed_s > 0 ? results.load_cpu_s / results.timed_s * 100 : 0;
 }
 
-// CPU time per delivered line, in microseconds.
-std::optional<double> us_per_delivery(std::optional<double> cpu_s, const Results& results) {
-  if (!cpu_s || results.deliveries == 0) return std::nullopt;
-  return *cpu_s * 1e6 / static_cast<double>(results.deliveries);
+// CPU time per delivered line (or per churn connection), in microseconds.
+std::optional<double> us_per(std::optional<double> cpu_s, std::uint64_t count) {
+  if (!cpu_s || count == 0) return std::nullopt;
+  return *cpu_s * 1e6 / static_cast<double>(count);
 }
 
 // Writes one flat JSON object: {"key": value, ...}.
@@ -99,9 +99,7 @@ void text_sample(std::FILE* out, const char* when, const std::optional<ProcSampl
                sample->rss_kb, sample->threads);
 }
 
-}  // namespace
-
-void print_text(std::FILE* out, const Options& options, const Results& results) {
+void messages_text(std::FILE* out, const Options& options, const Results& results) {
   std::fprintf(out,
                "workload %s against %s (%s): %" PRIu32 " clients, %" PRIu32
                " recipients (pattern %s%s, seed %" PRIu64 "), ",
@@ -132,36 +130,39 @@ void print_text(std::FILE* out, const Options& options, const Results& results) 
   }
   std::fprintf(out, "  generator CPU    %.3f s (%.0f%% of a core), %.3f us per delivery\n",
                results.load_cpu_s, load_cpu_pct(results),
-               us_per_delivery(results.load_cpu_s, results).value_or(0));
+               us_per(results.load_cpu_s, results.deliveries).value_or(0));
   if (results.server_idle_cpu_pct) {
     std::fprintf(out, "  server idle CPU  %.1f%% of a core (one idle second after ready)\n",
                  *results.server_idle_cpu_pct);
   }
   if (results.server_cpu_s) {
     std::fprintf(out, "  server CPU       %.3f s, %.3f us per delivery\n", *results.server_cpu_s,
-                 us_per_delivery(results.server_cpu_s, results).value_or(0));
-  }
-  text_sample(out, "before connect", results.server_before);
-  text_sample(out, "after ready", results.server_ready);
-  text_sample(out, "at end", results.server_end);
-  if (const auto per_connection = rss_per_connection_bytes(options, results)) {
-    std::fprintf(out, "  server RSS per connection %.0f bytes\n", *per_connection);
-  }
-  if (results.ok) {
-    std::fprintf(out, "PASS\n");
-  } else {
-    std::fprintf(out, "FAIL: %s\n", results.error.c_str());
+                 us_per(results.server_cpu_s, results.deliveries).value_or(0));
   }
 }
 
-void print_json(std::FILE* out, const Options& options, const Results& results) {
-  JsonObject json(out);
-  json.string("workload", options.workload);
-  json.boolean("ok", results.ok);
-  json.string("error", results.error);
-  json.string("server", options.server_text);
-  json.string("transport", transport_name(options.transport));
-  json.integer("clients", options.clients);
+void churn_text(std::FILE* out, const Options& options, const Results& results) {
+  std::fprintf(out,
+               "workload churn against %s (%s): %" PRIu32
+               " client slots for %g s, each connection one line of %zu bytes to itself\n",
+               options.server_text.c_str(), transport_name(options.transport), options.clients,
+               options.duration_s, options.size);
+  std::fprintf(out,
+               "  connections      %" PRIu64 " completed, %" PRIu64 " failed, %.0f/s over %.3f s\n",
+               results.connections, results.failures,
+               per_second(results.connections, results.timed_s), results.timed_s);
+  std::fprintf(out, "  cycle ms         p50 %.3f  p99 %.3f  max %.3f (connect start to echo)\n",
+               results.cycle.p50_us / 1e3, results.cycle.p99_us / 1e3, results.cycle.max_us / 1e3);
+  std::fprintf(out, "  generator CPU    %.3f s (%.0f%% of a core), %.3f us per connection\n",
+               results.load_cpu_s, load_cpu_pct(results),
+               us_per(results.load_cpu_s, results.connections).value_or(0));
+  if (results.server_cpu_s) {
+    std::fprintf(out, "  server CPU       %.3f s, %.3f us per connection\n", *results.server_cpu_s,
+                 us_per(results.server_cpu_s, results.connections).value_or(0));
+  }
+}
+
+void messages_json(JsonObject& json, const Options& options, const Results& results) {
   json.integer("recipients", options.recipients);
   json.string("pattern", pattern_name(options.pattern));
   json.integer("seed", options.seed);
@@ -189,13 +190,71 @@ void print_json(std::FILE* out, const Options& options, const Results& results) 
   }
   json.number("load_cpu_s", results.load_cpu_s);
   json.number("load_cpu_pct", load_cpu_pct(results));
-  json.number("load_cpu_us_per_delivery", us_per_delivery(results.load_cpu_s, results));
+  json.number("load_cpu_us_per_delivery", us_per(results.load_cpu_s, results.deliveries));
   json.number("server_idle_cpu_pct", results.server_idle_cpu_pct);
   json.number("server_cpu_s", results.server_cpu_s);
-  json.number("server_cpu_us_per_delivery", us_per_delivery(results.server_cpu_s, results));
+  json.number("server_cpu_us_per_delivery", us_per(results.server_cpu_s, results.deliveries));
   if (results.server_switches && results.deliveries > 0) {
     json.number("server_switches_per_delivery",
                 static_cast<double>(*results.server_switches) / static_cast<double>(results.deliveries));
+  }
+}
+
+// churn: per completed connection instead of per delivered line.
+void churn_json(JsonObject& json, const Options& options, const Results& results) {
+  json.number("duration_s", options.duration_s);
+  json.integer("size", options.size);
+  json.number("timed_s", results.timed_s);
+  json.integer("connections", results.connections);
+  json.integer("failures", results.failures);
+  json.number("connections_per_s", per_second(results.connections, results.timed_s));
+  json.number("cycle_p50_ms", results.cycle.p50_us / 1e3);
+  json.number("cycle_p99_ms", results.cycle.p99_us / 1e3);
+  json.number("cycle_max_ms", results.cycle.max_us / 1e3);
+  json.number("load_cpu_s", results.load_cpu_s);
+  json.number("load_cpu_pct", load_cpu_pct(results));
+  json.number("load_cpu_us_per_connection", us_per(results.load_cpu_s, results.connections));
+  json.number("server_cpu_s", results.server_cpu_s);
+  json.number("server_cpu_us_per_connection", us_per(results.server_cpu_s, results.connections));
+  if (results.server_switches && results.connections > 0) {
+    json.number("server_switches_per_connection", static_cast<double>(*results.server_switches) /
+                                                      static_cast<double>(results.connections));
+  }
+}
+
+}  // namespace
+
+void print_text(std::FILE* out, const Options& options, const Results& results) {
+  if (options.churn) {
+    churn_text(out, options, results);
+  } else {
+    messages_text(out, options, results);
+  }
+  text_sample(out, "before connect", results.server_before);
+  text_sample(out, "after ready", results.server_ready);
+  text_sample(out, "at end", results.server_end);
+  if (const auto per_connection = rss_per_connection_bytes(options, results)) {
+    std::fprintf(out, "  server RSS per connection %.0f bytes\n", *per_connection);
+  }
+  if (results.ok) {
+    std::fprintf(out, "PASS\n");
+  } else {
+    std::fprintf(out, "FAIL: %s\n", results.error.c_str());
+  }
+}
+
+void print_json(std::FILE* out, const Options& options, const Results& results) {
+  JsonObject json(out);
+  json.string("workload", options.workload);
+  json.boolean("ok", results.ok);
+  json.string("error", results.error);
+  json.string("server", options.server_text);
+  json.string("transport", transport_name(options.transport));
+  json.integer("clients", options.clients);
+  if (options.churn) {
+    churn_json(json, options, results);
+  } else {
+    messages_json(json, options, results);
   }
   json_sample(json, "before", results.server_before);
   json_sample(json, "ready", results.server_ready);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "histogram.h"
 #include "proc_status.h"
 
 namespace achat::load {
@@ -15,6 +16,13 @@ struct Percentiles {
   double p999_us = 0;
   double max_us = 0;
 };
+
+// A histogram's p50, p99, p99.9 and max, in microseconds.
+inline Percentiles percentiles_of(const LatencyHistogram& histogram) {
+  auto us = [](Nanos ns) { return static_cast<double>(ns) / 1e3; };
+  return {us(histogram.quantile(0.5)), us(histogram.quantile(0.99)), us(histogram.quantile(0.999)),
+          us(histogram.max())};
+}
 
 struct Results {
   bool ok = true;
@@ -31,6 +39,13 @@ struct Results {
 
   Percentiles latency;   // receive time - send timestamp in the payload
   Percentiles send_lag;  // open loop: actual - scheduled send time (load generator lag)
+
+  // churn: cycles (connect, login, one line, its echo, close) that completed and that failed
+  // (refused, wrong or missing echo, closed or timed out first), and the time a completed one
+  // took from the connect's start to its echo (in the timed phase: the whole run).
+  std::uint64_t connections = 0;
+  std::uint64_t failures = 0;
+  Percentiles cycle;
 
   double load_cpu_s = 0;  // the load generator's own CPU time over the timed phase
 

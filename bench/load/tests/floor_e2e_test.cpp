@@ -57,6 +57,15 @@ TEST(Floor, OpenLoopCrowdPassesEveryDeliveryCheck) {
   EXPECT_EQ(json_number(run.out, "deliveries"), 200 * 2) << run.out;
 }
 
+// churn, as compare.sh runs it, smaller: connections come and go with fresh logins, and each
+// one gets its line to itself back.
+TEST(Floor, ChurnGetsEveryConnectionsEchoBack) {
+  ServerProcess floor(server_binary(), {});
+  const Finished run =
+      run_load(floor, {"--workload", "churn", "--clients", "20", "--duration", "1"});
+  expect_churn_passed(run.status, run.out, 20);
+}
+
 // The protocol's one refusal the floor keeps: a login already online is told so and closed, and
 // the first holder of the name is still served.
 TEST(Floor, LoginAlreadyOnlineIsRefused) {

@@ -107,6 +107,45 @@ TEST(LoadGenerator, StormLogsEveryClientInTwice) {
   EXPECT_TRUE(json_number(run.out, "login_ms").has_value()) << run.out;
 }
 
+// churn: slots that connect, log in, send one line to themselves and leave once its echo is
+// back, again and again with fresh logins; every connection's echo is checked, and the server's
+// CPU is reported per connection.
+TEST(LoadGenerator, ChurnGetsEveryConnectionsEchoBack) {
+  ServerProcess server(server_binary(), {});
+  const Finished run =
+      run_load(server, {"--workload", "churn", "--clients", "20", "--duration", "1"});
+  expect_churn_passed(run.status, run.out, 20);
+  EXPECT_NE(run.out.find("\"ok\": true"), std::string::npos) << run.out;
+  EXPECT_GT(json_number(run.out, "connections_per_s").value_or(0), 0) << run.out;
+  EXPECT_GT(json_number(run.out, "cycle_p50_ms").value_or(0), 0) << run.out;
+  EXPECT_GT(json_number(run.out, "server_cpu_us_per_connection").value_or(0), 0) << run.out;
+}
+
+// The check is real: a server that refuses every login (longer than 5 bytes: "c00000-0" is 8)
+// completes no cycle, and every refusal is a failure that fails the run.
+TEST(LoadGenerator, ChurnCountsARefusalAsAFailure) {
+  ServerProcess server(server_binary(), {"--max-login-bytes", "5"});
+  const Finished run =
+      run_load(server, {"--workload", "churn", "--clients", "5", "--duration", "0.5"});
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find("\"ok\": false"), std::string::npos) << run.out;
+  EXPECT_EQ(json_number(run.out, "connections"), 0) << run.out;
+  EXPECT_GE(json_number(run.out, "failures").value_or(0), 5) << run.out;
+  EXPECT_NE(run.out.find("refused: 'error: invalid login"), std::string::npos) << run.out;
+}
+
+// churn over WebSocket: each cycle is also an upgrade; the echo comes back as a text frame.
+TEST(LoadGenerator, ChurnOverWebSocket) {
+  ServerProcess server(server_binary(), {"--web-listen", "127.0.0.1:0"});
+  const std::uint16_t port = web_port(server);
+  ASSERT_NE(port, 0) << server.log();
+  const Finished run = run_to_completion(
+      load_binary(), {"--server", "127.0.0.1:" + std::to_string(port), "--transport", "ws",
+                      "--workload", "churn", "--clients", "10", "--duration", "1", "--json"});
+  expect_churn_passed(run.status, run.out, 10);
+  EXPECT_NE(run.out.find("\"transport\": \"ws\""), std::string::npos) << run.out;
+}
+
 // The ring must stay available: it is the server's best case, kept for comparison.
 TEST(LoadGenerator, NextPatternStillPasses) {
   ServerProcess server(server_binary(), {});

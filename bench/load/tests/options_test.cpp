@@ -6,6 +6,7 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace achat::load {
@@ -54,6 +55,35 @@ TEST(Options, PatternSeedAndIncludeSelfFromTheCommandLine) {
   const Options self = parse({"--workload", "group", "--include-self", "--recipients", "50"});
   EXPECT_TRUE(self.include_self);
   EXPECT_EQ(self.recipients, 50u);
+}
+
+TEST(Options, ChurnIsAThousandSlotsForTenSeconds) {
+  const Options options = parse({"--workload", "churn"});
+  EXPECT_TRUE(options.churn);
+  EXPECT_FALSE(options.rejoin);
+  EXPECT_EQ(options.clients, 1000u);
+  EXPECT_EQ(options.duration_s, 10);
+  EXPECT_EQ(options.size, 64u);
+  EXPECT_FALSE(options.open_loop());
+  for (const char* workload : {"fanout", "group", "latency", "crowd", "crowd-active", "storm"}) {
+    EXPECT_FALSE(parse({"--workload", workload}).churn) << workload;
+  }
+
+  const Options small = parse({"--workload", "churn", "--clients", "20", "--duration", "1"});
+  EXPECT_EQ(small.clients, 20u);
+  EXPECT_EQ(small.duration_s, 1);
+}
+
+// One line to itself per connection: an option shaping messages would be ignored, so it is
+// refused; and a churn without a duration would never end.
+TEST(Options, ChurnRefusesWhatItWouldIgnore) {
+  for (const auto& [option, value] : std::vector<std::pair<std::string, std::string>>{
+           {"--recipients", "2"}, {"--pattern", "next"}, {"--window", "4"}, {"--messages", "3"},
+           {"--rate", "1"}}) {
+    EXPECT_THROW(parse({"--workload", "churn", option, value}), UsageError) << option;
+  }
+  EXPECT_THROW(parse({"--workload", "churn", "--duration", "0"}), UsageError);
+  EXPECT_THROW(parse({"--workload", "churn", "--duration", "5", "--deadline", "5"}), UsageError);
 }
 
 TEST(Options, RefusesWhatCannotBeDrawn) {
