@@ -330,14 +330,15 @@ void Broker::build_who_reply(std::chrono::steady_clock::time_point now) {
   // asker where a chat line would not, whatever other nodes' login limits are), room kept for
   // the tail that counts the rest.
   const std::size_t most_bytes = longest_delivered_line(limits_);
-  const auto tail = [&](std::size_t unlisted) { return "... and " + std::to_string(unlisted) + " more"; };
+  const auto tail = [](std::size_t unlisted) { return "... and " + std::to_string(unlisted) + " more"; };
+  const std::size_t tail_room = 2 + tail(names.size()).size();  // no tail is longer
   std::string line(kOnlinePrefix);
   std::size_t listed = 0;
   for (; listed < names.size() && listed < limits_.who_max; ++listed) {
     const std::size_t separator = listed == 0 ? 0 : 2;
     const std::size_t after = line.size() + separator + names[listed].size();
-    const std::size_t rest = names.size() - listed - 1;
-    if (after + (rest == 0 ? 0 : 2 + tail(rest).size()) + 1 > most_bytes) break;
+    const bool last = listed + 1 == names.size();
+    if (after + (last ? 0 : tail_room) + 1 > most_bytes) break;
     line.append(separator == 0 ? "" : ", ").append(names[listed]);
   }
   if (listed < names.size()) line.append(listed == 0 ? "" : ", ").append(tail(names.size() - listed));

@@ -82,6 +82,7 @@ class BorrowedSocket {
           if (!unread_.empty()) {  // bytes the HTTP read took past the request, first
             const std::size_t n = boost::asio::buffer_copy(into, boost::asio::buffer(unread_));
             unread_.erase(0, n);
+            if (unread_.empty()) std::string().swap(unread_);
             boost::asio::post(socket_.get_executor(),
                               boost::beast::bind_front_handler(std::move(done), error_code{}, n));
             return;
