@@ -16,7 +16,9 @@
 #                load. The table shows the median of each metric over the repetitions, the ratio
 #                of the medians, and the min and max of the per-repetition ratio.
 #   --markdown   print the table as Markdown (for bench/RESULTS.md), headed by the command, the
-#                date, nproc and the CPU model.
+#                date, nproc, the CPU model and the CPUs the processes may run on (they inherit
+#                this script's affinity; nothing is pinned, so each runs wherever the scheduler
+#                puts it).
 #   --transport ws  compares a-chat's WebSocket clients (--web-listen, a-chat-load --transport
 #                ws) with its TCP clients instead of a-chat with the relay: columns "ws" and
 #                "tcp", ratio ws / tcp; each repetition runs TCP, then WebSocket.
@@ -41,7 +43,7 @@ readonly STOP_TIMEOUT_S=30    # server must exit this long after SIGTERM, or it 
                               # 20,000 parked threads took 11 s on the loaded 2-vCPU VM)
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
-usage() { sed -n '5,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '5,37s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 readonly ALL_WORKLOADS=(fanout fanout-next group latency crowd crowd-active storm churn)
 is_workload() { [[ " ${ALL_WORKLOADS[*]} " == *" $1 "* ]]; }
@@ -431,7 +433,8 @@ PY
 
 header="\`$command_line\` — $(date '+%Y-%m-%d %H:%M %Z'), nproc $(nproc), CPU: $(
   sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo 2>/dev/null | head -n 1 |
-    grep . || echo unknown)"
+    grep . || echo unknown), CPUs every server and the generator may run on: $(
+  taskset -pc $$ 2>/dev/null | sed 's/.*: //' | grep . || echo unknown) (none is pinned)"
 
 failed=0
 specs=()
