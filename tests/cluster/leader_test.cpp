@@ -64,23 +64,20 @@ TEST_F(ClaimsLeader, MetricsAndStatsLineNameTheLeaderAndFollowItWhenItIsKilled) 
   node_->signal(SIGUSR1);
   EXPECT_TRUE(node_->wait_for_log(", claims leader " + first + " (", kClusterDeadline)) << node_->log();
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  // Open finding (issue 16): under TSan, after this kill the node's watcher did not look at the
-  // stream again for a minute in 3 of 3 runs (its log shows no leader change, not even to
-  // unknown), while normal builds follow the new leader within seconds. Until that is
-  // understood, the kill half runs in normal builds only.
-  GTEST_SKIP() << "the leader's kill is checked in normal builds only (see the comment)";
-#endif
   const std::size_t victim = static_cast<std::size_t>(first[1] - '1');
   ASSERT_EQ(nats_[victim].name(), first);
   nats_[victim].kill(SIGKILL);
   std::string next;
+  // Issue 16: in one earlier session (TSan, 3 of 3 runs) the node named the dead server for the
+  // whole minute and logged no leader change; not seen since in 35 TSan runs (-O2 and -O1). If it
+  // comes back, the failure shows where the node's threads, its watcher's above all, were waiting.
   ASSERT_TRUE(eventually([&] {
     const auto label = leader_label(port_);
     if (!label || label->empty() || *label == first) return false;
     next = *label;
     return true;
-  }, kClusterDeadline)) << "metric: " << leader_label(port_).value_or("(none)") << "\n" << node_->log();
+  }, kClusterDeadline)) << "metric: " << leader_label(port_).value_or("(none)") << "\n" << node_->log()
+                        << "\nthe node's threads:\n" << node_->thread_stacks();
   bool live = false;
   for (std::size_t i = 0; i < 3; ++i) live = live || (nats_[i].running() && nats_[i].name() == next);
   EXPECT_TRUE(live) << next << " is not one of the servers still running";

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <string_view>
@@ -188,6 +189,21 @@ std::size_t ServerProcess::threads() const { return status_field(pid_, "Threads"
 void ServerProcess::limit_address_space(std::size_t headroom_bytes) const {
   const rlimit cap{status_field(pid_, "VmSize") * 1024 + headroom_bytes, RLIM_INFINITY};
   if (::prlimit(pid_, RLIMIT_AS, &cap, nullptr) != 0) throw std::runtime_error("prlimit failed");
+}
+
+std::string ServerProcess::thread_stacks() const {
+  const std::string command =
+      "gdb -p " + std::to_string(pid_) + " -batch -ex 'thread apply all bt' 2>&1 </dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return "(no stacks: cannot run gdb)";
+  std::string text;
+  char chunk[4096];
+  while (const std::size_t got = std::fread(chunk, 1, sizeof chunk, pipe)) text.append(chunk, got);
+  const int status = ::pclose(pipe);
+  if (text.find("Thread ") == std::string::npos) {
+    return "(no stacks: gdb exited with status " + std::to_string(status) + ")\n" + text;
+  }
+  return text;
 }
 
 std::string ServerProcess::log() const {

@@ -51,6 +51,9 @@ class ServerProcess {
   std::size_t rss_kib() const;
   std::size_t peak_rss_kib() const;
   std::size_t threads() const;
+  // Every thread's backtrace (gdb -p PID -batch), for a failure message when the server seems
+  // stuck; a line saying why if gdb is missing or cannot attach (ptrace refused).
+  std::string thread_stacks() const;
   // Caps the process's address space (RLIMIT_AS) at its current size plus `headroom_bytes`:
   // a larger mapping, such as a bigger thread stack, then fails.
   void limit_address_space(std::size_t headroom_bytes) const;
