@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -15,8 +16,8 @@
 namespace achat::testing {
 namespace {
 
-// A gate every writer passes before each batch (the before_write hook): while held, writers
-// wait there, so what is sent to their clients piles up in their queues. Any thread.
+// A gate writers pass (a fault hook): while held, writers wait there. A writer waiting at the
+// gate may leave a probe the test can call (what the hook handed it). Any thread.
 class WriterGate {
  public:
   void hold() {
@@ -30,15 +31,27 @@ class WriterGate {
     }
     opened_.notify_all();
   }
-  void pass() {
+  void pass(const std::function<bool()>& probe = [] { return false; }) {
     std::unique_lock lock(mutex_);
+    if (!held_) return;
+    probe_ = probe;
     opened_.wait(lock, [&] { return !held_; });
+    probe_ = nullptr;
+  }
+  bool writer_waiting() {
+    std::lock_guard lock(mutex_);
+    return probe_ != nullptr;
+  }
+  bool probe() {
+    std::lock_guard lock(mutex_);
+    return probe_ && probe_();
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable opened_;
   bool held_ = false;
+  std::function<bool()> probe_;  // while a writer waits
 };
 
 struct WebServer {
@@ -127,6 +140,47 @@ TEST(WebBatch, APongBetweenBatchesLandsWhole) {
     ASSERT_TRUE(last);
     EXPECT_EQ(last->opcode, 0xA);
   }
+}
+
+// A pong asked for while the writer's frames are going out waits for them and follows them
+// whole: the writer and Beast take turns on the socket at frame boundaries, and neither starts
+// while the other's frame is on its way. Without that turn-taking the pong goes out at once,
+// in front of (or, with a partly written batch, inside) the writer's frames, and this fails.
+TEST(WebBatch, APongAskedForWhileABatchGoesOutWaitsForItAndFollowsItWhole) {
+  // The gate is where a browser's writer holds the socket for its frames; its probe tells
+  // whether a frame of Beast's is being held until they are out.
+  WriterGate wire;
+  ServerConfig config = loopback_config();
+  config.web.listen = Endpoint{"127.0.0.1", 0};
+  config.faults.while_web_frames_go = [&wire](const std::function<bool()>& control_frame_waiting) {
+    wire.pass(control_frame_waiting);
+  };
+  Server server((quiet_logs(), config));
+  server.start();
+  WsTestClient browser(server.web_port());
+  browser.login("wsw");
+  auto sender = TestClient::online(server.port(), "tcpw");
+
+  wire.hold();
+  struct ReleaseFirst {  // before the server stops, even after a failed assertion
+    WriterGate& wire;
+    ~ReleaseFirst() { wire.release(); }
+  } release_first{wire};
+  sender.send("wsw: " + std::string(300, 'w') + "\n");
+  ASSERT_TRUE(eventually([&] { return wire.writer_waiting(); }));
+  browser.send("ping while a batch goes out", 0x9);
+  ASSERT_TRUE(eventually([&] { return wire.probe(); }))
+      << "the pong did not wait for the batch on its way";
+  wire.release();
+
+  const auto line = browser.read_frame();
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->opcode, 0x1);
+  EXPECT_EQ(line->payload, "from tcpw: " + std::string(300, 'w'));
+  const auto pong = browser.read_frame();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->opcode, 0xA);
+  EXPECT_EQ(pong->payload, "ping while a batch goes out");
 }
 
 }  // namespace

@@ -18,6 +18,11 @@ struct FaultHooks {
   // Called by the broker before it handles each round of events: a hook that blocks stands for
   // a broker that falls behind (preempted, or busy with a huge fanout).
   std::function<void()> before_round;
+  // Called by a WebSocket client's writer once it holds the socket for its batch's frames, just
+  // before sending them: a hook that blocks stands for a batch that takes long to go out.
+  // `control_frame_waiting()` tells whether a frame of the stream's own (a pong, a ping, a close)
+  // is being held until the batch is out.
+  std::function<void(const std::function<bool()>& control_frame_waiting)> while_web_frames_go;
 };
 
 }  // namespace achat

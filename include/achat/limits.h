@@ -60,6 +60,10 @@ struct Limits {
   // once a useful amount of space is free), so "slow" here means slower than that.
   unsigned write_stall_ms = 10'000;
 
+  // A WebSocket client that sends nothing (a pong to our ping included) for half this long is
+  // pinged, and one silent for this long is cut. TCP clients have keepalive instead.
+  unsigned web_idle_timeout_ms = 60'000;
+
   // TCP keepalive on every connection, so a peer that vanished without a FIN or reset frees its
   // threads and slot: first probe after this much idle time, then every keepalive_interval_s,
   // cut after keepalive_probes unanswered probes (defaults: dead peers go within 2 minutes).

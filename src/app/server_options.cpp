@@ -83,6 +83,10 @@ const NumberOption kNumbers[] = {
     limit<&Limits::write_stall_ms>(
         "write-stall-ms", "time a client with lines pending may go without reading before it is cut",
         10, kHourMs),
+    limit<&Limits::web_idle_timeout_ms>(
+        "web-idle-timeout-ms",
+        "time a WebSocket client may send nothing before it is cut; pinged at half of it", 1000,
+        kHourMs),
     // The kernel's own caps: TCP_KEEPIDLE and TCP_KEEPINTVL 32767 s, TCP_KEEPCNT 127.
     limit<&Limits::keepalive_idle_s>("keepalive-idle-s",
                                      "idle time before the first TCP keepalive probe", 1, 32'767),

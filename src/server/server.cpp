@@ -191,7 +191,7 @@ void Server::Impl::serve(Socket socket, Transport transport,
   spdlog::info("{}: connected", *address);
   // A browser's reader and writer read and write through its WebSocket session.
   std::shared_ptr<web::WebSession> web_session;
-  if (transport == Transport::web) web_session = web::WebSession::open(connection, config_.web, limits, stats_);
+  if (transport == Transport::web) web_session = web::WebSession::open(connection, config_.web, limits, stats_, config_.faults);
   auto [outbox, outbox_receiver] = make_outbox();
   try {
     crew_.spawn("writer", WriterTask{connection, std::move(outbox_receiver),

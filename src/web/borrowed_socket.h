@@ -2,6 +2,7 @@
 // Included only by web_session.cpp, the one translation unit with Beast in it.
 #pragma once
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
@@ -9,21 +10,31 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/role.hpp>
+#include <algorithm>
+#include <array>
 #include <cassert>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <spdlog/spdlog.h>
 
+#include "achat/fault_hooks.h"
 #include "achat/stats.h"
 
 namespace achat::web {
 
 // The next layer of the session's websocket::stream: an Asio socket on the session's io_context
-// over the Connection's fd. Used only inside that io_context, i.e. on the session's reader
-// thread. It promises four things Beast's own tcp::socket layer cannot:
+// over the Connection's fd. Its Asio side is used only inside that io_context, i.e. on the
+// session's reader thread; send_frames() is the writer thread's. It promises four things Beast's
+// own tcp::socket layer cannot:
 //
 // 1. The fd is never closed here. Beast closes its socket after a close handshake (teardown) and
 //    on a timeout (close_socket); the Connection then closed the same number a second time,
@@ -37,27 +48,32 @@ namespace achat::web {
 //    Beast does not fail the stream and cancel a write in flight; read_parked() tells the
 //    reader that reading has ended. complete_parked() hands the read its end later, when the
 //    writer is done.
-// 3. It counts the socket writes in flight, Beast's and ours. Each frame Beast sends is one
-//    composed write whose next write_some starts inside the previous one's completion, so when
-//    none is in flight the bytes on the wire end at a frame boundary: when_writes_idle() runs a
-//    function then. (Beast 1.74, server role, as the session uses it: its pongs and close
-//    replies (impl/read.hpp), its close (impl/close.hpp) and its keep-alive pings (idle_ping_op,
-//    impl/ping.hpp) are each one net::async_write of a whole frame from its own buffer, and its
-//    wr_block lets one of them write at a time. The session never calls Beast's write, whose
-//    masking and fragmenting paths are the only ones that split a frame over several writes.)
-// 4. A batch of whole frames of ours goes out with socket writes of our own (write_batch): it
-//    starts only from when_writes_idle(), so after a whole frame of Beast's; while it is in
-//    flight a write Beast starts (a pong, a ping, a close frame) is held, not started, and
-//    started as soon as the batch has been written or has failed, so Beast's frame goes whole
-//    after ours and its close frame, and then its teardown, after everything we wrote.
-// Every socket write it starts is counted in `writes` (the server's web_socket_writes).
+// 3. Two threads write, and the bytes on the wire are still whole frames, one thread's at a
+//    time. The writer thread sends its batches of data frames itself (send_frames: one encoding
+//    pass, one send() when the socket buffer has room, no hand-over to the reader thread); the
+//    reader thread runs Beast, whose pongs, keep-alive pings and close frames come through
+//    async_write_some. Under wire_mutex_, the socket knows where Beast's frames end: once the
+//    upgrade is done (start_framing), the first write of each of Beast's frames is parsed for
+//    the frame's length (Beast 1.74, server role, as the session uses it: each of its control
+//    frames is one net::async_write of a whole unmasked frame, and the session never calls
+//    Beast's write, whose masking and fragmenting paths are the only ones that split a frame
+//    differently), and the bytes written are counted down. A batch starts only when none of
+//    Beast's frames is partly written and no write of its is in flight; while a batch is being
+//    written, a write Beast starts is held, not started, and handed back to the reader thread
+//    (posted into the io_context) when the batch has been written or has failed. So a pong or
+//    a close frame never lands inside our frames, nor ours inside Beast's.
+// 4. Nothing of ours follows a close frame. The first close frame Beast starts (its reply to
+//    the client's close, a protocol error's 1002/1007/1009, the session's own close) and any
+//    failed write of Beast's end the wire for send_frames(), which then refuses every batch
+//    (EPIPE): RFC 6455 forbids data after a close frame.
+// Every socket write, Beast's and ours, is counted in `writes` (the server's web_socket_writes).
 class BorrowedSocket {
  public:
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using error_code = boost::system::error_code;
 
-  BorrowedSocket(boost::asio::io_context& ioc, int fd, Stats::Counter& writes)
-      : socket_(ioc), writes_(writes) {
+  BorrowedSocket(boost::asio::io_context& ioc, int fd, Stats::Counter& writes, const FaultHooks& hooks)
+      : socket_(ioc), fd_(fd), writes_(writes), hooks_(hooks) {
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -82,6 +98,7 @@ class BorrowedSocket {
           if (!unread_.empty()) {  // bytes the HTTP read took past the request, first
             const std::size_t n = boost::asio::buffer_copy(into, boost::asio::buffer(unread_));
             unread_.erase(0, n);
+            bytes_read_ += n;
             if (unread_.empty()) std::string().swap(unread_);
             boost::asio::post(socket_.get_executor(),
                               boost::beast::bind_front_handler(std::move(done), error_code{}, n));
@@ -91,18 +108,24 @@ class BorrowedSocket {
         },
         handler, buffers);
   }
+  // Beast's writes (and the session's own, before the upgrade and in its close), on the reader
+  // thread. See 3 and 4.
   template <class Buffers, class Handler>
   auto async_write_some(const Buffers& buffers, Handler&& handler) {
     return boost::asio::async_initiate<Handler, void(error_code, std::size_t)>(
         [this](auto&& done, const Buffers& from) {
           using Done = WriteDone<std::decay_t<decltype(done)>>;
+          std::unique_lock lock(wire_mutex_);
+          note_frame_start(from);
           ++writes_in_flight_;
-          if (batch_in_flight_) {
-            // Beast's write_some calls are serialised by its wr_block: never two held at once.
+          if (frames_in_flight_) {
+            // Beast starts one frame at a time (its wr_block), and only a frame's first write
+            // can meet a batch in flight (a batch never starts inside a frame): one held at most.
             assert(!held_write_);
             held_write_ = std::make_unique<HeldWrite<Buffers, Done>>(*this, from, Done{this, std::move(done)});
             return;
           }
+          lock.unlock();
           start_write(from, Done{this, std::move(done)});
         },
         handler, buffers);
@@ -114,7 +137,56 @@ class BorrowedSocket {
   void unread(boost::asio::const_buffer bytes) {
     unread_.append(static_cast<const char*>(bytes.data()), bytes.size());
   }
+  // The upgrade is done: from now on every write is WebSocket frames (see 3).
+  void start_framing() {
+    std::lock_guard lock(wire_mutex_);
+    framing_ = true;
+  }
 
+  // The writer thread: writes `frames`, whole frames of ours, once no frame of Beast's is on its
+  // way, with send() on the fd (see 3). False with errno set if they did not all go out: EAGAIN
+  // if no byte could be written (or Beast's frame did not finish) within `stall`, EPIPE if the
+  // wire has ended (4), else send()'s own error.
+  bool send_frames(std::string_view frames, std::chrono::milliseconds stall) {
+    {
+      std::unique_lock lock(wire_mutex_);
+      // A close frame of Beast's is written whole before the batch is refused.
+      if (!wire_idle_.wait_for(lock, stall, [this] { return wire_idle(); })) {
+        errno = EAGAIN;
+        return false;
+      }
+      if (wire_ended_) {
+        errno = EPIPE;
+        return false;
+      }
+      frames_in_flight_ = true;
+    }
+    if (hooks_.while_web_frames_go) {
+      hooks_.while_web_frames_go([this] {
+        std::lock_guard lock(wire_mutex_);
+        return held_write_ != nullptr;
+      });
+    }
+    const bool sent = send_all(frames, stall);
+    const int error = errno;
+    std::unique_ptr<Held> held;
+    bool idle_wanted = false;
+    {
+      std::lock_guard lock(wire_mutex_);
+      frames_in_flight_ = false;
+      held = std::move(held_write_);
+      idle_wanted = idle_wanted_ && wire_idle();
+    }
+    if (held) {
+      boost::asio::post(socket_.get_executor(), [held = std::shared_ptr<Held>(std::move(held))] { held->start(); });
+    }
+    if (idle_wanted) post_idle_check();
+    errno = error;
+    return sent;
+  }
+
+  // Bytes read from the client so far, frames of every kind: what tells that it is alive.
+  std::uint64_t bytes_read() const noexcept { return bytes_read_; }
   // While on, a read that meets end of stream is held instead of completed (see 2 above).
   void park_at_eof(bool on) noexcept { park_at_eof_ = on; }
   bool read_parked() const noexcept { return static_cast<bool>(parked_); }
@@ -123,20 +195,15 @@ class BorrowedSocket {
   void complete_parked(error_code error) {
     if (auto parked = std::move(parked_)) parked->complete(error);
   }
-  // Runs `then` from its own handler once no socket write is in flight (at once if none is).
+  // Reader thread: runs `then` from its own handler once no socket write is in flight, Beast's
+  // or the writer's, and no frame of Beast's is partly written (at once if so).
   void when_writes_idle(std::function<void()> then) {
     idle_waiter_ = std::move(then);
+    {
+      std::lock_guard lock(wire_mutex_);
+      idle_wanted_ = true;
+    }
     post_idle_check();
-  }
-  // Writes `bytes`, whole frames of ours, with write_somes of its own (see 4). Call it only
-  // from the function when_writes_idle() ran, at once. `progress(n)` is called for each part
-  // written, then `done(error)` once all is written or a write failed (a shut-down socket makes
-  // it fail); `bytes` must stay valid until then.
-  void write_batch(boost::asio::const_buffer bytes, std::function<void(std::size_t)> progress,
-                   std::function<void(error_code)> done) {
-    assert(writes_in_flight_ == 0 && !batch_in_flight_);
-    batch_in_flight_ = true;
-    write_batch_part(bytes, std::move(progress), std::move(done));
   }
   void shutdown_write() noexcept {
     error_code ignored;
@@ -194,6 +261,7 @@ class BorrowedSocket {
     BorrowedSocket* self;
     Handler handler;
     void operator()(error_code error, std::size_t n) {
+      self->bytes_read_ += n;
       if (error == boost::asio::error::eof && self->park_at_eof_) {
         self->parked_ = std::make_unique<ParkedRead<Handler>>(std::move(handler));
         return;
@@ -206,48 +274,117 @@ class BorrowedSocket {
     BorrowedSocket* self;
     Handler handler;
     void operator()(error_code error, std::size_t n) {
-      --self->writes_in_flight_;
+      {
+        // Counted down before the handler, which may start Beast's next frame.
+        std::lock_guard lock(self->wire_mutex_);
+        self->frame_left_ -= std::min<std::uint64_t>(n, self->frame_left_);
+        if (error) {  // the frame will never be finished: nothing more goes on this wire
+          self->frame_left_ = 0;
+          self->wire_ended_ = true;
+        }
+      }
       handler(error, n);  // may start the frame's next write_some
-      if (self->writes_in_flight_ == 0 && self->idle_waiter_) self->post_idle_check();
+      bool idle = false;
+      {
+        std::lock_guard lock(self->wire_mutex_);
+        --self->writes_in_flight_;
+        idle = self->wire_idle();
+      }
+      if (idle) {
+        self->wire_idle_.notify_one();
+        if (self->idle_waiter_) self->post_idle_check();
+      }
     }
   };
+
+  bool wire_idle() const { return writes_in_flight_ == 0 && frame_left_ == 0 && !frames_in_flight_; }
+
+  // Under wire_mutex_, as a write starts: at a frame boundary, the frame's length from its
+  // header, and whether it is a close frame (see 3 and 4).
+  template <class Buffers>
+  void note_frame_start(const Buffers& from) {
+    if (!framing_ || frame_left_ != 0) return;
+    std::array<unsigned char, 10> header{};
+    const std::size_t got = boost::asio::buffer_copy(boost::asio::buffer(header), from);
+    if (got < 2) return;
+    std::uint64_t payload = header[1] & 0x7F;
+    std::uint64_t header_bytes = 2;
+    if (payload == 126) {
+      header_bytes = 4;
+      payload = (std::uint64_t{header[2]} << 8) | header[3];
+    } else if (payload == 127) {
+      header_bytes = 10;
+      payload = 0;
+      for (std::size_t i = 2; i < 10; ++i) payload = (payload << 8) | header[i];
+    }
+    if (header[1] & 0x80) header_bytes += 4;  // a mask key (never in a server's frames)
+    frame_left_ = header_bytes + payload;
+    if ((header[0] & 0x0F) == 0x8) wire_ended_ = true;
+  }
 
   template <class Buffers, class Done>
   void start_write(const Buffers& from, Done&& done) {
     Stats::add(writes_);
     socket_.async_write_some(from, std::move(done));
   }
-  void write_batch_part(boost::asio::const_buffer rest, std::function<void(std::size_t)> progress,
-                        std::function<void(error_code)> done) {
-    Stats::add(writes_);
-    socket_.async_write_some(rest, [this, rest, progress = std::move(progress),
-                                    done = std::move(done)](error_code error, std::size_t n) mutable {
-      if (n > 0) progress(n);
-      if (!error && n < rest.size()) return write_batch_part(rest + n, std::move(progress), std::move(done));
-      batch_in_flight_ = false;
-      if (auto held = std::move(held_write_)) held->start();
-      done(error);
-      if (writes_in_flight_ == 0 && idle_waiter_) post_idle_check();
-    });
+
+  // The writer thread: all of `bytes`, or false with errno set; a wait for room in the socket
+  // buffer longer than `stall` fails with EAGAIN. The fd is non-blocking (Asio made it so).
+  bool send_all(std::string_view bytes, std::chrono::milliseconds stall) {
+    while (!bytes.empty()) {
+      const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      Stats::add(writes_);
+      if (sent >= 0) {
+        bytes.remove_prefix(static_cast<std::size_t>(sent));
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      pollfd writable{fd_, POLLOUT, 0};
+      int ready;
+      do {
+        ready = ::poll(&writable, 1, static_cast<int>(stall.count()));
+      } while (ready < 0 && errno == EINTR);
+      if (ready == 0) {
+        errno = EAGAIN;
+        return false;
+      }
+    }
+    return true;
   }
 
   void post_idle_check() {
     boost::asio::post(socket_.get_executor(), [this] {
-      // A later completion checks again.
-      if (writes_in_flight_ != 0 || batch_in_flight_ || !idle_waiter_) return;
+      if (!idle_waiter_) return;
+      {
+        std::lock_guard lock(wire_mutex_);
+        if (!wire_idle()) return;  // a later completion checks again
+        idle_wanted_ = false;
+      }
       std::exchange(idle_waiter_, {})();
     });
   }
 
   boost::asio::ip::tcp::socket socket_;
+  const int fd_;
   Stats::Counter& writes_;
+  const FaultHooks& hooks_;  // tests only
+  // Reader thread only.
   bool park_at_eof_ = false;
   std::unique_ptr<Parked> parked_;
-  std::size_t writes_in_flight_ = 0;
   std::function<void()> idle_waiter_;
-  bool batch_in_flight_ = false;
-  std::unique_ptr<Held> held_write_;  // Beast's write, held while a batch is in flight
-  std::string unread_;                // see unread()
+  std::string unread_;  // see unread()
+  std::uint64_t bytes_read_ = 0;
+  // Between the reader thread's writes and the writer thread's (see 3 and 4).
+  std::mutex wire_mutex_;
+  std::condition_variable wire_idle_;  // notified when the wire becomes idle
+  bool framing_ = false;
+  std::uint64_t frame_left_ = 0;       // bytes of Beast's current frame not yet written
+  std::size_t writes_in_flight_ = 0;   // Beast's (and the session's) async writes
+  bool frames_in_flight_ = false;      // the writer thread is sending a batch
+  bool wire_ended_ = false;            // a close frame started, or a write failed
+  bool idle_wanted_ = false;           // a when_writes_idle() waiter is waiting
+  std::unique_ptr<Held> held_write_;   // Beast's write, held while a batch is in flight
 };
 
 }  // namespace achat::web

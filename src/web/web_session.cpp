@@ -34,9 +34,6 @@ using beast::error_code;
 
 // A request's headers may not exceed this (RFC 6455 sets no limit; browsers send ~1 KiB).
 constexpr std::uint32_t kMaxHeaderBytes = 8 * 1024;
-// A peer that sends nothing for this long is pinged; one silent for twice as long is cut. The
-// browser answers pings by itself, so only a vanished peer reaches it.
-constexpr std::chrono::seconds kIdleTimeout{60};
 
 constexpr std::string_view kServerName = "a-chat";
 
@@ -48,29 +45,27 @@ constexpr std::size_t kLingerChunk = 4 * 1024;
 // WebSession on Beast: owns the io_context, its work guard (released by finish()), the
 // websocket::stream over a BorrowedSocket (the Connection's fd, never closed here), the
 // reader's buffers and the writer's batch of frames. Promises one frame per line, in order; a
-// write is never started before the upgrade or after a close; everything a send() returned true
-// for went out whole, a server stop included.
+// data frame is never written before the upgrade or after a close frame; everything a send()
+// returned true for went out whole, a server stop included.
 //
-// Which thread touches the stream, and when (why frames cannot be corrupted or lost):
-// - Only the reader thread runs ioc_, and the stream, its socket and every member marked
-//   "reader thread" are used only inside ioc_. The writer thread never touches them: it posts
-//   its writes (send: a batch of lines) and its close (finish) into ioc_ and waits on
-//   mutex_/written_ for them to complete. So reads, our writes, and the pongs, pings and close
-//   frames Beast sends are all started by one thread.
-// - A batch goes out in one go, not one Beast write (one write_some, one io_context completion)
-//   per line: the batch's frames are built here (text_frames.h: unmasked text frames, simple
-//   for a server) into one buffer, and written with the socket's write_batch (BorrowedSocket, 4)
-//   once no frame of Beast's is on its way (BorrowedSocket, 3); Beast's pongs, pings and close
-//   frames wait at the socket while ours are written, and go whole after them. So a pong or a
-//   close never lands inside or between the bytes of our frames, and the stream is checked
-//   open right before the batch starts: after Beast has started closing, nothing of ours goes.
-//   Why this and not a cork under Beast's own writes: those would still cost one composed
-//   operation and one completion per line; here the batch costs one post, one encoding pass and
-//   (socket buffer permitting) one send(). The buffer (batch_) holds the batch's lines plus at
-//   most 10 bytes of header each: bounded by the batch the writer already holds (64 lines), and
-//   freed after a batch over kKeptBatchBytes, so an idle browser keeps no large buffer.
-// - Until the writer has finished, the reader thread runs ioc_: inside next() while reading, and
-//   in serve_writes() once reading has ended; so a posted write always runs and completes.
+// Which thread touches what, and when (why frames cannot be corrupted or lost):
+// - Only the reader thread runs ioc_, and the stream and every member marked "reader thread"
+//   are used only inside ioc_: reads, and the pongs, pings and close frames Beast writes.
+// - The writer thread writes its own data frames (send): it builds the batch's frames
+//   (text_frames.h: unmasked text frames, simple for a server) into one buffer and hands them to
+//   the socket's send_frames(), which sends them itself once no frame of Beast's is on its way
+//   and holds Beast's next write until they are out (BorrowedSocket, 3). So a pong or a close
+//   never lands inside or between the bytes of our frames, and after Beast has started a close
+//   frame nothing of ours goes (BorrowedSocket, 4). A batch costs one encoding pass and (socket
+//   buffer permitting) one send(), on the writer thread, as for TCP: no hand-over to the reader
+//   thread and back, which cost two more wake-ups per batch (see bench/RESULTS.md). The buffer
+//   (frames_) holds the batch's lines plus at most 10 bytes of header each: bounded by the
+//   batch the writer already holds (64 lines), and freed after a batch over kKeptBatchBytes, so
+//   an idle browser keeps no large buffer.
+// - The writer's close (finish) is posted into ioc_, and the writer waits on mutex_/written_
+//   for it. Until the writer has finished, the reader thread runs ioc_: inside next() while
+//   reading, and in serve_writes() once reading has ended; so a held write of Beast's and the
+//   close always run and complete.
 // - The end of reading never cancels a write. A close frame from the client, a protocol error
 //   or a timeout end the stream (Beast sends the close frame, after a batch in flight, and
 //   writes nothing more); the next batch then fails and the writer ends the connection, as for
@@ -84,43 +79,20 @@ constexpr std::size_t kLingerChunk = 4 * 1024;
 class BeastSession final : public WebSession {
  public:
   BeastSession(std::shared_ptr<Connection> connection, const WebConfig& config,
-               const Limits& limits, Stats& stats)
+               const Limits& limits, Stats& stats, const FaultHooks& hooks)
       : connection_(std::move(connection)), config_(config), limits_(limits),
-        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket().fd(), stats.web_socket_writes),
-        timer_(ioc_) {}
+        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket().fd(), stats.web_socket_writes, hooks),
+        socket_(ws_.next_layer()), timer_(ioc_), idle_timer_(ioc_) {}
 
   // --- LineSource: the reader thread ---
 
   Status next(std::string_view& line) override {
-    if (!upgraded_.load(std::memory_order_relaxed)) {
-      if (const auto status = handshake()) return *status;
+    const Status status = read_next(line);
+    if (status != Status::line && status != Status::refused) {
+      reading_ended_ = true;
+      idle_timer_.cancel();
     }
-    read_buffer_.clear();
-    read_done_ = false;
-    ws_.next_layer().park_at_eof(true);
-    // The handler outlives this call when the read is held: it touches members only.
-    ws_.async_read(read_buffer_, [this](error_code e, std::size_t) {
-      read_error_ = e;
-      read_done_ = true;
-    });
-    if (!run_until([this] { return read_done_ || ws_.next_layer().read_parked(); })) {
-      return fail("web connection's io_context stopped");
-    }
-    if (timed_out_) return fail("login timeout");
-    // End of stream without a close frame: the read stays held and the stream open, so the
-    // writer still delivers everything queued (see the class comment).
-    if (!read_done_) return Status::end_of_stream;
-    ws_.next_layer().park_at_eof(false);
-    if (read_error_) return read_failed(read_error_);
-    if (ws_.got_binary()) {
-      close_now(websocket::close_code::unknown_data, "binary messages are not accepted");
-      return fail("binary message (closed 1003)");
-    }
-    line = std::string_view(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
-    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
-      return Status::refused;
-    }
-    return Status::line;
+    return status;
   }
   void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline) override {
     deadline_ = deadline;
@@ -147,33 +119,12 @@ class BeastSession final : public WebSession {
       errno = ENOTCONN;
       return false;
     }
-    {
-      std::lock_guard lock(mutex_);
-      write_done_ = false;
-      write_error_ = {};
-    }
-    net::post(ioc_, [this, lines] { write_batch(lines); });
-    std::unique_lock lock(mutex_);
-    const auto stall = std::chrono::milliseconds(limits_.write_stall_ms);
-    while (!write_done_) {
-      const std::uint64_t before = bytes_written_;
-      if (!written_.wait_for(lock, stall, [&] { return write_done_; }) &&
-          bytes_written_ == before) {
-        // Not one byte went out for the stall deadline: cut, then wait for the write (which
-        // fails now) to let go of `lines`. The reason is recorded first: the cut also ends the
-        // reader, whose own reason (a cancelled read) would otherwise be the one logged.
-        connection_->end_with(stall_reason(limits_.write_stall_ms, connection_->queued()));
-        connection_->socket().shutdown_both();
-        written_.wait(lock, [&] { return write_done_; });
-        errno = EAGAIN;
-        return false;
-      }
-    }
-    if (write_error_) {
-      errno = write_error_ == net::error::connection_reset ? ECONNRESET : EPIPE;
-      return false;
-    }
-    return true;
+    encode_text_frames(lines, frames_);
+    const bool sent = socket_.send_frames(frames_, std::chrono::milliseconds(limits_.write_stall_ms));
+    const int error = errno;
+    if (frames_.capacity() > kKeptBatchBytes) std::string().swap(frames_);
+    errno = error;
+    return sent;
   }
 
   void finish(bool healthy) override {
@@ -195,14 +146,46 @@ class BeastSession final : public WebSession {
     // Nothing of ours is pending now; stop() also ends Beast's idle timer, which would keep
     // run() going. A read still held (an unhealthy end) is ended first.
     net::post(ioc_, [this] {
-      ws_.next_layer().park_at_eof(false);
-      ws_.next_layer().complete_parked(net::error::operation_aborted);
+      socket_.park_at_eof(false);
+      socket_.complete_parked(net::error::operation_aborted);
       guard_.reset();
       ioc_.stop();
     });
   }
 
  private:
+  Status read_next(std::string_view& line) {
+    if (!upgraded_.load(std::memory_order_relaxed)) {
+      if (const auto status = handshake()) return *status;
+    }
+    read_buffer_.clear();
+    read_done_ = false;
+    socket_.park_at_eof(true);
+    // The handler outlives this call when the read is held: it touches members only.
+    ws_.async_read(read_buffer_, [this](error_code e, std::size_t) {
+      read_error_ = e;
+      read_done_ = true;
+    });
+    if (!run_until([this] { return read_done_ || socket_.read_parked(); })) {
+      return fail("web connection's io_context stopped");
+    }
+    if (timed_out_) return fail("login timeout");
+    // End of stream without a close frame: the read stays held and the stream open, so the
+    // writer still delivers everything queued (see the class comment).
+    if (!read_done_) return Status::end_of_stream;
+    socket_.park_at_eof(false);
+    if (read_error_) return read_failed(read_error_);
+    if (ws_.got_binary()) {
+      close_now(websocket::close_code::unknown_data, "binary messages are not accepted");
+      return fail("binary message (closed 1003)");
+    }
+    line = std::string_view(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
+    if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) {
+      return Status::refused;
+    }
+    return Status::line;
+  }
+
   Status fail(std::string why) {
     failure_ = std::move(why);
     return Status::failed;
@@ -237,6 +220,10 @@ class BeastSession final : public WebSession {
   }
 
   Status read_failed(const error_code& error) {
+    if (idle_cut_) {
+      return fail("idle: nothing heard for " + std::to_string(limits_.web_idle_timeout_ms) +
+                  " ms, a ping unanswered");
+    }
     if (error == websocket::error::closed) return Status::end_of_stream;
     if (error == websocket::error::message_too_big) {
       return fail("message over " + std::to_string(limits_.max_line_bytes) + " bytes (closed 1009)");
@@ -260,7 +247,7 @@ class BeastSession final : public WebSession {
       parser.header_limit(kMaxHeaderBytes);
       bool done = false;
       error_code error;
-      http::async_read(ws_.next_layer(), http_buffer_, parser, [&](error_code e, std::size_t) {
+      http::async_read(socket_, http_buffer_, parser, [&](error_code e, std::size_t) {
         error = e;
         done = true;
       });
@@ -324,19 +311,48 @@ class BeastSession final : public WebSession {
     if (error) return fail("WebSocket handshake refused: " + error.message());
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = std::chrono::seconds(5);  // the close handshake
-    timeouts.idle_timeout = kIdleTimeout;
-    timeouts.keep_alive_pings = true;
+    timeouts.idle_timeout = websocket::stream_base::none();  // see watch_idle()
     ws_.set_option(timeouts);
+    watch_idle();
     ws_.read_message_max(limits_.max_line_bytes);
     ws_.auto_fragment(false);
     ws_.text(true);
     // Whatever the HTTP read took past the request is the stream's to read first; the stream
     // reads into its own buffer from now on, so an idle browser does not keep the headers' one.
-    ws_.next_layer().unread(http_buffer_.data());
+    socket_.start_framing();
+    socket_.unread(http_buffer_.data());
     http_buffer_.consume(http_buffer_.size());
     http_buffer_.shrink_to_fit();
     upgraded_.store(true, std::memory_order_release);
     return std::nullopt;
+  }
+
+  // Keep-alive, on the reader thread from the upgrade until reading has ended: a client that
+  // sent nothing for half of --web-idle-timeout-ms is pinged (the browser answers by itself),
+  // one that sent nothing for all of it is cut. One timer that wakes twice per timeout, not
+  // Beast's idle timeout: that one re-arms its timer on every message read, a timerfd_settime()
+  // per line (measured in bench/RESULTS.md).
+  void watch_idle() {
+    idle_timer_.expires_after(std::chrono::milliseconds(limits_.web_idle_timeout_ms) / 2);
+    idle_timer_.async_wait([this](error_code error) {
+      if (error || reading_ended_) return;
+      const std::uint64_t heard = socket_.bytes_read();
+      if (heard != heard_at_last_check_) {
+        heard_at_last_check_ = heard;
+        pinged_ = false;
+      } else if (!pinged_) {
+        pinged_ = true;
+        if (!ping_in_flight_) {  // one at a time: Beast holds at most one waiting ping
+          ping_in_flight_ = true;
+          ws_.async_ping({}, [this](error_code) { ping_in_flight_ = false; });
+        }
+      } else {
+        idle_cut_ = true;
+        beast_close_socket(socket_);  // the read fails; next() gives the reason
+        return;
+      }
+      watch_idle();
+    });
   }
 
   // Writes one HTTP response (on the reader thread, before any WebSocket frame exists).
@@ -367,44 +383,22 @@ class BeastSession final : public WebSession {
       response.prepare_payload();
     }
     bool done = false;
-    http::async_write(ws_.next_layer(), response, [&](error_code, std::size_t) { done = true; });
+    http::async_write(socket_, response, [&](error_code, std::size_t) { done = true; });
     run_until([&] { return done; });
-  }
-
-  // Writer side, on the reader thread: one frame per line, in order, each without its "\n",
-  // all in one buffer written in one go once no frame of Beast's is on its way (see the class
-  // comment). Progress, for the stall deadline, is counted in bytes.
-  void write_batch(std::span<const OutboundLine> lines) {
-    ws_.next_layer().when_writes_idle([this, lines] {
-      if (!ws_.is_open()) return write_finished(websocket::error::closed);
-      encode_text_frames(lines, batch_);
-      ws_.next_layer().write_batch(
-          net::buffer(batch_),
-          [this](std::size_t n) {
-            std::lock_guard lock(mutex_);
-            bytes_written_ += n;
-          },
-          [this](error_code error) {
-            if (batch_.capacity() > kKeptBatchBytes) std::string().swap(batch_);
-            write_finished(error);
-          });
-    });
   }
 
   // finish(), healthy, on the reader thread: the close frame, our FIN, then the linger.
   void close_then_linger() {
-    BorrowedSocket& socket = ws_.next_layer();
-    socket.park_at_eof(false);
-    if (socket.read_parked()) {
+    socket_.park_at_eof(false);
+    if (socket_.read_parked()) {
       // Reading ended without a close frame; the stream is still open. Once no write is in
       // flight (Beast may be sending a keep-alive ping), the held read gets its end: Beast fails
       // the stream and starts nothing more, so the socket is ours to end with our own close
       // frame, "going away" (the usual case: the server is stopping).
-      socket.when_writes_idle([this] {
-        BorrowedSocket& socket = ws_.next_layer();
-        socket.complete_parked(net::error::eof);
+      socket_.when_writes_idle([this] {
+        socket_.complete_parked(net::error::eof);
         static constexpr unsigned char kGoingAway[] = {0x88, 0x02, 0x03, 0xE9};
-        net::async_write(socket, net::buffer(kGoingAway), [this](error_code, std::size_t) { linger(); });
+        net::async_write(socket_, net::buffer(kGoingAway), [this](error_code, std::size_t) { linger(); });
       });
     } else if (ws_.is_open()) {
       ws_.async_close(websocket::close_code::normal, [this](error_code) { linger(); });
@@ -415,19 +409,17 @@ class BeastSession final : public WebSession {
   // Sends our FIN and discards what the client still sends until it closes too (or the linger's
   // byte budget is spent; finish() bounds the time), so it reads our last frames, not a reset.
   void linger() {
-    BorrowedSocket& socket = ws_.next_layer();
-    socket.shutdown_write();
+    socket_.shutdown_write();
     if (!linger_buffer_) linger_buffer_ = std::make_unique<std::array<char, kLingerChunk>>();
-    socket.async_read_some(net::buffer(*linger_buffer_), [this](error_code error, std::size_t n) {
+    socket_.async_read_some(net::buffer(*linger_buffer_), [this](error_code error, std::size_t n) {
       lingered_ += n;
-      if (error || lingered_ >= kLingerBytes) return write_finished({});
+      if (error || lingered_ >= kLingerBytes) return write_finished();
       linger();
     });
   }
 
-  void write_finished(error_code error) {
+  void write_finished() {
     std::lock_guard lock(mutex_);
-    write_error_ = error;
     write_done_ = true;
     written_.notify_one();
   }
@@ -438,16 +430,23 @@ class BeastSession final : public WebSession {
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> guard_;  // released by finish()
   websocket::stream<BorrowedSocket> ws_;  // touched only inside ioc_, on the reader thread
+  BorrowedSocket& socket_;  // ws_'s; its send_frames() is the writer thread's
   net::steady_timer timer_;            // the reader's deadline
+  net::steady_timer idle_timer_;       // keep-alive (watch_idle), reader thread
   beast::flat_buffer http_buffer_;
   beast::flat_buffer read_buffer_;
-  std::string batch_;  // the frames of the batch being written, reader thread only
+  std::string frames_;  // the frames of the batch being written, writer thread only
   // Reader thread only.
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   bool waiting_ = false;
   bool timer_pending_ = false;
   bool timed_out_ = false;
   bool read_done_ = false;  // the reader's current read, whose handler may outlive next()
+  bool reading_ended_ = false;
+  std::uint64_t heard_at_last_check_ = 0;
+  bool pinged_ = false;
+  bool idle_cut_ = false;
+  bool ping_in_flight_ = false;
   error_code read_error_;
   // Allocated when the connection lingers, not before: 4 KiB in every idle session was a tenth
   // of what an idle WebSocket client costs.
@@ -460,17 +459,15 @@ class BeastSession final : public WebSession {
   // Between the writer thread and the writes it posted.
   std::mutex mutex_;
   std::condition_variable written_;
-  bool write_done_ = false;        // guarded by mutex_
-  error_code write_error_;         // guarded by mutex_
-  std::uint64_t bytes_written_ = 0;  // guarded by mutex_
+  bool write_done_ = false;  // guarded by mutex_
 };
 
 }  // namespace
 
 std::shared_ptr<WebSession> WebSession::open(std::shared_ptr<Connection> connection,
                                              const WebConfig& config, const Limits& limits,
-                                             Stats& stats) {
-  return std::make_shared<BeastSession>(std::move(connection), config, limits, stats);
+                                             Stats& stats, const FaultHooks& hooks) {
+  return std::make_shared<BeastSession>(std::move(connection), config, limits, stats, hooks);
 }
 
 }  // namespace achat::web

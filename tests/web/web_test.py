@@ -13,7 +13,7 @@ import time
 import unittest
 import urllib.request
 
-from wsclient import Client, Closed, ProtocolError, Server, TcpClient, frame
+from wsclient import Client, Closed, ProtocolError, Server, TcpClient, close_code, frame
 
 BINARY = None
 
@@ -243,6 +243,69 @@ class WebTest(ServerCase):
             pings.join()
             sender.join()
         self.assertGreater(pongs, 0)
+
+
+    def test_no_data_frame_follows_the_servers_close_frame(self):
+        # The server closes (1003: a binary message) while a TCP user's burst is being delivered.
+        # RFC 6455 forbids data frames after a close frame: the close is the last frame, whole.
+        tcp = self.tcp('closing_from')
+        ws = self.ws('closing_to')
+        stop = threading.Event()
+
+        def send_burst():
+            i = 0
+            try:
+                while not stop.is_set():
+                    tcp.send('closing_to: %d %s' % (i, 'y' * 200))
+                    i += 1
+            except OSError:
+                pass  # the test is over and closed the socket
+        sender = threading.Thread(target=send_burst)
+        sender.start()
+        try:
+            received = 0
+            while received < 200:  # the burst is flowing
+                opcode, _ = ws.read_frame()
+                received += opcode == 0x1
+            ws.send_raw(frame(0x2, b'closing_from: binary'))
+            opcode, payload = ws.read_frame()
+            while opcode != 0x8:
+                opcode, payload = ws.read_frame()
+            after = []
+            try:
+                while True:  # until the server ends the connection: nothing, not even a text frame
+                    after.append(ws.read_frame()[0])
+            except (EOFError, ConnectionResetError):
+                pass
+        finally:
+            stop.set()
+            sender.join()
+        self.assertEqual(close_code(payload), 1003)
+        self.assertEqual(after, [])
+
+
+class IdleTest(ServerCase):
+    """Keep-alive: a client silent for half of --web-idle-timeout-ms is pinged, one silent for all
+    of it is cut; a pong is enough to stay."""
+    extra_args = ('--web-idle-timeout-ms', '1000')
+
+    def test_a_silent_client_is_pinged_then_cut(self):
+        client = self.ws('silent')
+        opcode, _ = client.read_frame()
+        self.assertEqual(opcode, 0x9)
+        with self.assertRaises(EOFError):  # the pong never came
+            client.read_frame()
+        self.assertTrue(self.server.wait_for_log(
+            lambda line: 'silent' in line and 'idle: nothing heard for 1000 ms' in line))
+
+    def test_a_client_that_answers_pings_stays(self):
+        client = self.ws('answering')
+        for _ in range(3):  # silent but for its pongs for three half-timeouts and more
+            opcode, payload = client.read_frame()
+            self.assertEqual(opcode, 0x9)
+            client.send_raw(frame(0xA, payload))
+        client.send('answering: still here')
+        self.assertEqual(client.recv(), 'from answering: still here')
 
 
 class AllowListTest(ServerCase):

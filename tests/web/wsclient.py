@@ -94,8 +94,13 @@ def frame(opcode, payload=b'', fin=True, mask=True, rsv=0, length=None):
 
 
 class Client:
-    def __init__(self, port, origin=None, host=None, version='13', path='/ws', timeout=10, early=b''):
-        self.sock = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    def __init__(self, port, origin=None, host=None, version='13', path='/ws', timeout=10, early=b'',
+                 receive_buffer=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:  # before connecting, so the window never shrinks below what was offered
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(timeout)
+        self.sock.connect(('127.0.0.1', port))
         self.buffer = b''
         host = host or '127.0.0.1:%d' % port
         key = base64.b64encode(os.urandom(16)).decode()
