@@ -260,6 +260,7 @@ int serve(const Endpoint& endpoint) {
     broker.run();
   });
   const Socket listener = Socket::listen_on(endpoint, kListenBacklog);
+  listener.set_no_delay();  // accepted sockets inherit it, as a-chat's do
   std::printf("listening on %s\n",
               listener.local_name().value_or(endpoint.to_string()).c_str());
   std::fflush(stdout);
@@ -267,7 +268,6 @@ int serve(const Endpoint& endpoint) {
   while (true) {
     Socket accepted(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!accepted) continue;  // EINTR, ECONNABORTED, out of fds: try the next one
-    accepted.set_no_delay();
     auto socket = std::make_shared<const Socket>(std::move(accepted));
     auto [outbox, outbox_receiver] = make_outbox();
     try {

@@ -4,12 +4,14 @@
 #include "achat/crew.h"
 
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -68,6 +70,62 @@ TEST(CrewCache, AParkedThreadHoldsNothingOfItsBody) {
     EXPECT_TRUE(watch.expired()) << "round " << round;
   }
   EXPECT_EQ(crew.counts().created, 1u);
+}
+
+// A connection's reader and writer park side by side. The next connection's writer goes to the
+// thread that last ran a writer, even when a reader parked after it, so threads keep their
+// names; a thread handed another role is renamed for it.
+TEST(CrewCache, AParkedThreadIsHandedTheRoleItLastRanAndIsNamedForItsRole) {
+  Crew crew(kStackBytes, 4);
+  struct Seen {
+    boost::thread::id thread;
+    std::string name;
+  };
+  // A body under `role` that records its thread and the thread's name, then waits at `gate`.
+  auto spawn = [&crew](const std::string& role, Seen& seen, const Gate& gate) {
+    crew.spawn(role, [&seen, &gate] {
+      char name[16] = {};
+      ::prctl(PR_GET_NAME, name);
+      seen = {boost::this_thread::get_id(), name};
+      gate.pass();
+    });
+  };
+  Seen writer, reader;
+  Gate writer_leaves, reader_leaves;
+  spawn("writer", writer, writer_leaves);
+  spawn("reader", reader, reader_leaves);
+  writer_leaves.open();
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 1; }));
+  reader_leaves.open();
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 2; }));  // the reader parked last
+
+  Gate open;
+  open.open();
+  Seen next_writer, next_reader;
+  spawn("writer", next_writer, open);
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 2; }));
+  spawn("reader", next_reader, open);
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 2; }));
+  EXPECT_EQ(next_writer.thread, writer.thread);
+  EXPECT_EQ(next_reader.thread, reader.thread);
+  for (const auto& [seen, role] : {std::pair{&writer, "writer"}, std::pair{&reader, "reader"},
+                                   std::pair{&next_writer, "writer"}, std::pair{&next_reader, "reader"}}) {
+    EXPECT_EQ(seen->name, role);
+  }
+
+  // Both threads handed another role at once, then a writer again: renamed each time.
+  Gate others_leave;
+  Seen other1, other2, writer_again;
+  spawn("other", other1, others_leave);
+  spawn("other", other2, others_leave);
+  others_leave.open();
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 2; }));
+  spawn("writer", writer_again, open);
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 2; }));
+  EXPECT_EQ(other1.name, "other");
+  EXPECT_EQ(other2.name, "other");
+  EXPECT_EQ(writer_again.name, "writer");
+  EXPECT_EQ(crew.counts().created, 2u);
 }
 
 TEST(CrewCache, ParksNoMoreThanTheCacheHolds) {

@@ -2,7 +2,12 @@
 // policy of its connection threads, the size of its futex hash, and the broker's spin.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 
@@ -15,6 +20,9 @@
 #include <vector>
 
 #include "achat/channel.h"
+#include "achat/endpoint.h"
+#include "achat/server.h"
+#include "achat/socket.h"
 #include "test_client.h"
 #include "test_server.h"
 
@@ -48,6 +56,58 @@ TEST(KernelTuning, ConnectionThreadsRunUnderSchedBatch) {
     for (const pid_t tid : tids) EXPECT_EQ(::sched_getscheduler(tid), SCHED_BATCH) << role;
   }
   for (const pid_t tid : threads_named("broker")) EXPECT_EQ(::sched_getscheduler(tid), SCHED_OTHER);
+}
+
+// This process's end of a loopback connection whose other end is bound to `port`; -1 if none.
+int descriptor_connected_to(std::uint16_t port) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(entry.path().filename());
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) == 0 && peer.sin_family == AF_INET &&
+        ntohs(peer.sin_port) == port) {
+      return fd;
+    }
+  }
+  return -1;
+}
+
+// The options are set once, on the listeners; what counts is that every accepted socket has
+// them, on both ports: Nagle off, keep-alive probes as configured, and the write-stall deadline
+// as the send timeout that bounds a writer's blocking send().
+TEST(KernelTuning, AcceptedConnectionsCarryNoDelayKeepAliveAndTheWriteStallDeadline) {
+  Limits limits;
+  limits.write_stall_ms = 1'250;
+  limits.keepalive_idle_s = 77;
+  limits.keepalive_interval_s = 13;
+  limits.keepalive_probes = 5;
+  ServerConfig config = loopback_config(limits);
+  config.web.listen = Endpoint{"127.0.0.1", 0};
+  Server server((quiet_logs(), config));
+  server.start();
+  for (const std::uint16_t port : {server.port(), server.web_port()}) {
+    const Socket client = Socket::connect_to(Endpoint{"127.0.0.1", port});
+    int fd = -1;
+    ASSERT_TRUE(eventually([&] { return (fd = descriptor_connected_to(client.local_port())) >= 0; })) << port;
+    auto option = [fd](int level, int name) {
+      int value = -1;
+      socklen_t length = sizeof value;
+      ::getsockopt(fd, level, name, &value, &length);
+      return value;
+    };
+    EXPECT_EQ(option(IPPROTO_TCP, TCP_NODELAY), 1) << port;
+    EXPECT_EQ(option(SOL_SOCKET, SO_KEEPALIVE), 1) << port;
+    EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPIDLE), 77) << port;
+    EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPINTVL), 13) << port;
+    EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPCNT), 5) << port;
+    timeval timeout{};
+    socklen_t length = sizeof timeout;
+    ASSERT_EQ(::getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, &length), 0);
+    const long long timeout_ms = timeout.tv_sec * 1000LL + timeout.tv_usec / 1000;
+    // The kernel keeps it in scheduler ticks (at least 100 per second): rounded up by < 10 ms.
+    EXPECT_GE(timeout_ms, 1'250) << port;
+    EXPECT_LT(timeout_ms, 1'260) << port;
+  }
 }
 
 TEST(KernelTuning, FutexHashIsSizedForEveryClientsSleepers) {

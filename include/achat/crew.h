@@ -27,8 +27,10 @@ using CrewCounts = ThreadCounts;  // what a Crew's threads do now, and did since
 // The thread cache: with `cache` > 0, a thread whose body returned first destroys the body (so
 // it holds nothing of it: for a connection's reader or writer, its Connection, fd and channel
 // senders are gone), then parks, if fewer than `cache` threads are parked, for at most `idle`;
-// spawn() hands its body to the most recently parked thread before it would start a new one,
-// and waits for a thread that is between its body and parking rather than start one beside it.
+// spawn() hands its body to a parked thread (the most recently parked, or one parked just
+// before it that last ran the same role, so threads keep their names) before it would start a
+// new one, and waits for a thread that is between its body and parking rather than start one
+// beside it.
 // So a thread is started only when none is parked or about to be, and after spawn() joined
 // every ended one: the crew's threads (running, parked, or ended with their stacks still
 // mapped) never outnumber the most bodies it ran at once. A thread parked for `idle` without a

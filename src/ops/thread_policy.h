@@ -10,7 +10,12 @@ namespace achat {
 // woken by the thousand, mostly by the broker; under the default policy each woken writer
 // preempted the broker in the middle of a round, so one round cost a context switch per writer
 // it fed. Measured in bench/RESULTS.md. Failure (a kernel without it) changes nothing else.
+// Asks once per thread: a thread from the crew's cache keeps its policy from one connection to
+// the next (and nothing else run on those threads changes it).
 inline void schedule_as_batch_thread() noexcept {
+  thread_local bool asked = false;
+  if (asked) return;
+  asked = true;
   const sched_param param{};
   ::sched_setscheduler(0, SCHED_BATCH, &param);
 }

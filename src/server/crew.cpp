@@ -3,14 +3,25 @@
 #include "ops/thread_name.h"
 
 #include <exception>
+#include <iterator>
+#include <utility>
 #include <spdlog/spdlog.h>
 
 namespace achat {
 
 namespace {
 
-void run_logged(const std::string& role, const std::function<void()>& body) {
-  name_this_thread(role);
+// How far back among the parked threads spawn() looks for one that last ran the same role: a
+// connection's reader and writer park side by side, so two would do.
+constexpr int kRoleLookBack = 4;
+
+// The thread keeps its name while parked: `named` is what it was last named, so a thread reused
+// for the same role is not renamed (a system call per connection saved).
+void run_logged(const std::string& role, const std::function<void()>& body, std::string& named) {
+  if (role != named) {
+    name_this_thread(role);
+    named = role;
+  }
   try {
     body();
   } catch (const std::exception& error) {
@@ -32,8 +43,17 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
       return !parked_.empty() || finishing_.load() == 0 || joining_ > 0;
     });
     if (!parked_.empty() && joining_ == 0) {
-      Worker* worker = parked_.back();
-      parked_.pop_back();
+      // The most recently parked thread, preferring one among the last few that ran this role.
+      auto chosen = std::prev(parked_.end());
+      for (auto [at, looked] = std::pair{chosen, 1};; --at, ++looked) {
+        if ((*at)->role == role) {
+          chosen = at;
+          break;
+        }
+        if (at == parked_.begin() || looked == kRoleLookBack) break;
+      }
+      Worker* worker = *chosen;
+      parked_.erase(chosen);
       worker->role = std::move(role);
       worker->body = std::move(body);
       ++busy_;
@@ -58,13 +78,14 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
 }
 
 void Crew::serve(Worker& self, Workers::iterator slot) {
+  std::string named;
   std::unique_lock lock(mutex_);
   do {
     std::function<void()> body = std::move(self.body);
     self.body = nullptr;
     const std::string role = self.role;
     lock.unlock();
-    run_logged(role, body);
+    run_logged(role, body, named);
     finishing_.fetch_add(1);
     body = nullptr;  // release what the body owned (a connection, its fd, senders) before parking
     lock.lock();

@@ -57,6 +57,16 @@ ServerConfig sized_to_process(ServerConfig config) {
   return config;
 }
 
+// Set once on a listener rather than on each connection (five system calls fewer per
+// connection, bench/RESULTS.md "Churn"): Linux gives an accepted socket its listener's socket
+// options, these included (kernel_tuning_test checks the accepted sockets themselves). The send
+// timeout is what bounds a TCP writer's blocking send(): the write-stall deadline.
+void set_connection_options(const Socket& listener, const Limits& limits) {
+  listener.set_no_delay();
+  listener.set_send_timeout_ms(limits.write_stall_ms);
+  listener.set_keep_alive(limits.keepalive_idle_s, limits.keepalive_interval_s, limits.keepalive_probes);
+}
+
 }  // namespace
 
 Server::Impl::Impl(ServerConfig config)
@@ -67,9 +77,11 @@ Server::Impl::Impl(ServerConfig config)
                stats_.refusals_closed_at_once),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
       port_(listener_.local_port()) {
+  set_connection_options(listener_, config_.limits);
   if (config_.web.listen) {
     web_listener_ = Socket::listen_on(*config_.web.listen, config_.listen_backlog);
     web_port_ = web_listener_.local_port();
+    set_connection_options(web_listener_, config_.limits);
   }
 }
 
@@ -177,9 +189,6 @@ void Server::Impl::serve(Socket socket, Transport transport,
     return;
   }
   const Limits& limits = config_.limits;
-  socket.set_no_delay();
-  socket.set_send_timeout_ms(limits.write_stall_ms);
-  socket.set_keep_alive(limits.keepalive_idle_s, limits.keepalive_interval_s, limits.keepalive_probes);
   auto connection = registry_.open(socket, *address, limits.max_clients, transport);
   if (!connection) {
     Stats::add(stats_.connections_refused);
