@@ -1,7 +1,9 @@
 // A claims bucket deleted, or deleted and made again, under running nodes (issue 16, point 5):
 // each node notices within seconds, binds the stream again (making it if it is missing), watches
 // it afresh and claims its logins again, and compares claims by (epoch, revision), since the new
-// stream's revisions restart at 1. One nats-server, two real nodes, the stream deleted by the
+// stream's revisions restart at 1. One nats-server (one replica), or three in a JetStream cluster
+// (three replicas: the stream is made again across all three, and the re-claims are creates that
+// the arbiter judges, claim_arbiter.h); two real nodes, the stream deleted by the
 // test through JetStream as `nats stream rm KV_achat_logins` does. The TTL is long enough that
 // nothing here is an expiry's doing: what still holds the names afterwards is the re-claim.
 #include <gtest/gtest.h>
@@ -38,14 +40,25 @@ std::size_t count(const std::string& text, const std::string& part) {
   return found;
 }
 
-class Rebind : public ::testing::Test {
+// The parameter: how many NATS servers (and so replicas of the claims stream).
+class Rebind : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
-    nats_.start();
-    a_ = start_node("a", nats_.url(), kTtlMs);
-    b_ = start_node("b", nats_.url(), kTtlMs);
-    ASSERT_TRUE(bucket_.open(nats_.url()));
+    std::string urls[3];
+    if (replicas() == 1) {
+      solo_.emplace("solo", fresh_directory("achat-nats"));
+      solo_->start();
+      urls[0] = urls[1] = urls[2] = solo_->url();
+    } else {
+      cluster_.emplace();
+      for (std::size_t i = 0; i < 3; ++i) urls[i] = cluster_->urls_from(i);
+    }
+    a_ = start_node("a", urls[0], kTtlMs);
+    b_ = start_node("b", urls[1], kTtlMs);
+    ASSERT_TRUE(bucket_.open(urls[2]));  // the test's own view, through the third server if any
   }
+
+  int replicas() const { return GetParam(); }
 
   void delete_stream() {
     jsErrCode error = static_cast<jsErrCode>(0);
@@ -59,7 +72,7 @@ class Rebind : public ::testing::Test {
     config.Bucket = cluster::kClaimsBucket;
     config.History = static_cast<uint8_t>(cluster::kClaimHistory);
     config.TTL = static_cast<std::int64_t>(kTtlMs) * 1'000'000;
-    config.Replicas = 1;
+    config.Replicas = replicas();
     config.StorageType = js_FileStorage;
     kvStore* kv = nullptr;
     ASSERT_EQ(js_CreateKeyValue(&kv, bucket_.js.get(), &config), NATS_OK);
@@ -136,15 +149,21 @@ class Rebind : public ::testing::Test {
     EXPECT_EQ(count(b_->log(), kWarning), 1u) << b_->log();
   }
 
-  NatsServer nats_{"solo", fresh_directory("achat-nats")};
+  std::optional<NatsServer> solo_;
+  std::optional<NatsCluster> cluster_;
   std::unique_ptr<ServerProcess> a_;
   std::unique_ptr<ServerProcess> b_;
   ClaimsBucketClient bucket_;
 };
 
-TEST_F(Rebind, ADeletedClaimsStreamIsMadeAgainAndEveryHeldLoginClaimedAgain) { run(false); }
+TEST_P(Rebind, ADeletedClaimsStreamIsMadeAgainAndEveryHeldLoginClaimedAgain) { run(false); }
 
-TEST_F(Rebind, AClaimsStreamDeletedAndMadeAgainIsBoundAgainAndEveryHeldLoginClaimedAgain) { run(true); }
+TEST_P(Rebind, AClaimsStreamDeletedAndMadeAgainIsBoundAgainAndEveryHeldLoginClaimedAgain) { run(true); }
+
+INSTANTIATE_TEST_SUITE_P(Servers, Rebind, ::testing::Values(1, 3),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 1 ? std::string("OneServer") : std::string("ThreeServers");
+                         });
 
 }  // namespace
 }  // namespace achat::testing
