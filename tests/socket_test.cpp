@@ -1,12 +1,16 @@
 // Unit tests of the socket calls over real loopback sockets (include/achat/socket.h): each
-// address form, peer names, keep-alive.
+// address form, peer names, keep-alive, sending on a non-blocking socket.
 #include <gtest/gtest.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "achat/socket.h"
@@ -100,6 +104,46 @@ TEST(Socket, KeepAliveSetsAllFourOptions) {
   EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPINTVL), 5);
   EXPECT_EQ(option(IPPROTO_TCP, TCP_KEEPCNT), 4);
   EXPECT_FALSE(client.set_keep_alive(0, 5, 4)) << "the kernel refuses an idle time of 0";
+}
+
+// A WebSocket writer's send: everything while the peer reads, and EAGAIN after the stall
+// deadline when it does not, never blocking in send() itself (the fd is non-blocking).
+TEST(Socket, SendAllPollingWaitsForRoomUntilTheStallThenFailsWithEagain) {
+  // Small buffers both ways (the reader's before the handshake, so its window is small too):
+  // 8 MiB cannot go in one send() however fast the reader drains.
+  const Socket listener = Socket::listen_on(*Endpoint::parse("127.0.0.1:0"), 1);
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(listener.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  const Socket sender = Socket::connect_to(*Endpoint::parse(listener.local_name().value()));
+  const Socket reader = accept_one(listener);
+  ASSERT_EQ(::setsockopt(sender.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  ASSERT_EQ(::fcntl(sender.fd(), F_SETFL, ::fcntl(sender.fd(), F_GETFL) | O_NONBLOCK), 0);
+  const std::string bytes(8 << 20, 'x');
+
+  std::uint64_t sends = 0;
+  std::size_t received = 0;
+  std::thread drain([&] {
+    std::vector<char> buffer(1 << 16);
+    while (received < bytes.size()) {
+      const ssize_t n = ::recv(reader.fd(), buffer.data(), buffer.size(), 0);
+      if (n <= 0) return;
+      received += static_cast<std::size_t>(n);
+    }
+  });
+  const bool sent = sender.send_all_polling(bytes, std::chrono::milliseconds(5'000), sends);
+  if (!sent) sender.shutdown_write();  // the drain then ends at end of stream
+  drain.join();
+  EXPECT_TRUE(sent);
+  EXPECT_EQ(received, bytes.size());
+  EXPECT_GT(sends, 1u) << "8 MiB cannot go at once: it waited for room";
+
+  sends = 0;
+  const auto started = std::chrono::steady_clock::now();
+  errno = 0;
+  EXPECT_FALSE(sender.send_all_polling(bytes, std::chrono::milliseconds(100), sends));
+  EXPECT_EQ(errno, EAGAIN);
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(100));
+  EXPECT_GE(sends, 1u);
 }
 
 }  // namespace

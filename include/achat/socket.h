@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -54,6 +55,11 @@ class Socket {
   // False with errno set if the connection failed or a send timeout expired.
   bool send_all(std::string_view bytes) const noexcept;
   bool send_all(std::span<iovec> chunks) const noexcept;
+  // The same for a socket in non-blocking mode (a WebSocket connection's, which Asio made so):
+  // waits for room with poll(), at most `stall` each time, then fails with errno EAGAIN.
+  // Adds to `sends` each send() it made.
+  bool send_all_polling(std::string_view bytes, std::chrono::milliseconds stall,
+                        std::uint64_t& sends) const noexcept;
 
   void shutdown_read() const noexcept;
   void shutdown_write() const noexcept;

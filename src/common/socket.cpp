@@ -179,13 +179,39 @@ long Socket::receive_some(std::span<char> buffer) const noexcept {
   return n;
 }
 
-bool Socket::wait_readable(int milliseconds) const noexcept {
-  pollfd ready{fd(), POLLIN, 0};
+namespace {
+
+// Waits up to `milliseconds` for `events` (or an error) on `fd`; false if the time ran out.
+bool wait_for(int fd, short events, int milliseconds) noexcept {
+  pollfd ready{fd, events, 0};
   int n;
   do {
     n = ::poll(&ready, 1, milliseconds);
   } while (n < 0 && errno == EINTR);
   return n != 0;
+}
+
+}  // namespace
+
+bool Socket::wait_readable(int milliseconds) const noexcept { return wait_for(fd(), POLLIN, milliseconds); }
+
+bool Socket::send_all_polling(std::string_view bytes, std::chrono::milliseconds stall,
+                              std::uint64_t& sends) const noexcept {
+  while (!bytes.empty()) {
+    const ssize_t sent = ::send(fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ++sends;
+    if (sent >= 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(sent));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    if (!wait_for(fd(), POLLOUT, static_cast<int>(stall.count()))) {
+      errno = EAGAIN;
+      return false;
+    }
+  }
+  return true;
 }
 
 bool Socket::send_all(std::string_view bytes) const noexcept {

@@ -2,7 +2,6 @@
 // Included only by web_session.cpp, the one translation unit with Beast in it.
 #pragma once
 
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <boost/asio/io_context.hpp>
@@ -27,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "achat/fault_hooks.h"
+#include "achat/socket.h"
 #include "achat/stats.h"
 
 namespace achat::web {
@@ -72,8 +72,10 @@ class BorrowedSocket {
   using executor_type = boost::asio::ip::tcp::socket::executor_type;
   using error_code = boost::system::error_code;
 
-  BorrowedSocket(boost::asio::io_context& ioc, int fd, Stats::Counter& writes, const FaultHooks& hooks)
-      : socket_(ioc), fd_(fd), writes_(writes), hooks_(hooks) {
+  BorrowedSocket(boost::asio::io_context& ioc, const Socket& connection_socket, Stats::Counter& writes,
+                 const FaultHooks& hooks)
+      : socket_(ioc), connection_socket_(connection_socket), writes_(writes), hooks_(hooks) {
+    const int fd = connection_socket.fd();
     sockaddr_storage address{};
     socklen_t length = sizeof address;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
@@ -167,20 +169,19 @@ class BorrowedSocket {
         return held_write_ != nullptr;
       });
     }
-    const bool sent = send_all(frames, stall);
+    std::uint64_t sends = 0;
+    const bool sent = connection_socket_.send_all_polling(frames, stall, sends);
     const int error = errno;
+    Stats::add(writes_, sends);
     std::unique_ptr<Held> held;
-    bool idle_wanted = false;
     {
       std::lock_guard lock(wire_mutex_);
       frames_in_flight_ = false;
       held = std::move(held_write_);
-      idle_wanted = idle_wanted_ && wire_idle();
     }
     if (held) {
       boost::asio::post(socket_.get_executor(), [held = std::shared_ptr<Held>(std::move(held))] { held->start(); });
     }
-    if (idle_wanted) post_idle_check();
     errno = error;
     return sent;
   }
@@ -195,14 +196,11 @@ class BorrowedSocket {
   void complete_parked(error_code error) {
     if (auto parked = std::move(parked_)) parked->complete(error);
   }
-  // Reader thread: runs `then` from its own handler once no socket write is in flight, Beast's
-  // or the writer's, and no frame of Beast's is partly written (at once if so).
+  // Reader thread, once the writer thread has sent its last batch (the session's finish()): runs
+  // `then` from its own handler once no write of Beast's is in flight and none of its frames is
+  // partly written (at once if so). Only Beast's write completions can make the wire idle then.
   void when_writes_idle(std::function<void()> then) {
     idle_waiter_ = std::move(then);
-    {
-      std::lock_guard lock(wire_mutex_);
-      idle_wanted_ = true;
-    }
     post_idle_check();
   }
   void shutdown_write() noexcept {
@@ -328,45 +326,19 @@ class BorrowedSocket {
     socket_.async_write_some(from, std::move(done));
   }
 
-  // The writer thread: all of `bytes`, or false with errno set; a wait for room in the socket
-  // buffer longer than `stall` fails with EAGAIN. The fd is non-blocking (Asio made it so).
-  bool send_all(std::string_view bytes, std::chrono::milliseconds stall) {
-    while (!bytes.empty()) {
-      const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      Stats::add(writes_);
-      if (sent >= 0) {
-        bytes.remove_prefix(static_cast<std::size_t>(sent));
-        continue;
-      }
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-      pollfd writable{fd_, POLLOUT, 0};
-      int ready;
-      do {
-        ready = ::poll(&writable, 1, static_cast<int>(stall.count()));
-      } while (ready < 0 && errno == EINTR);
-      if (ready == 0) {
-        errno = EAGAIN;
-        return false;
-      }
-    }
-    return true;
-  }
-
   void post_idle_check() {
     boost::asio::post(socket_.get_executor(), [this] {
       if (!idle_waiter_) return;
       {
         std::lock_guard lock(wire_mutex_);
         if (!wire_idle()) return;  // a later completion checks again
-        idle_wanted_ = false;
       }
       std::exchange(idle_waiter_, {})();
     });
   }
 
   boost::asio::ip::tcp::socket socket_;
-  const int fd_;
+  const Socket& connection_socket_;  // the Connection's: its fd is the one socket_ borrows
   Stats::Counter& writes_;
   const FaultHooks& hooks_;  // tests only
   // Reader thread only.
@@ -383,7 +355,6 @@ class BorrowedSocket {
   std::size_t writes_in_flight_ = 0;   // Beast's (and the session's) async writes
   bool frames_in_flight_ = false;      // the writer thread is sending a batch
   bool wire_ended_ = false;            // a close frame started, or a write failed
-  bool idle_wanted_ = false;           // a when_writes_idle() waiter is waiting
   std::unique_ptr<Held> held_write_;   // Beast's write, held while a batch is in flight
 };
 

@@ -81,7 +81,7 @@ class BeastSession final : public WebSession {
   BeastSession(std::shared_ptr<Connection> connection, const WebConfig& config,
                const Limits& limits, Stats& stats, const FaultHooks& hooks)
       : connection_(std::move(connection)), config_(config), limits_(limits),
-        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket().fd(), stats.web_socket_writes, hooks),
+        guard_(ioc_.get_executor()), ws_(ioc_, connection_->socket(), stats.web_socket_writes, hooks),
         socket_(ws_.next_layer()), timer_(ioc_), idle_timer_(ioc_) {}
 
   // --- LineSource: the reader thread ---
