@@ -128,6 +128,26 @@ TEST(CrewCache, AParkedThreadIsHandedTheRoleItLastRanAndIsNamedForItsRole) {
   EXPECT_EQ(crew.counts().created, 2u);
 }
 
+// prestart(): threads parked before any body, handed the first bodies, and kept parked however
+// long they wait; threads started beyond them still retire after the idle time.
+TEST(CrewCache, PrestartedThreadsServeTheFirstBodiesAndAreNeverRetired) {
+  constexpr auto kIdle = std::chrono::milliseconds(20);
+  Crew crew(kStackBytes, 8, kIdle);
+  crew.prestart(4);
+  EXPECT_EQ(crew.counts().parked, 4u);
+  EXPECT_EQ(crew.counts().created, 4u);
+  Gate gate;
+  for (int i = 0; i < 6; ++i) crew.spawn("body", [&] { gate.pass(); });
+  EXPECT_EQ(crew.counts().created, 6u);  // the four parked ones, then two new
+  EXPECT_EQ(crew.counts().reused, 4u);
+  gate.open();
+  ASSERT_TRUE(eventually([&] { return crew.counts().parked == 4; }));  // two retired
+  // Ten idle times on, the four kept are still parked.
+  EXPECT_FALSE(eventually([&] { return crew.counts().parked < 4; }, 10 * kIdle));
+  crew.spawn("later", [] {});
+  EXPECT_EQ(crew.counts().created, 6u);
+}
+
 TEST(CrewCache, ParksNoMoreThanTheCacheHolds) {
   constexpr std::size_t kCache = 3;
   constexpr std::size_t kBodies = 10;

@@ -167,7 +167,7 @@ TEST(ServerOptions, HelpStatesEveryRangeAndDefault) {
   for (const char* expected :
        {"--read-chunk-bytes N", "256..1048576 (default 4096)", "--thread-stack-bytes N",
         "32768..1073741824 (default 65536)", "--max-line-bytes N", "64..67108864 (default 65536)",
-        "--log-file PATH", "--log-queue-lines N", "16..1048576 (default 8192)", "--thread-cache N", "0..2000000 (default 20000)", "--version, -V",
+        "--log-file PATH", "--log-queue-lines N", "16..1048576 (default 8192)", "--thread-cache N", "0..2000000 (default 20000)", "--thread-prestart N", "0..2000000 (default 0)", "--version, -V",
         "SIGHUP", "SIGUSR1"}) {
     EXPECT_NE(usage.find(expected), std::string::npos) << expected << " missing from:\n" << usage;
   }
@@ -191,6 +191,9 @@ TEST(ServerOptions, RefusesLimitsThatCannotWorkTogether) {
   EXPECT_TRUE(parse({"--max-outbound-bytes=4096", "--max-line-bytes=1024"}));
   EXPECT_TRUE(parse({"--max-queued-bytes=0"}));
   EXPECT_TRUE(parse({"--max-line-bytes=64", "--max-login-bytes=64"}));
+  EXPECT_EQ(error_of({"--thread-cache=10", "--thread-prestart=11"}),
+            "--thread-prestart 11 is more than --thread-cache 10: the threads beyond the cache could not park");
+  EXPECT_EQ(parse({"--thread-cache=10", "--thread-prestart=10"})->config.limits.thread_prestart, 10u);
 }
 
 }  // namespace

@@ -63,6 +63,25 @@ TEST(ServerThreadCache, ALeavingClientsThreadsParkWithoutItsSocketAndServeTheNex
   EXPECT_TRUE(eventually([&] { return server->threads() == 4; }));  // bob's and alice's
 }
 
+// --thread-prestart: a freshly started server already has the threads parked, so its first
+// logins create none.
+TEST(ServerThreadCache, PrestartedThreadsServeTheFirstLoginsOfAFreshServer) {
+  Limits limits;
+  limits.thread_prestart = 6;
+  TestServer server(limits);
+  ThreadCounts counts = server->thread_counts();
+  EXPECT_EQ(counts.parked, 6u);  // parked before the server accepts anything
+  EXPECT_EQ(counts.created, 6u);
+  auto alice = TestClient::online(server.port(), "alice");
+  auto bob = TestClient::online(server.port(), "bob");
+  alice.send("bob: on a prestarted thread\n");
+  EXPECT_EQ(bob.read_line(), "from alice: on a prestarted thread");
+  counts = server->thread_counts();
+  EXPECT_EQ(counts.created, 6u);
+  EXPECT_EQ(counts.reused, 4u);
+  EXPECT_EQ(counts.parked, 2u);
+}
+
 TEST(ServerThreadCache, WithoutACacheEveryConnectionStartsItsOwnThreads) {
   Limits limits;
   limits.thread_cache = 0;

@@ -33,8 +33,10 @@ using CrewCounts = ThreadCounts;  // what a Crew's threads do now, and did since
 // beside it.
 // So a thread is started only when none is parked or about to be, and after spawn() joined
 // every ended one: the crew's threads (running, parked, or ended with their stacks still
-// mapped) never outnumber the most bodies it ran at once. A thread parked for `idle` without a
-// body ends. join_all() wakes the parked threads and they end; while it waits no thread parks.
+// mapped) never outnumber the most bodies it ran at once, or the threads prestart() started if
+// more. A thread parked for `idle` without a body ends, unless it is one of the prestart()
+// count of parked threads kept. join_all() wakes the parked threads and they end; while it
+// waits no thread parks.
 //
 // Thread safety: spawn(), join_all(), running() and counts() may be called from any thread,
 // concurrently, except that join_all() (and so the destructor) must not run on one of the
@@ -64,6 +66,11 @@ class Crew {
     spawn_function(std::move(role),
                    [task = std::make_shared<Body>(std::move(body))] { (*task)(); });
   }
+  // Starts `count` threads (at most the cache) that park at once, and returns when they have;
+  // that many parked threads are then kept however long they wait (idle retirement spares
+  // them). Throws boost::thread_resource_error if a thread cannot be created; those started
+  // stay.
+  void prestart(std::size_t count);
   void join_all();
   std::size_t running() const;
   CrewCounts counts() const;
@@ -79,6 +86,8 @@ class Crew {
   using Workers = std::list<Worker>;
 
   void spawn_function(std::string role, std::function<void()> body);
+  // With mutex_ held: a new thread that runs `body` (none: it parks first), then serves on.
+  void start_thread(std::string role, std::function<void()> body);
   void serve(Worker& self, Workers::iterator slot);  // a thread's whole life
   bool park(std::unique_lock<std::mutex>& lock, Worker& self);  // true: a body was handed
   void join_finished();  // with mutex_ held
@@ -99,6 +108,7 @@ class Crew {
   std::atomic<std::size_t> finishing_{0};
   std::uint64_t created_ = 0;  // guarded by mutex_
   std::uint64_t reused_ = 0;   // guarded by mutex_
+  std::size_t kept_ = 0;       // guarded by mutex_: parked threads never retired (prestart())
 };
 
 }  // namespace achat

@@ -87,6 +87,13 @@ struct Limits {
   // threads of 10,000 clients.
   std::size_t thread_cache = 20'000;
 
+  // Threads started with the server, parked for the first connections, and kept parked however
+  // long they wait (the cache's idle retirement spares this many): logins on a freshly started
+  // server then create no threads either. At most thread_cache, and at most two per client
+  // (max_clients), so the peak thread count stays two per client. Costs start-up time and each
+  // parked thread's touched stack (bench/RESULTS.md). Default 0: none.
+  std::size_t thread_prestart = 0;
+
   // Bytes a reader asks the kernel for per recv() once it is busy (it starts with 256).
   std::size_t read_chunk_bytes = 4 * 1024;
 

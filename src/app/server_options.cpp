@@ -104,6 +104,10 @@ const NumberOption kNumbers[] = {
         "thread-cache",
         "reader and writer threads kept parked for new connections after theirs ended (0 = none)",
         0, 2'000'000),
+    limit<&Limits::thread_prestart>(
+        "thread-prestart",
+        "threads started with the server and kept parked for connections (at most --thread-cache)",
+        0, 2'000'000),
     limit<&Limits::read_chunk_bytes>("read-chunk-bytes", "bytes per recv() call", 256, kMiB),
     limit<&Limits::broker_spin_us>(
         "broker-spin-us", "longest the broker polls an empty inbox before it sleeps (adaptive)", 0,

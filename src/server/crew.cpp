@@ -2,6 +2,7 @@
 
 #include "ops/thread_name.h"
 
+#include <algorithm>
 #include <exception>
 #include <iterator>
 #include <utility>
@@ -62,6 +63,19 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
       return;
     }
   }
+  start_thread(std::move(role), std::move(body));
+  ++busy_;
+}
+
+void Crew::prestart(std::size_t count) {
+  std::unique_lock lock(mutex_);
+  count = std::min(count, cache_);
+  kept_ = count;
+  for (std::size_t started = 0; started < count; ++started) start_thread({}, nullptr);
+  parked_or_ended_.wait(lock, [&] { return parked_.size() >= count || joining_ > 0; });
+}
+
+void Crew::start_thread(std::string role, std::function<void()> body) {
   const auto slot = workers_.emplace(workers_.end());
   slot->role = std::move(role);
   slot->body = std::move(body);
@@ -73,14 +87,15 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
     workers_.erase(slot);
     throw;
   }
-  ++busy_;
   ++created_;
 }
 
 void Crew::serve(Worker& self, Workers::iterator slot) {
   std::string named;
   std::unique_lock lock(mutex_);
-  do {
+  // A prestarted thread has no body yet: it parks first.
+  bool handed = static_cast<bool>(self.body) || park(lock, self);
+  while (handed) {
     std::function<void()> body = std::move(self.body);
     self.body = nullptr;
     const std::string role = self.role;
@@ -91,7 +106,8 @@ void Crew::serve(Worker& self, Workers::iterator slot) {
     lock.lock();
     finishing_.fetch_sub(1);
     --busy_;
-  } while (park(lock, self));
+    handed = park(lock, self);
+  }
   // Joined by the next spawn() or join_all(), never by another ending thread: one that joined
   // with mutex_ held would wait for a thread that still needs a CPU to exit, and thousands of
   // parked threads woken at shutdown then formed a convoy (more than 10 s for 20,000).
@@ -104,13 +120,16 @@ bool Crew::park(std::unique_lock<std::mutex>& lock, Worker& self) {
   parked_or_ended_.notify_all();
   if (joining_ > 0 || parked_.size() >= cache_) return false;
   self.parked_at = parked_.insert(parked_.end(), &self);
-  const auto deadline = std::chrono::steady_clock::now() + idle_;
+  auto deadline = std::chrono::steady_clock::now() + idle_;
   while (!self.body) {
-    if (joining_ > 0 ||
-        (self.handed.wait_until(lock, deadline) == std::cv_status::timeout && !self.body)) {
+    const bool retire =
+        joining_ > 0 || (self.handed.wait_until(lock, deadline) == std::cv_status::timeout && !self.body &&
+                         parked_.size() > kept_);
+    if (retire) {
       parked_.erase(self.parked_at);
       return false;
     }
+    if (std::chrono::steady_clock::now() >= deadline) deadline = std::chrono::steady_clock::now() + idle_;
   }
   return true;
 }

@@ -21,6 +21,10 @@ std::optional<std::string> limit_conflict(const Limits& limits) {
            " is more than --max-line-bytes " + std::to_string(limits.max_line_bytes) +
            ": a login that long could never be sent";
   }
+  if (limits.thread_prestart > limits.thread_cache) {
+    return "--thread-prestart " + std::to_string(limits.thread_prestart) + " is more than --thread-cache " +
+           std::to_string(limits.thread_cache) + ": the threads beyond the cache could not park";
+  }
   const std::int64_t longest = longest_delivery_cost(limits);
   auto too_small = [&](const char* option, std::size_t value, const char* effect) {
     return std::string(option) + " " + std::to_string(value) +

@@ -73,6 +73,7 @@ Server::Impl::Impl(ServerConfig config)
     : config_(sized_to_process(std::move(config))),
       registry_(queue_budget(config_.limits)),
       crew_(config_.limits.thread_stack_bytes, config_.limits.thread_cache),
+      prestarted_threads_(prestart_threads()),
       refuser_(refusal_fd_budget(config_.limits.max_clients, Refuser::kMaxLingering),
                stats_.refusals_closed_at_once),
       listener_(Socket::listen_on(config_.endpoint, config_.listen_backlog)),
@@ -152,6 +153,24 @@ void Server::Impl::stop() {
     cluster_.reset();  // releases this node's logins
     spdlog::info("stopped: {}", stats_.summary());
   });
+}
+
+// Limits::thread_prestart, at most two per client, so the peak thread count --max-clients was
+// sized for still holds. Returns how many were started.
+std::size_t Server::Impl::prestart_threads() {
+  const Limits& limits = config_.limits;
+  const std::size_t wanted = std::min({limits.thread_prestart, limits.thread_cache, 2 * limits.max_clients});
+  if (wanted == 0) return 0;
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    crew_.prestart(wanted);
+  } catch (const boost::thread_resource_error& error) {
+    spdlog::warn("thread cache: {} of {} threads started: {}", crew_.counts().created, wanted, error.what());
+    return crew_.counts().created;
+  }
+  spdlog::info("thread cache: {} threads started and parked in {} ms", wanted,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+  return wanted;
 }
 
 void Server::Impl::accept_loop(const Socket& listener, Transport transport,

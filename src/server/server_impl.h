@@ -45,6 +45,7 @@ class Server::Impl {
   const ClusterNode* cluster() const { return cluster_.get(); }
 
  private:
+  std::size_t prestart_threads();
   void accept_loop(const Socket& listener, Transport transport, Sender<BrokerEvent> inbox,
                    Sender<WriterDone> reaper);
   void serve(Socket socket, Transport transport, std::chrono::steady_clock::time_point accepted_at,
@@ -54,6 +55,9 @@ class Server::Impl {
   Stats stats_;
   Registry registry_;  // declared before crew_: outlives every connection the threads hold
   Crew crew_;
+  // Started before the listeners exist, so no connection waits in a backlog meanwhile and a
+  // port that accepts means a server ready to serve.
+  const std::size_t prestarted_threads_;
   Refuser refuser_;
   Socket listener_;
   std::uint16_t port_ = 0;
