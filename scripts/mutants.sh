@@ -17,6 +17,11 @@ mutants=(
   "broker-spin-no-op|include/achat/channel.h|if (typical_wait_ < spin_) {|if (false) {|kernel-tuning"
   "futex-hash-prctl-deleted|src/ops/futex_hash.cpp|::prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, slots, 0, 0);|(void)slots;|kernel-tuning"
   "sched-batch-deleted|src/ops/thread_policy.h|::sched_setscheduler(0, SCHED_BATCH, &param);|(void)param;|kernel-tuning"
+  "listener-options-deleted|src/server/server.cpp|  set_connection_options(listener_, config_.limits);|  (void)0;|kernel-tuning"
+  "crew-role-preference-off|src/server/crew.cpp|if ((*at)->role == role) {|if (false) {|crew-cache"
+  "crew-rename-skipped|src/server/crew.cpp|  if (role != named) {|  if (named.empty()) {|crew-cache"
+  "prestarted-threads-retired|src/server/crew.cpp|parked_.size() > kept_);|((void)kept_, true));|crew-cache"
+  "send-all-polling-no-wait|src/common/socket.cpp|if (!wait_for(fd(), POLLOUT, static_cast<int>(stall.count()))) {|if ((void)stall, true) {|socket"
   "inbox-lanes-zero|src/server/broker.h|kInboxLanes = 32;|kInboxLanes = 0;|channel"
   "login-deadline-from-thread-start|src/server/reader.cpp|lines.set_deadline(accepted_at +|lines.set_deadline(std::chrono::steady_clock::now() +|hostile bounds"
 )
