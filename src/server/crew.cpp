@@ -70,8 +70,15 @@ void Crew::spawn_function(std::string role, std::function<void()> body) {
 void Crew::prestart(std::size_t count) {
   std::unique_lock lock(mutex_);
   count = std::min(count, cache_);
+  for (std::size_t started = 0; started < count; ++started) {
+    try {
+      start_thread({}, nullptr);
+    } catch (...) {
+      kept_ = started;  // the ones that did start
+      throw;
+    }
+  }
   kept_ = count;
-  for (std::size_t started = 0; started < count; ++started) start_thread({}, nullptr);
   parked_or_ended_.wait(lock, [&] { return parked_.size() >= count || joining_ > 0; });
 }
 
